@@ -1,0 +1,1 @@
+"""AFI Tracker: follow up inspection findings to completion."""

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from app.api.deps import ActorDep, SessionDep
+from app.errors import InvalidInput, UnsupportedMediaType
+from app.schemas.common import Page
+from app.schemas.reports import DryRunResult, FindingOut, ImportResult, ReportDetail, ReportSummary
+from app.services import reports as service
+
+router = APIRouter(prefix="/api/v1", tags=["reports"])
+
+_METADATA_FIELDS = ("force", "programme", "year", "pillar")
+_UPLOAD_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/plain": {"schema": {"type": "string"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        **{name: {"type": "string"} for name in _METADATA_FIELDS},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+@router.get("/reports", response_model=Page[ReportSummary])
+def list_reports(
+    session: SessionDep,
+    force: str | None = None,
+    programme: str | None = None,
+    year: str | None = None,
+    pillar: str | None = None,
+) -> dict[str, Any]:
+    items = service.list_reports(
+        session=session, force=force, programme=programme, year=year, pillar=pillar
+    )
+    return {"items": items, "total": len(items)}
+
+
+@router.get("/reports/{report_id}", response_model=ReportDetail)
+def get_report(report_id: int, session: SessionDep) -> Any:
+    return service.get_report(session=session, report_id=report_id)
+
+
+@router.get("/findings/{finding_id}", response_model=FindingOut)
+def get_finding(finding_id: int, session: SessionDep) -> Any:
+    return service.get_finding(session=session, finding_id=finding_id)
+
+
+@router.post(
+    "/reports",
+    response_model=ImportResult | DryRunResult,
+    status_code=201,
+    openapi_extra=_UPLOAD_DOC,
+    responses={200: {"description": "Same report already stored, or a dry run"}},
+)
+async def post_report(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    actor: ActorDep,
+    dry_run: Annotated[bool, Query()] = False,
+    force: Annotated[str | None, Query(max_length=200)] = None,
+    programme: Annotated[str | None, Query(max_length=50)] = None,
+    year: Annotated[str | None, Query(max_length=20)] = None,
+    pillar: Annotated[str | None, Query(max_length=100)] = None,
+) -> Any:
+    metadata = {"force": force, "programme": programme, "year": year, "pillar": pillar}
+    raw = await _read_report_body(request, metadata)
+    if dry_run:
+        response.status_code = 200
+        return await run_in_threadpool(service.dry_run, raw=raw, metadata=metadata)
+    result = await run_in_threadpool(
+        service.import_text, session=session, raw=raw, metadata=metadata, actor=actor
+    )
+    if result.created:
+        response.headers["Location"] = str(
+            request.url_for("get_report", report_id=result.report.id)
+        )
+    else:
+        response.status_code = 200
+    return result
+
+
+async def _read_report_body(request: Request, metadata: dict[str, str | None]) -> bytes:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type in ("text/plain", "text/markdown", ""):
+        return await request.body()
+    if content_type != "multipart/form-data":
+        raise UnsupportedMediaType(
+            f"Send the report as text/plain or as multipart/form-data with a 'file' part, "
+            f"not {content_type!r}."
+        )
+    async with request.form(max_files=1, max_fields=len(_METADATA_FIELDS)) as form:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise InvalidInput("The multipart body needs a 'file' part with the report text.")
+        for name in _METADATA_FIELDS:
+            value = form.get(name)
+            if isinstance(value, str) and value.strip():
+                metadata[name] = value.strip()
+        return await upload.read()

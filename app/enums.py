@@ -1,0 +1,39 @@
+from enum import StrEnum
+
+
+class FindingKind(StrEnum):
+    AREA_FOR_IMPROVEMENT = "area_for_improvement"
+    CAUSE_OF_CONCERN = "cause_of_concern"
+    RECOMMENDATION = "recommendation"
+
+    @property
+    def code(self) -> str:
+        return _KIND_CODES[self]
+
+
+_KIND_CODES = {
+    FindingKind.AREA_FOR_IMPROVEMENT: "AFI",
+    FindingKind.CAUSE_OF_CONCERN: "COC",
+    FindingKind.RECOMMENDATION: "REC",
+}
+
+
+class ActionStatus(StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    BLOCKED = "blocked"
+    PENDING_SIGN_OFF = "pending_sign_off"
+    COMPLETED = "completed"
+    SUPERSEDED = "superseded"
+    WITHDRAWN = "withdrawn"
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return list(Priority).index(self)

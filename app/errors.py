@@ -1,0 +1,67 @@
+"""The one error hierarchy of the service; `app.api.problems` maps it to problem+json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AppError(Exception):
+    """Base class: every error the service raises on purpose carries its HTTP status."""
+
+    status_code = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers
+        self.extra = extra
+
+    @property
+    def type_slug(self) -> str:
+        return self.title.lower().replace(" ", "-")
+
+
+class NotFound(AppError):
+    status_code = 404
+    title = "Not found"
+
+
+class Conflict(AppError):
+    status_code = 409
+    title = "Conflict"
+
+
+class PreconditionFailed(AppError):
+    status_code = 412
+    title = "Precondition failed"
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+    title = "Payload too large"
+
+
+class UnsupportedMediaType(AppError):
+    status_code = 415
+    title = "Unsupported media type"
+
+
+class InvalidInput(AppError):
+    status_code = 422
+    title = "Invalid input"
+
+
+class ParseError(InvalidInput):
+    """Report text that cannot be read as a report; names what was expected and where."""
+
+    title = "Unparseable report"
+
+    def __init__(self, *, expected: str, line: int, found: str | None = None) -> None:
+        where = f"line {line}"
+        detail = f"Expected {expected} at {where}"
+        if found:
+            detail += f", found {found!r}"
+        super().__init__(detail, line=line, expected=expected)
+        self.line = line
+        self.expected = expected

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.enums import ActionStatus, Priority
+from app.models.base import Base
+
+if TYPE_CHECKING:
+    from app.models.report import Finding
+
+
+class Owner(Base):
+    __tablename__ = "owner"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    team: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Action(Base):
+    __tablename__ = "action"
+    __table_args__ = (
+        Index("ix_action_status_due_date", "status", "due_date"),
+        Index("ix_action_updated_at_id", "updated_at", "id"),
+        Index("ix_action_priority_rank_id", "priority_rank", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    finding_id: Mapped[int] = mapped_column(
+        ForeignKey("finding.id", ondelete="CASCADE"), index=True
+    )
+    reference: Mapped[str] = mapped_column(String(130), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text)
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("owner.id", ondelete="RESTRICT"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(30), default=ActionStatus.OPEN)
+    priority: Mapped[str] = mapped_column(String(20), default=Priority.MEDIUM)
+    # Sorting by priority needs its order, not its name; kept in step by the service layer.
+    priority_rank: Mapped[int] = mapped_column(default=Priority.MEDIUM.rank)
+    due_date: Mapped[date | None] = mapped_column(index=True)
+    progress_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=1)
+
+    finding: Mapped[Finding] = relationship(back_populates="actions")
+    owner: Mapped[Owner | None] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012

@@ -1,0 +1,48 @@
+"""Settings: one class, read from the environment (prefix `AFI_`) and validated at start."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AFI_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///./afi.db"
+    seeds_dir: Path = Path("seeds")
+    data_dir: Path = Path("data")
+    timezone: str = "Europe/London"
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
+    max_upload_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    public_url: str = "http://127.0.0.1:8000"
+    log_level: str = "info"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("only sqlite:// and postgresql+psycopg:// URLs are supported")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

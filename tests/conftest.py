@@ -1,0 +1,119 @@
+"""Test set-up: one database per run, made by `alembic upgrade head`; each test rolled back.
+
+AFI_DATABASE_URL chooses the server: SQLite (default) or PostgreSQL. For PostgreSQL a fresh
+database is created beside the one named and dropped at the end, so runs never share state.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "seeds" / "cumbria-peel-2015-effectiveness.txt"
+_TMP = Path(tempfile.mkdtemp(prefix="afi-tests-"))
+
+
+@contextmanager
+def fresh_database(base_url: str) -> Iterator[str]:
+    """An empty database of the same kind as `base_url`, removed afterwards."""
+    if not base_url.startswith("postgresql"):
+        path = _TMP / f"{uuid.uuid4().hex}.db"
+        yield f"sqlite:///{path}"
+        path.unlink(missing_ok=True)
+        return
+    name = f"afi_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+_BASE_URL = os.environ.get("AFI_DATABASE_URL", "sqlite://")
+_session_db = fresh_database(_BASE_URL)
+TEST_DATABASE_URL = _session_db.__enter__()
+# The app reads its settings once, at import: point them at the test database first.
+os.environ["AFI_DATABASE_URL"] = TEST_DATABASE_URL
+os.environ["AFI_DATA_DIR"] = str(_TMP / "data")
+os.environ["AFI_SEEDS_DIR"] = str(ROOT / "seeds")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from app.db import engine
+
+    engine.dispose()
+    _session_db.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def base_database_url() -> str:
+    return _BASE_URL
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _migrated() -> None:
+    from app import migrate
+
+    migrate.upgrade(TEST_DATABASE_URL)
+
+
+@pytest.fixture(autouse=True)
+def db_connection(_migrated: None) -> Iterator[object]:
+    """Every session the code under test opens joins one outer transaction, rolled back after."""
+    from app.db import SessionLocal, engine
+
+    connection = engine.connect()
+    outer = connection.begin()
+    SessionLocal.configure(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        yield connection
+    finally:
+        SessionLocal.configure(bind=engine, join_transaction_mode="conservative_savepoint")
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def session() -> Iterator[object]:
+    from app.db import SessionLocal
+
+    with SessionLocal() as session:
+        yield session
+
+
+@pytest.fixture
+def client() -> Iterator[object]:
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    with TestClient(create_app(), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def seed_text() -> str:
+    return SEED.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def seeded(seed_text: str) -> int:
+    """The seed report stored; returns its id."""
+    from app.db import SessionLocal
+    from app.services.reports import import_text
+
+    with SessionLocal.begin() as session:
+        result = import_text(session=session, raw=seed_text, metadata={}, actor="tests")
+    return result.report.id
