@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.settings import get_settings
@@ -37,6 +38,22 @@ def _sqlite_begin(connection: Any) -> None:
 
 engine = make_engine(get_settings().database_url)
 SessionLocal = sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def snapshot_connection() -> Iterator[Connection]:
+    """A connection that reads one consistent snapshot of every table, for a long export.
+
+    REPEATABLE READ on PostgreSQL; SQLite's read transaction in WAL mode already is one. When
+    sessions are bound to a connection that is already in a transaction (as in tests), that
+    transaction's view is the snapshot."""
+    bind = SessionLocal.kw["bind"]
+    if isinstance(bind, Connection):
+        yield bind
+        return
+    options = {"isolation_level": "REPEATABLE READ"} if bind.dialect.name == "postgresql" else {}
+    with bind.connect().execution_options(**options) as connection, connection.begin():
+        yield connection
 
 
 def get_session() -> Iterator[Session]:

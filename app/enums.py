@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from enum import StrEnum
 
 
@@ -37,3 +39,15 @@ class Priority(StrEnum):
     @property
     def rank(self) -> int:
         return list(Priority).index(self)
+
+
+class Role(StrEnum):
+    VIEWER = "viewer"
+    EDITOR = "editor"
+    APPROVER = "approver"
+    ADMIN = "admin"
+
+    def includes(self, other: Role) -> bool:
+        """Roles are cumulative: each one can do everything the ones below it can."""
+        order = list(Role)
+        return order.index(self) >= order.index(other)

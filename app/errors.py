@@ -22,6 +22,25 @@ class AppError(Exception):
         return self.title.lower().replace(" ", "-")
 
 
+class Unauthorized(AppError):
+    status_code = 401
+    title = "Unauthorized"
+
+    def __init__(self, detail: str, *, error: str | None = None) -> None:
+        challenge = f'Bearer realm="afi", error="{error}"' if error else 'Bearer realm="afi"'
+        super().__init__(detail, headers={"WWW-Authenticate": challenge})
+
+
+class Forbidden(AppError):
+    status_code = 403
+    title = "Forbidden"
+
+
+class TooManyRequests(AppError):
+    status_code = 429
+    title = "Too many requests"
+
+
 class NotFound(AppError):
     status_code = 404
     title = "Not found"

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
-from app.api import actions, health, problems, reports
+from app.api import (
+    action_queries,
+    actions,
+    evidence,
+    health,
+    overdue,
+    owners,
+    problems,
+    reports,
+    tokens,
+)
+from app.api.auth import FailedAttempts, get_feed_principal, require
 from app.api.limits import BodySizeLimitMiddleware
+from app.api.security import SecurityHeadersMiddleware
+from app.enums import Role
 from app.settings import get_settings
 
 
@@ -16,15 +30,34 @@ def create_app() -> FastAPI:
         version="0.1.0",
         summary="Follow up inspection findings: owners, status, due dates and evidence.",
     )
+    app.state.failed_attempts = FailedAttempts()
     problems.install(app)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
     )
+    app.add_middleware(SecurityHeadersMiddleware)
+    # Outermost, so that pre-flight requests are answered before anything asks for a token.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST", "PATCH", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "If-Match", "Accept"],
+        expose_headers=["ETag", "Location", "Link", "Content-Disposition", "Retry-After"],
+        max_age=600,
+    )
     app.include_router(health.router)
-    app.include_router(reports.router)
-    app.include_router(actions.router)
+    # Every API route needs at least the viewer role; writes ask for more in their signature.
+    readers = [Depends(require(Role.VIEWER))]
+    # overdue comes before actions, so /actions/overdue-summary is not read as an action id.
+    for module in (reports, action_queries, overdue, actions, evidence, owners):
+        app.include_router(module.router, dependencies=readers)
+    app.include_router(
+        overdue.calendar_router,
+        dependencies=[Depends(require(Role.VIEWER, source=get_feed_principal))],
+    )
+    app.include_router(tokens.router)
     return app
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -93,14 +93,58 @@ def session() -> Iterator[object]:
         yield session
 
 
-@pytest.fixture
-def client() -> Iterator[object]:
-    from fastapi.testclient import TestClient
+def make_token(role: str, name: str | None = None, owner_id: int | None = None) -> str:
+    """A fresh API token with `role`, stored in the test's transaction; returns its secret."""
+    from app.db import SessionLocal
+    from app.enums import Role
+    from app.services.tokens import create_token
 
+    with SessionLocal.begin() as session:
+        _token, secret = create_token(
+            session=session,
+            name=name or f"test-{role}-{uuid.uuid4().hex[:6]}",
+            role=Role(role),
+            owner_id=owner_id,
+        )
+    return secret
+
+
+@pytest.fixture
+def app() -> object:
     from app.main import create_app
 
-    with TestClient(create_app(), raise_server_exceptions=False) as test_client:
+    return create_app()
+
+
+@pytest.fixture
+def anonymous(app: object) -> Iterator[object]:
+    """A client that sends no token."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, raise_server_exceptions=False) as test_client:  # type: ignore[arg-type]
         yield test_client
+
+
+@pytest.fixture
+def client_as(app: object) -> Callable[..., object]:
+    """client_as("editor") is a client that sends a new token with that role."""
+    from fastapi.testclient import TestClient
+
+    def make(role: str, name: str | None = None, owner_id: int | None = None) -> object:
+        secret = make_token(role, name=name, owner_id=owner_id)
+        return TestClient(
+            app,  # type: ignore[arg-type]
+            raise_server_exceptions=False,
+            headers={"Authorization": f"Bearer {secret}"},
+        )
+
+    return make
+
+
+@pytest.fixture
+def client(client_as: Callable[..., object]) -> object:
+    """The default client: an admin, so tests of other things need not think about roles."""
+    return client_as("admin", name="test-admin")
 
 
 @pytest.fixture
@@ -112,8 +156,9 @@ def seed_text() -> str:
 def seeded(seed_text: str) -> int:
     """The seed report stored; returns its id."""
     from app.db import SessionLocal
+    from app.principal import system
     from app.services.reports import import_text
 
     with SessionLocal.begin() as session:
-        result = import_text(session=session, raw=seed_text, metadata={}, actor="tests")
+        result = import_text(session=session, raw=seed_text, metadata={}, actor=system("tests"))
     return result.report.id

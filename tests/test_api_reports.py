@@ -4,17 +4,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-PROBLEM = "application/problem+json"
-
-
-def _assert_problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["status"] == status
-    assert {"type", "title", "status"} <= body.keys()
-    assert "Traceback" not in response.text
-    return body
+from tests.helpers import assert_problem as _assert_problem
 
 
 def test_post_report_creates_then_answers_200_for_the_same_text(

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.db import SessionLocal
 from app.errors import ParseError
 from app.models import Action, ActionEvent, Finding, Report, Section
+from app.principal import system
 from app.services.reports import import_text
 
 EXPECTED = json.loads(
@@ -19,7 +20,9 @@ EXPECTED = json.loads(
 
 def _load(text: str, **metadata: str) -> object:
     with SessionLocal.begin() as session:
-        return import_text(session=session, raw=text, metadata=dict(metadata), actor="tests")
+        return import_text(
+            session=session, raw=text, metadata=dict(metadata), actor=system("tests")
+        )
 
 
 def _counts(session: Session) -> dict[str, int]:
@@ -40,7 +43,7 @@ def _snapshot(session: Session) -> list[tuple[object, ...]]:
             Action.version,
             Action.updated_at,
         )
-        .join(Action)
+        .join(Action, Action.finding_id == Finding.id)
         .order_by(Finding.reference)
     )
     return [tuple(row) for row in rows]

@@ -3,26 +3,90 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Request, Response
 
-from app import clock
+from app.api.auth import Editor
 from app.api.deps import SessionDep
-from app.enums import ActionStatus
-from app.schemas.actions import ActionOut
+from app.schemas.actions import (
+    ActionCreate,
+    ActionOut,
+    ActionUpdate,
+    BulkUpdate,
+    CommentIn,
+    EventOut,
+    TransitionIn,
+)
 from app.schemas.common import Page
-from app.services import actions_query
+from app.services import actions as service
 
 router = APIRouter(prefix="/api/v1", tags=["actions"])
 
+IfMatch = Annotated[str | None, Header(description="ETag from a previous read; 412 if stale")]
 
-@router.get("/actions", response_model=Page[ActionOut])
-def list_actions(
+
+def _with_etag(response: Response, action: dict[str, Any]) -> dict[str, Any]:
+    response.headers["ETag"] = f'"{action["id"]}-{action["version"]}"'
+    return action
+
+
+@router.get("/actions/{action_id}", response_model=ActionOut)
+def get_action(
+    action_id: int, response: Response, session: SessionDep, as_of: date | None = None
+) -> Any:
+    return _with_etag(response, service.view(session=session, action_id=action_id, as_of=as_of))
+
+
+@router.post("/actions", response_model=ActionOut, status_code=201)
+def create_action(
+    data: ActionCreate, request: Request, response: Response, session: SessionDep, actor: Editor
+) -> Any:
+    action = service.create_and_view(session=session, data=data, actor=actor)
+    response.headers["Location"] = str(request.url_for("get_action", action_id=action["id"]))
+    return _with_etag(response, action)
+
+
+@router.patch("/actions/{action_id}", response_model=ActionOut)
+def update_action(
+    action_id: int,
+    data: ActionUpdate,
+    response: Response,
     session: SessionDep,
-    status: Annotated[list[ActionStatus] | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    as_of: date | None = None,
-) -> dict[str, Any]:
-    items = actions_query.list_actions(
-        session=session, as_of=as_of or clock.today(), statuses=status or (), limit=limit
+    actor: Editor,
+    if_match: IfMatch = None,
+) -> Any:
+    action = service.patch(
+        session=session, action_id=action_id, data=data, actor=actor, if_match=if_match
     )
-    return {"items": items}
+    return _with_etag(response, action)
+
+
+@router.post("/actions/bulk", response_model=Page[ActionOut])
+def bulk_update(data: BulkUpdate, session: SessionDep, actor: Editor) -> dict[str, Any]:
+    return {"items": service.bulk_update_and_view(session=session, data=data, actor=actor)}
+
+
+@router.post("/actions/{action_id}/transitions", response_model=ActionOut)
+def transition(
+    action_id: int,
+    data: TransitionIn,
+    response: Response,
+    session: SessionDep,
+    actor: Editor,
+    if_match: IfMatch = None,
+) -> Any:
+    action = service.move(
+        session=session, action_id=action_id, data=data, actor=actor, if_match=if_match
+    )
+    return _with_etag(response, action)
+
+
+@router.get("/actions/{action_id}/history", response_model=Page[EventOut])
+def get_history(action_id: int, session: SessionDep) -> dict[str, Any]:
+    return {"items": service.events(session=session, action_id=action_id)}
+
+
+@router.post("/actions/{action_id}/comments", response_model=EventOut, status_code=201)
+def add_comment(action_id: int, data: CommentIn, session: SessionDep, actor: Editor) -> Any:
+    return service.comment_on(
+        session=session, action_id=action_id, comment=data.comment, actor=actor
+    )

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import AppError
@@ -96,6 +97,15 @@ async def _http_error(_request: Request, exc: Exception) -> ProblemResponse:
     return problem(exc.status_code, detail=detail, headers=headers)
 
 
+async def _concurrent_change(_request: Request, exc: Exception) -> ProblemResponse:
+    return problem(
+        412,
+        title="Precondition failed",
+        detail="The item was changed by another request at the same time; read it again.",
+        type_slug="precondition-failed",
+    )
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> ProblemResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(500, detail="An unexpected error occurred; it has been logged.")
@@ -105,4 +115,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(StaleDataError, _concurrent_change)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -6,7 +6,8 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from app.api.deps import ActorDep, SessionDep
+from app.api.auth import Admin
+from app.api.deps import SessionDep
 from app.errors import InvalidInput, UnsupportedMediaType
 from app.schemas.common import Page
 from app.schemas.reports import DryRunResult, FindingOut, ImportResult, ReportDetail, ReportSummary
@@ -70,7 +71,7 @@ async def post_report(
     request: Request,
     response: Response,
     session: SessionDep,
-    actor: ActorDep,
+    actor: Admin,
     dry_run: Annotated[bool, Query()] = False,
     force: Annotated[str | None, Query(max_length=200)] = None,
     programme: Annotated[str | None, Query(max_length=50)] = None,

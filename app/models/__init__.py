@@ -3,6 +3,18 @@
 from app.models.action import Action, Owner
 from app.models.base import Base
 from app.models.event import ActionEvent
+from app.models.evidence import Evidence
 from app.models.report import Finding, Report, Section
+from app.models.token import ApiToken
 
-__all__ = ["Action", "ActionEvent", "Base", "Finding", "Owner", "Report", "Section"]
+__all__ = [
+    "Action",
+    "ActionEvent",
+    "ApiToken",
+    "Base",
+    "Evidence",
+    "Finding",
+    "Owner",
+    "Report",
+    "Section",
+]

@@ -51,9 +51,15 @@ class Action(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
+    superseded_by_action_id: Mapped[int | None] = mapped_column(
+        ForeignKey("action.id", ondelete="SET NULL")
+    )
+    superseded_by_finding_id: Mapped[int | None] = mapped_column(
+        ForeignKey("finding.id", ondelete="SET NULL")
+    )
     version: Mapped[int] = mapped_column(default=1)
 
-    finding: Mapped[Finding] = relationship(back_populates="actions")
+    finding: Mapped[Finding] = relationship(back_populates="actions", foreign_keys=[finding_id])
     owner: Mapped[Owner | None] = relationship()
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012

@@ -80,7 +80,10 @@ class Finding(Base):
     report: Mapped[Report] = relationship(back_populates="findings")
     section: Mapped[Section | None] = relationship()
     actions: Mapped[list[Action]] = relationship(
-        back_populates="finding", order_by="Action.id", cascade="all, delete-orphan"
+        back_populates="finding",
+        foreign_keys="Action.finding_id",
+        order_by="Action.id",
+        cascade="all, delete-orphan",
     )
 
     @property

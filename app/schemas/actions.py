@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.enums import ActionStatus, FindingKind, Priority
 from app.schemas.common import Schema
@@ -38,3 +41,75 @@ class ActionOut(Schema):
     version: int
     is_overdue: bool
     days_overdue: int
+    superseded_by_action_id: int | None = None
+    superseded_by_finding_id: int | None = None
+
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+LongText = Annotated[str, StringConstraints(max_length=20_000)]
+Comment = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5_000)]
+
+
+class ActionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    finding_id: int
+    title: Title | None = None
+    description: LongText | None = None
+    owner_id: int | None = None
+    priority: Priority = Priority.MEDIUM
+    due_date: date | None = None
+    progress_note: LongText | None = None
+
+
+class ActionUpdate(BaseModel):
+    """Only the fields sent are changed; `null` clears owner_id, due_date or progress_note."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = None
+    description: LongText | None = None
+    owner_id: int | None = None
+    priority: Priority | None = None
+    due_date: date | None = None
+    progress_note: LongText | None = None
+
+
+class BulkFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    owner_id: int | None = None
+    due_date: date | None = None
+    priority: Priority | None = None
+
+
+class BulkUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action_ids: Annotated[list[int], Field(min_length=1, max_length=1000)]
+    set: BulkFields
+
+
+class TransitionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to: ActionStatus
+    comment: Comment | None = None
+    superseded_by_action_id: int | None = None
+    superseded_by_finding_id: int | None = None
+
+
+class CommentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    comment: Comment
+
+
+class EventOut(Schema):
+    id: int
+    action_id: int
+    kind: str
+    actor: str
+    created_at: datetime
+    changes: dict[str, Any]
+    comment: str | None

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.models import Action
 from app.models.event import ActionEvent
+from app.principal import Principal
 
 
 def record(
@@ -18,14 +19,15 @@ def record(
     session: Session,
     action: Action,
     kind: str,
-    actor: str,
+    actor: Principal,
     changes: Mapping[str, Any] | None = None,
     comment: str | None = None,
 ) -> ActionEvent:
     event = ActionEvent(
         action_id=action.id,
         kind=kind,
-        actor=actor,
+        actor=actor.label,
+        token_id=actor.token_id,
         created_at=clock.utcnow(),
         changes=dict(changes or {}),
         comment=comment,

@@ -12,6 +12,7 @@ from app import clock
 from app.enums import FindingKind, Priority
 from app.models import Action, Finding, Report, Section
 from app.parser import ParsedFinding, ParsedReport
+from app.principal import Principal
 from app.services import history
 from app.services.matching import match_findings
 from app.services.references import candidate_prefixes, finding_reference
@@ -53,7 +54,7 @@ def action_description(text: str, subpoints: list[str]) -> str:
     return "\n".join([text, *(f"- {point}" for point in subpoints)])
 
 
-def import_report(*, session: Session, parsed: ParsedReport, actor: str) -> ImportOutcome:
+def import_report(*, session: Session, parsed: ParsedReport, actor: Principal) -> ImportOutcome:
     key = identity_key(
         force=parsed.force, programme=parsed.programme, year=parsed.year, pillar=parsed.pillar
     )
@@ -71,7 +72,7 @@ def import_report(*, session: Session, parsed: ParsedReport, actor: str) -> Impo
 
 
 def _create(
-    *, session: Session, parsed: ParsedReport, key: str, now: datetime, actor: str
+    *, session: Session, parsed: ParsedReport, key: str, now: datetime, actor: Principal
 ) -> ImportOutcome:
     report = Report(
         force=parsed.force,
@@ -107,7 +108,7 @@ def _create(
 
 
 def _update(
-    *, session: Session, report: Report, parsed: ParsedReport, now: datetime, actor: str
+    *, session: Session, report: Report, parsed: ParsedReport, now: datetime, actor: Principal
 ) -> ImportOutcome:
     outcome = ImportOutcome(report=report, created=False)
     report.title = parsed.title
@@ -218,7 +219,7 @@ def _add_finding(
     position: int,
     section: Section | None,
     now: datetime,
-    actor: str,
+    actor: Principal,
 ) -> Finding:
     kind = FindingKind(item.kind)
     reference = finding_reference(report.reference_prefix, kind, number)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, selectinload, undefer
 from app.errors import NotFound
 from app.models import Finding, Report
 from app.parser import ParsedReport, parse_report
+from app.principal import Principal
 from app.schemas.reports import (
     DryRunResult,
     ImportResult,
@@ -103,7 +104,7 @@ def dry_run(*, raw: str | bytes, metadata: dict[str, str | None]) -> DryRunResul
 
 
 def import_text(
-    *, session: Session, raw: str | bytes, metadata: dict[str, str | None], actor: str
+    *, session: Session, raw: str | bytes, metadata: dict[str, str | None], actor: Principal
 ) -> ImportResult:
     """Parse and store report text; the caller's transaction makes it all or nothing."""
     parsed = parse_report(raw, **metadata)

@@ -1,4 +1,4 @@
-"""The `afi` command line."""
+"""Reading report files: `afi parse` and `afi seed`."""
 
 from __future__ import annotations
 
@@ -10,40 +10,18 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import track
-from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from app import migrate
+from app.cli.common import ForceOpt, PillarOpt, ProgrammeOpt, YearOpt, err
 from app.errors import AppError, ParseError
 from app.parser import parse_report
+from app.principal import system
 from app.settings import get_settings
 
-cli = typer.Typer(help="AFI Tracker: follow up inspection findings.", no_args_is_help=True)
-db_cli = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
-cli.add_typer(db_cli, name="db")
-err = Console(stderr=True)
-
-ForceOpt = Annotated[str | None, typer.Option(help="Force, when the text has no header.")]
-ProgrammeOpt = Annotated[str | None, typer.Option(help="Programme, e.g. PEEL.")]
-YearOpt = Annotated[str | None, typer.Option(help="Year as written, e.g. 2018/19.")]
-PillarOpt = Annotated[str | None, typer.Option(help="Pillar, e.g. Effectiveness.")]
+app = typer.Typer()
 
 
-@db_cli.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
-    """Apply migrations up to REVISION (default: the latest)."""
-    migrate.upgrade(revision=revision)
-    err.print(f"Database at {revision}.")
-
-
-@db_cli.command("downgrade")
-def db_downgrade(revision: str) -> None:
-    """Revert migrations down to REVISION ('base' empties the schema)."""
-    migrate.downgrade(revision=revision)
-    err.print(f"Database at {revision}.")
-
-
-@cli.command()
+@app.command()
 def parse(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     as_json: Annotated[bool, typer.Option("--json", help="Print the parse as JSON.")] = False,
@@ -81,7 +59,7 @@ def parse(
             out.print(f"      - {point}")
 
 
-def _report_files(paths: list[Path]) -> list[Path]:
+def report_files(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -91,7 +69,7 @@ def _report_files(paths: list[Path]) -> list[Path]:
     return files
 
 
-@cli.command()
+@app.command()
 def seed(
     paths: Annotated[
         list[Path] | None, typer.Argument(help="Report files or folders (default: seeds/).")
@@ -102,7 +80,7 @@ def seed(
     pillar: PillarOpt = None,
 ) -> None:
     """Load report files; each file is one transaction. Exit code 1 if any file failed."""
-    files = _report_files(paths or [get_settings().seeds_dir])
+    files = report_files(paths or [get_settings().seeds_dir])
     if not files:
         err.print("No report files found.")
         raise typer.Exit(1)
@@ -123,7 +101,10 @@ def load_files(files: list[Path], *, metadata: dict[str, str | None]) -> int:
         try:
             with SessionLocal.begin() as session:
                 result = import_text(
-                    session=session, raw=file.read_bytes(), metadata=metadata, actor="afi seed"
+                    session=session,
+                    raw=file.read_bytes(),
+                    metadata=metadata,
+                    actor=system("afi seed"),
                 )
         except (AppError, SQLAlchemyError, OSError) as exc:
             failures += 1
@@ -140,41 +121,3 @@ def load_files(files: list[Path], *, metadata: dict[str, str | None]) -> int:
         for warning in result.warnings:
             err.print(f"[yellow]{file}: warning:[/yellow] {warning}")
     return failures
-
-
-@cli.command()
-def serve(
-    host: str = "127.0.0.1",
-    port: int = 8000,
-    workers: Annotated[int, typer.Option(min=1)] = 1,
-) -> None:
-    """Migrate the database, load the seeds if it has no report yet, and serve the API."""
-    import uvicorn
-
-    settings = get_settings()
-    prepare_database()
-    uvicorn.run(
-        "app.main:app",
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level,
-        server_header=False,
-    )
-
-
-def prepare_database() -> None:
-    """Bring the schema to head and, on a database with no report yet, load the seeds."""
-    from app.db import SessionLocal
-    from app.models import Report
-
-    migrate.upgrade()
-    with SessionLocal() as session:
-        empty = session.scalar(select(func.count(Report.id))) == 0
-    seeds_dir = get_settings().seeds_dir
-    if empty and seeds_dir.is_dir():
-        load_files(_report_files([seeds_dir]), metadata={})
-
-
-def main() -> None:
-    cli()

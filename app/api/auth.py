@@ -1,0 +1,124 @@
+"""Who is calling, and may they? Bearer tokens, cumulative roles, public reads if configured."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from threading import Lock
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from app.api.deps import SessionDep
+from app.enums import Role
+from app.errors import Forbidden, TooManyRequests, Unauthorized
+from app.principal import ANONYMOUS, Principal
+from app.services import tokens
+from app.settings import get_settings
+
+logger = logging.getLogger("afi.auth")
+bearer = HTTPBearer(auto_error=False, description="An API token: `afi token create`.")
+
+
+class FailedAttempts:
+    """Failed authentications per client address in a sliding window (per process)."""
+
+    def __init__(self) -> None:
+        self._seen: defaultdict[str, deque[float]] = defaultdict(deque)
+        self._lock = Lock()
+
+    def _recent(self, client: str, window: float, now: float) -> deque[float]:
+        attempts = self._seen[client]
+        while attempts and attempts[0] <= now - window:
+            attempts.popleft()
+        return attempts
+
+    def blocked_for(self, client: str, *, limit: int, window: float) -> float:
+        """Seconds until `client` may try again; 0 if it may now."""
+        now = time.monotonic()
+        with self._lock:
+            attempts = self._recent(client, window, now)
+            if len(attempts) < limit:
+                if not attempts:
+                    del self._seen[client]
+                return 0.0
+            return attempts[0] + window - now
+
+    def record(self, client: str, *, window: float) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._recent(client, window, now).append(now)
+
+
+def _authenticate(request: Request, session: Session, secret: str | None) -> Principal:
+    if secret is None:
+        return ANONYMOUS
+    settings = get_settings()
+    client = request.client.host if request.client else "unknown"
+    failed_attempts: FailedAttempts = request.app.state.failed_attempts
+    wait = failed_attempts.blocked_for(
+        client, limit=settings.auth_failure_limit, window=settings.auth_failure_window_seconds
+    )
+    if wait > 0:
+        raise TooManyRequests(
+            "Too many failed authentication attempts; try again later.",
+            headers={"Retry-After": str(int(wait) + 1)},
+        )
+    principal = tokens.authenticate(session=session, secret=secret)
+    if principal is None:
+        failed_attempts.record(client, window=settings.auth_failure_window_seconds)
+        logger.warning(
+            "failed authentication from %s on %s %s", client, request.method, request.url.path
+        )
+        raise Unauthorized("The token is not valid.", error="invalid_token")
+    return principal
+
+
+def get_principal(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    return _authenticate(request, session, credentials.credentials if credentials else None)
+
+
+def get_feed_principal(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    token: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="For calendar applications, which cannot send headers: a viewer token.",
+        ),
+    ] = None,
+) -> Principal:
+    secret = credentials.credentials if credentials else token
+    return _authenticate(request, session, secret)
+
+
+def require(
+    role: Role, source: Callable[..., Principal] = get_principal
+) -> Callable[[Principal], Principal]:
+    # A default rather than Annotated: the annotation must resolve outside this closure.
+    def check(principal: Principal = Depends(source)) -> Principal:
+        if principal.role is None:
+            if role is Role.VIEWER and get_settings().public_read:
+                return principal
+            raise Unauthorized("Authentication is required: send 'Authorization: Bearer <token>'.")
+        if not principal.role.includes(role):
+            raise Forbidden(f"This needs the {role} role; the token has the {principal.role} role.")
+        return principal
+
+    return check
+
+
+Viewer = Annotated[Principal, Depends(require(Role.VIEWER))]
+Editor = Annotated[Principal, Depends(require(Role.EDITOR))]
+Approver = Annotated[Principal, Depends(require(Role.APPROVER))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]

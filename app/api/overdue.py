@@ -1,0 +1,59 @@
+"""Overdue summary for dashboards and CI, and due dates as a calendar feed."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Query, Response
+
+from app import clock
+from app.api.action_queries import FiltersDep
+from app.api.deps import SessionDep
+from app.schemas.overdue import OverdueSummary
+from app.services import calendar, overdue
+from app.settings import get_settings
+
+router = APIRouter(prefix="/api/v1", tags=["overdue"])
+calendar_router = APIRouter(prefix="/api/v1", tags=["overdue"])
+
+DueWithin = Annotated[
+    int | None, Query(ge=0, le=3650, description="Also count actions due within this many days.")
+]
+
+
+@router.get("/actions/overdue-summary", response_model=OverdueSummary)
+def overdue_summary(
+    session: SessionDep, filters: FiltersDep, due_within: DueWithin = None
+) -> Response:
+    """Counts of overdue (and due-soon) actions among the open, in-progress and blocked ones,
+    with the oldest overdue items. Same filters as the action list."""
+    body = overdue.summary(
+        session=session,
+        filters=filters,
+        as_of=filters.as_of or clock.today(),
+        due_within=due_within,
+    )
+    return Response(orjson.dumps(body, option=orjson.OPT_UTC_Z), media_type="application/json")
+
+
+@calendar_router.get(
+    "/calendar.ics",
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {}}, "description": "An iCalendar feed"}},
+)
+def calendar_feed(session: SessionDep, filters: FiltersDep) -> Response:
+    """Due dates as all-day events (RFC 5545), to subscribe to in a calendar application.
+    Calendar applications cannot send headers, so this feed also takes `?token=`; use a
+    viewer token made for the purpose."""
+    body = calendar.feed(
+        session=session,
+        filters=filters,
+        base_url=get_settings().public_url,
+        name="AFI Tracker due dates",
+    )
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": 'inline; filename="afi-due-dates.ics"'},
+    )

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from app.api.auth import require
+from app.api.deps import SessionDep
+from app.enums import Role
+from app.schemas.common import Page
+from app.schemas.tokens import TokenCreate, TokenCreated, TokenOut
+from app.services import tokens as service
+
+router = APIRouter(prefix="/api/v1", tags=["tokens"], dependencies=[Depends(require(Role.ADMIN))])
+
+
+@router.get("/tokens", response_model=Page[TokenOut])
+def list_tokens(session: SessionDep) -> dict[str, Any]:
+    return {"items": service.list_tokens(session=session)}
+
+
+@router.post("/tokens", response_model=TokenCreated, status_code=201)
+def create_token(
+    data: TokenCreate, request: Request, response: Response, session: SessionDep
+) -> Any:
+    token, secret = service.create_token(
+        session=session,
+        name=data.name,
+        role=data.role,
+        owner_id=data.owner_id,
+        expires_in_days=data.expires_in_days,
+    )
+    response.headers["Location"] = str(request.url_for("get_token", token_id=token.id))
+    response.headers["Cache-Control"] = "no-store"
+    return TokenCreated.model_validate(
+        {**TokenOut.model_validate(token).model_dump(), "token": secret}
+    )
+
+
+@router.get("/tokens/{token_id}", response_model=TokenOut)
+def get_token(token_id: int, session: SessionDep) -> Any:
+    return service.get_token(session=session, token_id=token_id)
+
+
+@router.delete("/tokens/{token_id}", status_code=204)
+def revoke_token(token_id: int, session: SessionDep) -> Response:
+    service.revoke_token(session=session, token_id=token_id)
+    return Response(status_code=204)

@@ -1,0 +1,227 @@
+"""`afi overdue`: the check a CI job runs. Exit 0: nothing overdue; 1: overdue (or, with
+--fail-on due-soon, due soon); 2: usage or connection error."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import replace
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+
+from app import clock
+from app.cli.common import err
+from app.cli.overdue_formats import print_text, render_github, render_json, render_junit
+from app.enums import Priority
+from app.errors import AppError
+from app.schemas.queries import ActionFilters
+from app.services import overdue as service
+from app.services.actions_query import ACTIVE_STATUSES
+
+app = typer.Typer()
+
+EXIT_OK, EXIT_OVERDUE, EXIT_ERROR = 0, 1, 2
+PAGE = 500
+
+
+class Format(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+    JUNIT = "junit"
+    GITHUB = "github"
+
+
+class FailOn(StrEnum):
+    OVERDUE = "overdue"
+    DUE_SOON = "due-soon"
+
+
+class CheckFailed(Exception):
+    """A usage or connection problem: exit code 2."""
+
+
+def _default_format() -> Format:
+    return Format.GITHUB if os.environ.get("GITHUB_ACTIONS") == "true" else Format.TEXT
+
+
+@app.command(
+    epilog="Exit codes: 0 nothing overdue; 1 overdue actions found (or due soon, with "
+    "--fail-on due-soon); 2 usage or connection error."
+)
+def overdue(
+    url: Annotated[
+        str | None, typer.Option(help="Check a running service (e.g. https://afi.example.org).")
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option(envvar="AFI_TOKEN", help="API token for --url (or AFI_TOKEN).")
+    ] = None,
+    owner: Annotated[str | None, typer.Option(help="Owner id or exact name.")] = None,
+    force: Annotated[str | None, typer.Option(help="Only this force's reports.")] = None,
+    report: Annotated[int | None, typer.Option(help="Only this report (id).")] = None,
+    priority: Annotated[
+        list[Priority] | None, typer.Option(help="Only these priorities (repeatable).")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="Judge as on this day (YYYY-MM-DD); default today.")
+    ] = None,
+    due_within: Annotated[
+        int | None, typer.Option(min=0, help="Also report actions due within DAYS.")
+    ] = None,
+    fail_on: Annotated[FailOn, typer.Option(help="What makes the exit code 1.")] = FailOn.OVERDUE,
+    output: Annotated[
+        Format | None,
+        typer.Option(
+            "--format", help="text (a table), json, junit (JUnit XML) or github (annotations)."
+        ),
+    ] = None,
+    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds per HTTP request.")] = 10.0,
+) -> None:
+    """Check for overdue actions, locally or against a running service; fail a build on them."""
+    try:
+        day = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        err.print(f"[red]--as-of {as_of!r} is not a date (YYYY-MM-DD).[/red]")
+        raise typer.Exit(EXIT_ERROR) from None
+    filters = ActionFilters(
+        statuses=ACTIVE_STATUSES,
+        priorities=tuple(priority or ()),
+        force=force,
+        report_id=report,
+        as_of=day,
+    )
+    try:
+        if url:
+            result = _check_remote(
+                url=url, token=token, owner=owner, filters=filters, due_within=due_within,
+                timeout=timeout,
+            )  # fmt: skip
+        else:
+            result = _check_local(owner=owner, filters=filters, due_within=due_within)
+    except CheckFailed as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(EXIT_ERROR) from exc
+
+    failed = bool(result.overdue) or (fail_on is FailOn.DUE_SOON and bool(result.due_soon))
+    chosen = output or _default_format()
+    if chosen is Format.TEXT:
+        print_text(result, console=Console(highlight=False, soft_wrap=False))
+    elif chosen is Format.JSON:
+        sys.stdout.write(render_json(result, failed=failed, fail_on=fail_on) + "\n")
+    elif chosen is Format.JUNIT:
+        sys.stdout.write(render_junit(result, fail_on=fail_on) + "\n")
+    else:
+        sys.stdout.write(render_github(result, fail_on=fail_on) + "\n")
+    raise typer.Exit(EXIT_OVERDUE if failed else EXIT_OK)
+
+
+def _check_local(
+    *, owner: str | None, filters: ActionFilters, due_within: int | None
+) -> service.OverdueCheck:
+    from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.db import SessionLocal
+    from app.models import Owner
+
+    try:
+        with SessionLocal() as session:
+            if owner is not None:
+                query = select(Owner.id).where(
+                    Owner.id == int(owner) if owner.isdigit() else Owner.name == owner
+                )
+                owner_ids = session.scalars(query).all()
+                if len(owner_ids) != 1:
+                    raise CheckFailed(f"No single owner matches {owner!r}.")
+                filters = _with_owner(filters, owner_ids[0])
+            as_of = filters.as_of or clock.today()
+            return service.check(
+                session=session, filters=filters, as_of=as_of, due_within=due_within
+            )
+    except (SQLAlchemyError, AppError) as exc:
+        raise CheckFailed(f"Cannot read the database: {str(exc).splitlines()[0]}") from exc
+
+
+def _with_owner(filters: ActionFilters, owner_id: int) -> ActionFilters:
+    return replace(filters, owner_id=owner_id)
+
+
+def _check_remote(
+    *,
+    url: str,
+    token: str | None,
+    owner: str | None,
+    filters: ActionFilters,
+    due_within: int | None,
+    timeout: float,
+) -> service.OverdueCheck:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    # Retries cover refused or dropped connections; TLS certificates are always verified.
+    transport = httpx.HTTPTransport(retries=3)
+    try:
+        with httpx.Client(
+            base_url=url.rstrip("/"), headers=headers, timeout=timeout, transport=transport
+        ) as client:
+            if owner is not None:
+                filters = _with_owner(filters, _remote_owner_id(client, owner))
+            params = _params(filters)
+            summary = _get(client, "/api/v1/actions/overdue-summary", params)
+            as_of = date.fromisoformat(summary["as_of"])
+            items = list(_remote_actions(client, {**params, "as_of": as_of.isoformat()}))
+    except httpx.HTTPError as exc:
+        raise CheckFailed(f"Cannot reach {url}: {exc}") from exc
+    return service.classify(items, as_of=as_of, due_within=due_within)
+
+
+def _params(filters: ActionFilters) -> dict[str, Any]:
+    params: dict[str, Any] = {"status": list(filters.statuses)}
+    if filters.priorities:
+        params["priority"] = list(filters.priorities)
+    if filters.owner_id is not None:
+        params["owner_id"] = filters.owner_id
+    if filters.force:
+        params["force"] = filters.force
+    if filters.report_id is not None:
+        params["report_id"] = filters.report_id
+    if filters.as_of is not None:
+        params["as_of"] = filters.as_of.isoformat()
+    return params
+
+
+def _get(client: httpx.Client, path: str, params: dict[str, Any]) -> Any:
+    response = client.get(path, params=params)
+    if response.status_code in (401, 403):
+        raise CheckFailed(f"{response.status_code}: the token is missing, invalid or too weak.")
+    if response.is_error:
+        detail = response.json().get("detail") if response.content else ""
+        raise CheckFailed(f"{path} answered {response.status_code}: {detail}")
+    return response.json()
+
+
+def _remote_owner_id(client: httpx.Client, owner: str) -> int:
+    if owner.isdigit():
+        return int(owner)
+    matches = [o["id"] for o in _get(client, "/api/v1/owners", {})["items"] if o["name"] == owner]
+    if len(matches) != 1:
+        raise CheckFailed(f"No single owner matches {owner!r}.")
+    return int(matches[0])
+
+
+def _remote_actions(client: httpx.Client, params: dict[str, Any]) -> Any:
+    cursor = None
+    while True:
+        page = _get(
+            client,
+            "/api/v1/actions",
+            {**params, "limit": PAGE, "sort": "due_date", **({"cursor": cursor} if cursor else {})},
+        )
+        for item in page["items"]:
+            item["due_date"] = date.fromisoformat(item["due_date"]) if item["due_date"] else None
+            yield item
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return

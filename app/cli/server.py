@@ -1,0 +1,74 @@
+"""Running the service: `afi serve` and `afi db`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from sqlalchemy import func, select
+
+from app import migrate
+from app.cli.common import err
+from app.cli.reports import load_files, report_files
+from app.settings import get_settings
+
+app = typer.Typer()
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: the latest)."""
+    migrate.upgrade(revision=revision)
+    err.print(f"Database at {revision}.")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION ('base' empties the schema)."""
+    migrate.downgrade(revision=revision)
+    err.print(f"Database at {revision}.")
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(min=1)] = 1,
+) -> None:
+    """Migrate the database, load the seeds if it has no report yet, and serve the API."""
+    import uvicorn
+
+    settings = get_settings()
+    prepare_database()
+    uvicorn.run(
+        "app.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level,
+        server_header=False,
+    )
+
+
+def prepare_database() -> None:
+    """Bring the schema to head and, on a database with no report yet, load the seeds."""
+    from app.db import SessionLocal
+    from app.models import Report
+    from app.services import tokens
+
+    migrate.upgrade()
+    with SessionLocal() as session:
+        empty = session.scalar(select(func.count(Report.id))) == 0
+    seeds_dir = get_settings().seeds_dir
+    if empty and seeds_dir.is_dir():
+        load_files(report_files([seeds_dir]), metadata={})
+    with SessionLocal() as session:
+        has_token = tokens.any_token(session=session)
+    if not has_token:
+        err.print(
+            "No API token exists yet. Create the first admin token with:\n"
+            "  TOKEN=$(afi token create --name admin --role admin)\n"
+            'then call the API with: curl -H "Authorization: Bearer $TOKEN" '
+            "http://127.0.0.1:8000/api/v1/reports"
+        )

@@ -1,0 +1,76 @@
+"""API tokens: `afi token create | list | revoke`."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from app.cli.common import err
+from app.enums import Role
+from app.errors import AppError
+
+app = typer.Typer(help="API tokens.", no_args_is_help=True)
+
+
+@app.command("create")
+def token_create(
+    name: Annotated[str, typer.Option(help="A name to tell the token apart, e.g. ci-bot.")],
+    role: Annotated[Role, typer.Option(help="What the token may do.")],
+    owner_id: Annotated[int | None, typer.Option(help="The owner this token acts as.")] = None,
+    expires_in: Annotated[
+        int | None, typer.Option(min=1, help="Days until it expires (default: never).")
+    ] = None,
+) -> None:
+    """Create a token and print only its secret on stdout: TOKEN=$(afi token create ...)."""
+    from app.db import SessionLocal
+    from app.services import tokens
+
+    try:
+        with SessionLocal.begin() as session:
+            token, secret = tokens.create_token(
+                session=session, name=name, role=role, owner_id=owner_id, expires_in_days=expires_in
+            )
+            role_name, prefix = token.role, token.prefix
+    except AppError as exc:
+        err.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(2) from exc
+    err.print(f"Created {role_name} token {name!r} ({prefix}…). It is shown only this once.")
+    sys.stdout.write(secret + "\n")
+
+
+@app.command("list")
+def token_list() -> None:
+    """List tokens (never their secrets)."""
+    from app.db import SessionLocal
+    from app.services import tokens
+
+    out = Console(highlight=False)
+    with SessionLocal() as session:
+        for token in tokens.list_tokens(session=session):
+            state = "revoked" if token.revoked_at else "active"
+            expires = token.expires_at.date().isoformat() if token.expires_at else "never"
+            used = (
+                token.last_used_at.isoformat(timespec="seconds") if token.last_used_at else "never"
+            )
+            out.print(
+                f"{token.id}\t{token.name}\t{token.role}\t{token.prefix}…\t{state}\t"
+                f"expires {expires}\tlast used {used}"
+            )
+
+
+@app.command("revoke")
+def token_revoke(name: str) -> None:
+    """Revoke the token called NAME; requests with it are refused from now on."""
+    from app.db import SessionLocal
+    from app.services import tokens
+
+    try:
+        with SessionLocal.begin() as session:
+            tokens.revoke_token(session=session, name=name)
+    except AppError as exc:
+        err.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(2) from exc
+    err.print(f"Revoked {name!r}.")

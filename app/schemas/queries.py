@@ -1,0 +1,116 @@
+"""Inputs and outputs of the action queries: filters, sorts, and the stats answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import date
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from app.enums import ActionStatus
+
+
+class ActionSort(StrEnum):
+    """Sort orders of the action list; a leading `-` means descending. Ties go by id."""
+
+    ID = "id"
+    ID_DESC = "-id"
+    DUE_DATE = "due_date"
+    DUE_DATE_DESC = "-due_date"
+    PRIORITY = "priority"
+    PRIORITY_DESC = "-priority"
+    UPDATED_AT = "updated_at"
+    UPDATED_AT_DESC = "-updated_at"
+    REFERENCE = "reference"
+    REFERENCE_DESC = "-reference"
+    DAYS_OVERDUE = "days_overdue"
+    DAYS_OVERDUE_DESC = "-days_overdue"
+
+    @property
+    def field(self) -> str:
+        return self.value.removeprefix("-")
+
+    @property
+    def descending(self) -> bool:
+        return self.value.startswith("-")
+
+
+class StatsGroupBy(StrEnum):
+    STATUS = "status"
+    OWNER = "owner"
+    FORCE = "force"
+    REPORT = "report"
+    PILLAR = "pillar"
+    PRIORITY = "priority"
+
+
+class OutputFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActionFilters:
+    """What the list, the CSV export and the stats select; every field set narrows the result.
+
+    `as_of` is the day "overdue" is judged on; None means today (or, when paging, the day the
+    first page was made for).
+    """
+
+    statuses: tuple[str, ...] = ()
+    priorities: tuple[str, ...] = ()
+    owner_id: int | None = None
+    unassigned: bool | None = None
+    force: str | None = None
+    year: str | None = None
+    programme: str | None = None
+    pillar: str | None = None
+    report_id: int | None = None
+    kind: str | None = None
+    overdue: bool | None = None
+    due_before: date | None = None
+    due_after: date | None = None
+    q: str | None = None
+    as_of: date | None = None
+
+    def fingerprint_source(self) -> list[object]:
+        """The filters (without as_of) in a stable, JSON-ready form, to tie cursors to them."""
+        values: list[object] = []
+        for item in fields(self):
+            if item.name == "as_of":
+                continue
+            value = getattr(self, item.name)
+            if isinstance(value, tuple):
+                value = sorted(value)
+            elif isinstance(value, date):
+                value = value.isoformat()
+            values.append(value)
+        return values
+
+
+class OldestOverdue(BaseModel):
+    action_id: int
+    reference: str
+    due_date: date
+    days_overdue: int
+
+
+class StatsFigures(BaseModel):
+    counts: dict[ActionStatus, int]
+    total: int
+    overdue: int
+    completed_share: float
+    oldest_overdue: OldestOverdue | None
+
+
+class StatsGroup(StatsFigures):
+    key: int | str | None
+    label: str
+
+
+class StatsOut(BaseModel):
+    group_by: StatsGroupBy
+    as_of: date
+    groups: list[StatsGroup]
+    totals: StatsFigures

@@ -1,0 +1,203 @@
+"""Changing actions: fields, owners, bulk updates. Status changes live in `workflow`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.enums import ActionStatus, Priority
+from app.errors import InvalidInput, NotFound, PreconditionFailed
+from app.models import Action, ActionEvent, Finding, Owner
+from app.principal import Principal
+from app.schemas.actions import ActionCreate, ActionUpdate, BulkFields, BulkUpdate, TransitionIn
+from app.services import actions_query, history, workflow
+from app.services.imports import action_description, action_title
+
+
+def get_action(*, session: Session, action_id: int, for_update: bool = False) -> Action:
+    query = select(Action).where(Action.id == action_id)
+    if for_update:
+        query = query.with_for_update()
+    action = session.scalar(query)
+    if action is None:
+        raise NotFound(f"No action with id {action_id}.")
+    return action
+
+
+def etag(action: Action) -> str:
+    return f'"{action.id}-{action.version}"'
+
+
+def check_if_match(*, action: Action, if_match: str | None) -> None:
+    """Optimistic concurrency: a stale If-Match means someone else changed the action first."""
+    if if_match is None:
+        return
+    tags = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
+    if "*" in tags or etag(action) in tags:
+        return
+    raise PreconditionFailed(
+        f"Action {action.reference} has changed since you read it (now {etag(action)}); "
+        "fetch it again and re-apply your change.",
+        current_etag=etag(action),
+    )
+
+
+def view(*, session: Session, action_id: int, as_of: date | None = None) -> dict[str, Any]:
+    """An action as every read shows it: with its report, question and overdue state."""
+    row = session.execute(actions_query.base_query().where(Action.id == action_id)).first()
+    if row is None:
+        raise NotFound(f"No action with id {action_id}.")
+    return actions_query.row_to_dict(row, as_of=as_of or clock.today())
+
+
+def create_action(*, session: Session, data: ActionCreate, actor: Principal) -> Action:
+    finding = session.get(Finding, data.finding_id)
+    if finding is None:
+        raise InvalidInput(f"No finding with id {data.finding_id}.", field="finding_id")
+    _check_owner(session=session, owner_id=data.owner_id)
+    count = session.scalar(select(func.count(Action.id)).where(Action.finding_id == finding.id))
+    now = clock.utcnow()
+    action = Action(
+        finding=finding,
+        reference=f"{finding.reference}-{(count or 0) + 1}",
+        title=data.title or action_title(finding.text),
+        description=data.description or action_description(finding.text, finding.subpoints),
+        owner_id=data.owner_id,
+        status=ActionStatus.OPEN,
+        priority=data.priority,
+        priority_rank=data.priority.rank,
+        due_date=data.due_date,
+        progress_note=data.progress_note,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(action)
+    session.flush()
+    history.record(
+        session=session,
+        action=action,
+        kind="created",
+        actor=actor,
+        changes={"finding_id": [None, finding.id]},
+    )
+    return action
+
+
+def update_action(
+    *, session: Session, action: Action, data: ActionUpdate | BulkFields, actor: Principal
+) -> Action:
+    """Apply the fields that were sent; one event for the owner, one for everything else."""
+    sent = data.model_dump(exclude_unset=True)
+    for field in ("title", "description", "priority"):
+        if field in sent and sent[field] is None:
+            raise InvalidInput(f"{field} cannot be null.", field=field)
+    _check_owner(session=session, owner_id=sent.get("owner_id"))
+    changes: dict[str, list[Any]] = {}
+    for field, new in sent.items():
+        old = getattr(action, field)
+        if old != new:
+            changes[field] = [_jsonable(old), _jsonable(new)]
+            setattr(action, field, new)
+    if "priority" in changes:
+        action.priority_rank = Priority(action.priority).rank
+    if not changes:
+        return action
+    action.updated_at = clock.utcnow()
+    session.flush()
+    owner_change = changes.pop("owner_id", None)
+    if owner_change is not None:
+        history.record(
+            session=session,
+            action=action,
+            kind="assigned" if owner_change[1] is not None else "unassigned",
+            actor=actor,
+            changes={"owner_id": owner_change},
+        )
+    if changes:
+        history.record(session=session, action=action, kind="updated", actor=actor, changes=changes)
+    return action
+
+
+def bulk_update(*, session: Session, data: BulkUpdate, actor: Principal) -> list[int]:
+    """Set the same fields on many actions: all of them or, on any error, none."""
+    ids = list(dict.fromkeys(data.action_ids))
+    found = session.scalars(select(Action).where(Action.id.in_(ids))).all()
+    missing = sorted(set(ids) - {action.id for action in found})
+    if missing:
+        raise NotFound(f"No actions with ids {missing}; nothing was changed.", missing=missing)
+    for action in found:
+        update_action(session=session, action=action, data=data.set, actor=actor)
+    return ids
+
+
+def add_comment(*, session: Session, action: Action, comment: str, actor: Principal) -> ActionEvent:
+    event = history.record(
+        session=session, action=action, kind="comment", actor=actor, comment=comment
+    )
+    session.flush()
+    return event
+
+
+def _check_owner(*, session: Session, owner_id: int | None) -> None:
+    if owner_id is not None and session.get(Owner, owner_id) is None:
+        raise InvalidInput(f"No owner with id {owner_id}.", field="owner_id")
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+# The entry points of the API: by id in, the action as read out.
+
+
+def create_and_view(*, session: Session, data: ActionCreate, actor: Principal) -> dict[str, Any]:
+    action = create_action(session=session, data=data, actor=actor)
+    return view(session=session, action_id=action.id)
+
+
+def patch(
+    *, session: Session, action_id: int, data: ActionUpdate, actor: Principal, if_match: str | None
+) -> dict[str, Any]:
+    action = get_action(session=session, action_id=action_id)
+    check_if_match(action=action, if_match=if_match)
+    update_action(session=session, action=action, data=data, actor=actor)
+    return view(session=session, action_id=action_id)
+
+
+def bulk_update_and_view(
+    *, session: Session, data: BulkUpdate, actor: Principal
+) -> list[dict[str, Any]]:
+    ids = bulk_update(session=session, data=data, actor=actor)
+    return [view(session=session, action_id=action_id) for action_id in ids]
+
+
+def move(
+    *, session: Session, action_id: int, data: TransitionIn, actor: Principal, if_match: str | None
+) -> dict[str, Any]:
+    action = get_action(session=session, action_id=action_id)
+    check_if_match(action=action, if_match=if_match)
+    workflow.transition(
+        session=session,
+        action=action,
+        to=data.to,
+        actor=actor,
+        comment=data.comment,
+        superseded_by_action_id=data.superseded_by_action_id,
+        superseded_by_finding_id=data.superseded_by_finding_id,
+    )
+    return view(session=session, action_id=action_id)
+
+
+def events(*, session: Session, action_id: int) -> Sequence[ActionEvent]:
+    get_action(session=session, action_id=action_id)
+    return history.list_events(session=session, action_id=action_id)
+
+
+def comment_on(*, session: Session, action_id: int, comment: str, actor: Principal) -> ActionEvent:
+    action = get_action(session=session, action_id=action_id)
+    return add_comment(session=session, action=action, comment=comment, actor=actor)

@@ -1,0 +1,130 @@
+"""Overdue checks: which active actions are past due (or due soon) on a given day."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.models import Action
+from app.schemas.queries import ActionFilters, ActionSort
+from app.services import actions_query
+from app.services.actions_query import ACTIVE_STATUSES, FILTERABLE
+
+_BATCH = 500
+
+
+@dataclass
+class OverdueCheck:
+    """Every checked action sorted into overdue, due soon, or fine."""
+
+    as_of: date
+    due_within: int | None
+    checked: list[dict[str, Any]] = field(default_factory=list)
+    overdue: list[dict[str, Any]] = field(default_factory=list)
+    due_soon: list[dict[str, Any]] = field(default_factory=list)
+
+
+def active_filters(filters: ActionFilters) -> ActionFilters:
+    """Only open, in-progress and blocked actions can be overdue, so only they are checked."""
+    statuses = tuple(s for s in filters.statuses if s in ACTIVE_STATUSES) or ACTIVE_STATUSES
+    return replace(filters, statuses=statuses)
+
+
+def classify(
+    items: Iterable[dict[str, Any]], *, as_of: date, due_within: int | None
+) -> OverdueCheck:
+    """Sort actions (as the API shows them) into overdue, due soon and fine."""
+    result = OverdueCheck(as_of=as_of, due_within=due_within)
+    horizon = as_of + timedelta(days=due_within) if due_within is not None else None
+    for item in items:
+        result.checked.append(item)
+        due = item["due_date"]
+        if due is None or item["status"] not in ACTIVE_STATUSES:
+            continue
+        if due < as_of:
+            result.overdue.append(item)
+        elif horizon is not None and due <= horizon:
+            result.due_soon.append(item)
+    result.overdue.sort(key=lambda item: (item["due_date"], item["reference"]))
+    result.due_soon.sort(key=lambda item: (item["due_date"], item["reference"]))
+    return result
+
+
+def iter_active(
+    *, session: Session, filters: ActionFilters, as_of: date
+) -> Iterator[dict[str, Any]]:
+    filters = active_filters(filters)
+    after = None
+    while True:
+        items, after = actions_query.fetch_batch(
+            session=session,
+            filters=filters,
+            sort=ActionSort.DUE_DATE,
+            as_of=as_of,
+            after=after,
+            limit=_BATCH,
+        )
+        yield from items
+        if after is None:
+            return
+
+
+def check(
+    *, session: Session, filters: ActionFilters, as_of: date, due_within: int | None
+) -> OverdueCheck:
+    items = iter_active(session=session, filters=filters, as_of=as_of)
+    return classify(items, as_of=as_of, due_within=due_within)
+
+
+def summary(
+    *,
+    session: Session,
+    filters: ActionFilters,
+    as_of: date,
+    due_within: int | None,
+    oldest: int = 10,
+) -> dict[str, Any]:
+    """Counts and the longest-overdue items, in two small queries, for dashboards and CI."""
+    filters = active_filters(filters)
+    conditions = actions_query.filter_conditions(filters, as_of=as_of)
+    overdue = actions_query.overdue_condition(as_of=as_of)
+    horizon = as_of + timedelta(days=due_within or 0)
+    due_soon = Action.due_date.between(as_of, horizon) if due_within is not None else None
+    columns = [
+        func.count().label("checked"),
+        func.count().filter(overdue).label("overdue"),
+        func.count().filter(due_soon).label("due_soon") if due_soon is not None else None,
+    ]
+    counts = session.execute(
+        select(*(c for c in columns if c is not None)).select_from(FILTERABLE).where(*conditions)
+    ).one()
+    by_priority = dict(
+        session.execute(
+            select(Action.priority, func.count())
+            .select_from(FILTERABLE)
+            .where(*conditions, overdue)
+            .group_by(Action.priority)
+        ).all()
+    )
+    items, _ = actions_query.fetch_batch(
+        session=session,
+        filters=replace(filters, overdue=True),
+        sort=ActionSort.DAYS_OVERDUE_DESC,
+        as_of=as_of,
+        after=None,
+        limit=oldest,
+    )
+    return {
+        "as_of": as_of,
+        "due_within": due_within,
+        "checked": counts.checked,
+        "overdue": counts.overdue,
+        "due_soon": counts.due_soon if due_soon is not None else None,
+        "overdue_by_priority": by_priority,
+        "oldest": items,
+    }

@@ -1,0 +1,151 @@
+"""The evidence file store: content-addressed blobs under the data directory.
+
+A blob lives at `<data_dir>/blobs/ab/cd/<sha256>`. Uploads are streamed to a temporary file in
+`<data_dir>/tmp` (same file system), hashed and counted as they arrive, then renamed into place
+atomically; content already stored is kept once. Paths are only ever built from a validated
+64-hex digest and checked to resolve inside the blobs root, so no name given by a client can
+reach the file system. The data directory is read from the settings at every call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from app.errors import PayloadTooLarge
+from app.settings import get_settings
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+class StorageError(Exception):
+    """A digest or path that must never be used: a bug or tampered data, not a client error."""
+
+
+def data_dir() -> Path:
+    return get_settings().data_dir.resolve()
+
+
+def blobs_root() -> Path:
+    return data_dir() / "blobs"
+
+
+def tmp_dir() -> Path:
+    return data_dir() / "tmp"
+
+
+def is_sha256(value: object) -> bool:
+    return isinstance(value, str) and _SHA256.fullmatch(value) is not None
+
+
+def blob_path(sha256: str) -> Path:
+    """Where the blob with this digest lives; refuses anything that is not a lowercase SHA-256
+    hex digest, and any path (e.g. through a planted symlink) resolving outside the blobs root."""
+    if not is_sha256(sha256):
+        raise StorageError(f"not a SHA-256 hex digest: {sha256!r}")
+    root = blobs_root()
+    path = (root / sha256[:2] / sha256[2:4] / sha256).resolve()
+    if not path.is_relative_to(root.resolve()):
+        raise StorageError(f"blob path {path} escapes the blobs root {root}")
+    return path
+
+
+def existing_blob(sha256: str) -> Path | None:
+    """The stored blob's path, or None when no such blob is stored."""
+    path = blob_path(sha256)
+    return path if path.is_file() else None
+
+
+@dataclass
+class StagedBlob:
+    """A complete upload in the temporary directory, not yet in the store."""
+
+    path: Path
+    sha256: str
+    size_bytes: int
+
+    def discard(self) -> None:
+        """Remove the temporary file; a no-op once `store` has moved it."""
+        self.path.unlink(missing_ok=True)
+
+
+class BlobWriter:
+    """Streams an upload to a temporary file in the data directory, hashing and counting it.
+
+    More than `max_bytes` (default: the setting `max_upload_bytes`) raises PayloadTooLarge and
+    removes the temporary file. Use as a context manager, or call `discard` on failure.
+    """
+
+    def __init__(self, *, max_bytes: int | None = None) -> None:
+        self.max_bytes = get_settings().max_upload_bytes if max_bytes is None else max_bytes
+        directory = tmp_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=directory)
+        self._file: BinaryIO = os.fdopen(fd, "wb")
+        self._path = Path(name)
+        self._hash = hashlib.sha256()
+        self.size_bytes = 0
+
+    def __enter__(self) -> BlobWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is not None:
+            self.discard()
+
+    def write(self, chunk: bytes) -> None:
+        self.size_bytes += len(chunk)
+        if self.size_bytes > self.max_bytes:
+            self.discard()
+            raise PayloadTooLarge(
+                f"The file is larger than the upload limit of {self.max_bytes} bytes."
+            )
+        self._hash.update(chunk)
+        self._file.write(chunk)
+
+    def write_all(self, chunks: Iterable[bytes]) -> None:
+        for chunk in chunks:
+            self.write(chunk)
+
+    def finish(self) -> StagedBlob:
+        """Flush the temporary file to disk and hand it over, ready for `store`."""
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        return StagedBlob(
+            path=self._path, sha256=self._hash.hexdigest(), size_bytes=self.size_bytes
+        )
+
+    def discard(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+        self._path.unlink(missing_ok=True)
+
+
+def store(staged: StagedBlob) -> Path:
+    """Move a staged upload into the store (atomically); identical content is kept once."""
+    target = blob_path(staged.sha256)
+    if target.is_file() and target.stat().st_size == staged.size_bytes:
+        staged.discard()
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(staged.path, target)
+    _fsync_directory(target.parent)
+    return target
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename durable where the platform allows it (best effort)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -1,0 +1,120 @@
+"""API tokens: long random secrets, stored only as a SHA-256 digest."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.enums import Role
+from app.errors import Conflict, InvalidInput, NotFound
+from app.models import ApiToken, Owner
+from app.principal import Principal
+
+TOKEN_PREFIX = "afi_"  # noqa: S105  (a marker, not a secret)
+# last_used_at is a hint for admins, not an audit trail: write it at most this often.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def create_token(
+    *,
+    session: Session,
+    name: str,
+    role: Role,
+    owner_id: int | None = None,
+    expires_in_days: int | None = None,
+) -> tuple[ApiToken, str]:
+    """Returns the stored token and its secret; the secret is not kept anywhere."""
+    if owner_id is not None and session.get(Owner, owner_id) is None:
+        raise InvalidInput(f"No owner with id {owner_id}.", field="owner_id")
+    if expires_in_days is not None and expires_in_days < 1:
+        raise InvalidInput("expires_in_days must be at least 1.", field="expires_in_days")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = clock.utcnow()
+    token = ApiToken(
+        name=name,
+        role=role,
+        owner_id=owner_id,
+        prefix=secret[: len(TOKEN_PREFIX) + 6],
+        secret_sha256=digest(secret),
+        created_at=now,
+        expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
+    )
+    try:
+        with session.begin_nested():
+            session.add(token)
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"A token named {name!r} already exists.") from exc
+    return token, secret
+
+
+def list_tokens(*, session: Session) -> Sequence[ApiToken]:
+    return session.scalars(select(ApiToken).order_by(ApiToken.id)).all()
+
+
+def get_token(*, session: Session, token_id: int) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"No token with id {token_id}.")
+    return token
+
+
+def revoke_token(
+    *, session: Session, token_id: int | None = None, name: str | None = None
+) -> ApiToken:
+    query = select(ApiToken)
+    query = (
+        query.where(ApiToken.id == token_id)
+        if token_id is not None
+        else query.where(ApiToken.name == name)
+    )
+    token = session.scalar(query)
+    if token is None:
+        raise NotFound(f"No token {token_id if token_id is not None else repr(name)}.")
+    if token.revoked_at is None:
+        token.revoked_at = clock.utcnow()
+        session.flush()
+    return token
+
+
+def authenticate(*, session: Session, secret: str) -> Principal | None:
+    """The principal for a presented secret, or None if unknown, expired or revoked."""
+    if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+        return None
+    presented = digest(secret)
+    token = session.scalar(select(ApiToken).where(ApiToken.secret_sha256 == presented))
+    if token is None or not hmac.compare_digest(token.secret_sha256, presented):
+        return None
+    now = clock.utcnow()
+    if token.revoked_at is not None or (token.expires_at is not None and token.expires_at <= now):
+        return None
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        token.last_used_at = now
+        session.flush()
+    owner = session.get(Owner, token.owner_id) if token.owner_id is not None else None
+    return Principal(
+        token_id=token.id,
+        name=token.name,
+        role=Role(token.role),
+        owner_id=token.owner_id,
+        owner_name=owner.name if owner else None,
+    )
+
+
+def any_token(*, session: Session) -> bool:
+    return (
+        session.scalar(select(ApiToken.id).where(ApiToken.revoked_at.is_(None)).limit(1))
+        is not None
+    )

@@ -1,0 +1,460 @@
+"""Benchmark the action read path against a bare ASGI baseline running the same SQL.
+
+    .venv/bin/python bench/run.py                       # 10000 actions in a temporary SQLite file
+    .venv/bin/python bench/run.py -n 2000 --db /tmp/afi-bench.db --requests 500
+
+1. Fills a fresh SQLite database with N actions through the real import path: synthetic report
+   texts in the seed's format, loaded with app.services.reports.import_text; then gives the
+   actions varied statuses, priorities, owners and due dates.
+2. Records, in process, the SQL statements the service sends for each benchmarked request.
+3. Starts the service (uvicorn, one worker, 127.0.0.1, a free port), loads each endpoint with a
+   bounded number of keep-alive requests, and prints requests/s and p50/p99 latency.
+4. Does the same against bench/baseline.py (stdlib sqlite3 + orjson replaying those statements)
+   and prints the ratio service / baseline.
+
+Prints figures; asserts nothing about them. Loopback only; stops its servers when done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+FORCES = (
+    "Avon and Somerset", "Bedfordshire", "Cambridgeshire", "Cheshire", "Cleveland", "Cumbria",
+    "Derbyshire", "Devon and Cornwall", "Dorset", "Durham", "Dyfed-Powys", "Essex",
+    "Gloucestershire", "Greater Manchester", "Gwent", "Hampshire", "Hertfordshire", "Humberside",
+    "Kent", "Lancashire", "Leicestershire", "Lincolnshire", "Merseyside", "Norfolk",
+    "North Wales", "North Yorkshire", "Northamptonshire", "Northumbria", "Nottinghamshire",
+    "South Wales", "South Yorkshire", "Staffordshire", "Suffolk", "Surrey", "Sussex",
+    "Thames Valley", "Warwickshire", "West Mercia", "West Midlands", "West Yorkshire",
+    "Wiltshire",
+)  # fmt: skip
+PILLARS = ("Effectiveness", "Efficiency", "Legitimacy", "Leadership")
+TOPICS = (
+    "keeping people safe and reducing crime", "investigating crime and managing offenders",
+    "protecting vulnerable people", "tackling serious and organised crime",
+    "planning for future demand", "treating people fairly", "developing its workforce",
+    "using its resources", "engaging with local communities", "preventing anti-social behaviour",
+)  # fmt: skip
+VERBS = ("improve", "review", "strengthen", "evaluate", "develop", "publish", "monitor")
+NOUNS = (
+    "supervision of investigations", "use of digital evidence", "workforce planning",
+    "victim updates", "crime recording", "safeguarding referrals", "partnership working",
+    "training records", "demand analysis", "vetting arrangements", "use of stop and search",
+)  # fmt: skip
+BLOCKS = ("Areas for improvement", "Areas for improvement", "Causes of concern", "Recommendations")
+STATUS_WEIGHTS = {
+    "open": 30,
+    "in_progress": 25,
+    "blocked": 5,
+    "pending_sign_off": 8,
+    "completed": 25,
+    "superseded": 3,
+    "withdrawn": 4,
+}
+PRIORITIES = ("low", "medium", "high", "critical")
+
+
+# --- data ------------------------------------------------------------------------------------
+
+
+def report_text(rng: random.Random, force: str, year: int, pillar: str, findings: int) -> str:
+    """A report in the seed's format: header, pillar, questions, blocks of `- ` items."""
+    lines = [f"{force} PEEL {year}", pillar]
+    number = 0
+    while number < findings:
+        topic = rng.choice(TOPICS)
+        lines.append(f"How effective is the force at {topic} ({number + 1})?")
+        lines.append(
+            f"The force has made progress with {rng.choice(NOUNS)}, but more remains to be done "
+            f"in {force}. Inspectors found {rng.randint(2, 40)} cases that needed attention."
+        )
+        lines.append(rng.choice(BLOCKS))
+        for _ in range(min(rng.randint(2, 6), findings - number)):
+            number += 1
+            lines.append(
+                f"- The force should {rng.choice(VERBS)} its {rng.choice(NOUNS)} "
+                f"(finding {number} of {force} {year} {pillar.lower()}) so that it can show "
+                f"{rng.choice(TOPICS)} is improving."
+            )
+    return "\n".join(lines) + "\n"
+
+
+def fill_database(url: str, actions: int, *, seed: int = 7) -> None:
+    from sqlalchemy import bindparam, func, select, update
+
+    from app import clock, migrate
+    from app.db import SessionLocal
+    from app.models import Action, Owner
+    from app.principal import system
+    from app.services.reports import import_text
+
+    migrate.upgrade(url)
+    rng = random.Random(seed)  # noqa: S311  (reproducible data, not secrets)
+    identities = [(f, y, p) for f in FORCES for y in range(2014, 2030) for p in PILLARS]
+    rng.shuffle(identities)
+    made = 0
+    started = time.perf_counter()
+    for force, year, pillar in identities:
+        if made >= actions:
+            break
+        count = min(rng.randint(15, 35), actions - made)
+        with SessionLocal.begin() as session:
+            import_text(
+                session=session,
+                raw=report_text(rng, force, year, pillar, count),
+                metadata={},
+                actor=system("bench"),
+            )
+        made += count
+    with SessionLocal.begin() as session:
+        now = clock.utcnow()
+        owners = [
+            Owner(
+                name=f"Owner {i:02d}",
+                email=f"owner{i}@example.org",
+                team=f"Team {i % 5}",
+                created_at=now,
+                updated_at=now,
+            )
+            for i in range(25)
+        ]
+        session.add_all(owners)
+        session.flush()
+        owner_ids = [owner.id for owner in owners]
+        ids = session.scalars(select(Action.id)).all()
+        today = clock.today()
+        statuses = list(STATUS_WEIGHTS)
+        weights = list(STATUS_WEIGHTS.values())
+        changes = []
+        for action_id in ids:
+            priority = rng.choice(PRIORITIES)
+            changes.append(
+                {
+                    "b_id": action_id,
+                    "b_status": rng.choices(statuses, weights)[0],
+                    "b_priority": priority,
+                    "b_rank": PRIORITIES.index(priority),
+                    "b_due": None
+                    if rng.random() < 0.15
+                    else today + timedelta(days=rng.randint(-400, 300)),
+                    "b_owner": None if rng.random() < 0.2 else rng.choice(owner_ids),
+                    "b_updated": now - timedelta(minutes=rng.randint(0, 500_000)),
+                }
+            )
+        table = Action.__table__
+        session.connection().execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                status=bindparam("b_status"),
+                priority=bindparam("b_priority"),
+                priority_rank=bindparam("b_rank"),
+                due_date=bindparam("b_due"),
+                owner_id=bindparam("b_owner"),
+                updated_at=bindparam("b_updated"),
+            ),
+            changes,
+        )
+        total = session.scalar(select(func.count(Action.id)))
+    print(f"filled {total} actions in {time.perf_counter() - started:.1f}s", flush=True)
+
+
+# --- endpoints and their SQL -----------------------------------------------------------------
+
+
+@dataclass
+class Endpoint:
+    name: str
+    target: str
+    shape: str  # page | stats | one
+    limit: int = 0
+    sort: str = "id"
+    group_by: str = ""
+
+
+def viewer_token() -> str:
+    from app.db import SessionLocal
+    from app.enums import Role
+    from app.services.tokens import create_token
+
+    with SessionLocal.begin() as session:
+        _token, secret = create_token(session=session, name="bench", role=Role.VIEWER)
+    return secret
+
+
+def endpoints_and_spec(spec_path: Path, headers: dict[str, str]) -> list[Endpoint]:
+    """The benchmarked requests, and (written to spec_path) the SQL the service runs for each,
+    recorded in process with SQLAlchemy's before_cursor_execute event."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import event, select
+
+    from app import clock
+    from app.db import SessionLocal, engine
+    from app.main import create_app
+    from app.models import Action
+
+    client = TestClient(create_app(), headers=headers)
+    filtered = "/api/v1/actions?status=open&status=in_progress&priority=high&priority=critical"
+    endpoints = [
+        Endpoint("list default", "/api/v1/actions", "page", 50, "id"),
+        Endpoint("list filtered+sorted", f"{filtered}&sort=due_date", "page", 50, "due_date"),
+    ]
+    link = client.get(endpoints[1].target).headers.get("link", "")
+    if link.startswith("<"):
+        target = link[1 : link.index(">")].removeprefix(str(client.base_url))
+        endpoints.append(Endpoint("list page 2 (cursor)", target, "page", 50, "due_date"))
+    endpoints.append(Endpoint("stats by owner", "/api/v1/stats?group_by=owner", "stats"))
+    with SessionLocal() as session:
+        ids = session.scalars(select(Action.id).order_by(Action.id)).all()
+    if ids:
+        endpoints.append(Endpoint("one action", f"/api/v1/actions/{ids[len(ids) // 2]}", "one"))
+
+    targets: dict[str, Any] = {}
+    kept = []
+    for endpoint in endpoints:
+        statements: list[tuple[str, Any]] = []
+
+        def record(_c: Any, _cur: Any, sql: str, params: Any, *_a: Any) -> None:
+            if sql.lstrip().upper().startswith(("SELECT", "WITH")):
+                statements.append((sql, list(params)))  # noqa: B023
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            response = client.get(endpoint.target)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        if response.status_code != 200:
+            print(f"skip {endpoint.name}: {endpoint.target} answers {response.status_code}")
+            continue
+        kept.append(endpoint)
+        reads_actions = [i for i, (sql, _) in enumerate(statements) if " action" in sql]
+        targets[endpoint.target] = {
+            "statements": statements,
+            "body": reads_actions[0] if reads_actions else 0,
+            "shape": endpoint.shape,
+            "limit": endpoint.limit,
+            "sort": endpoint.sort,
+            "group_by": "owner",
+        }
+    spec = {"as_of": clock.today().isoformat(), "targets": targets}
+    spec_path.write_text(json.dumps(spec, default=str), encoding="utf-8")
+    return kept
+
+
+# --- servers and load ------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def server(app: str, env: dict[str, str]) -> Iterator[int]:
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603  (our own interpreter, fixed arguments)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            app,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1):
+                    break
+            except OSError as exc:
+                if getattr(exc, "code", None):  # an HTTP error status: the server answers
+                    break
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{app} did not start") from exc
+                time.sleep(0.1)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+async def _worker(
+    port: int,
+    target: str,
+    count: int,
+    latencies: list[float],
+    failures: list[int],
+    stop: float,
+    extra: str = "",
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    request = f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n"
+    payload = (request + extra + "\r\n").encode()
+    try:
+        for _ in range(count):
+            if time.perf_counter() > stop:
+                return
+            started = time.perf_counter()
+            writer.write(payload)
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - started)
+            if status != 200:
+                failures.append(status)
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+async def load(
+    port: int, target: str, *, requests: int, concurrency: int, max_seconds: float, extra: str
+) -> dict[str, float]:
+    warm: list[float] = []
+    await _worker(port, target, 50, warm, [], time.perf_counter() + 10, extra)
+    latencies: list[float] = []
+    failures: list[int] = []
+    per_worker = max(requests // concurrency, 1)
+    started = time.perf_counter()
+    stop = started + max_seconds
+    await asyncio.gather(
+        *(
+            _worker(port, target, per_worker, latencies, failures, stop, extra)
+            for _ in range(concurrency)
+        )
+    )
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "rps": len(latencies) / elapsed,
+        "p50": statistics.median(latencies) * 1000,
+        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        "failures": len(failures),
+    }
+
+
+def measure(
+    app: str,
+    env: dict[str, str],
+    endpoints: list[Endpoint],
+    args: argparse.Namespace,
+    headers: dict[str, str],
+) -> dict[str, dict[str, float]]:
+    extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    results = {}
+    with server(app, env) as port:
+        for endpoint in endpoints:
+            results[endpoint.name] = asyncio.run(
+                load(
+                    port,
+                    endpoint.target,
+                    requests=args.requests,
+                    concurrency=args.concurrency,
+                    max_seconds=args.max_seconds,
+                    extra=extra,
+                )
+            )
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", "--actions", type=int, default=10_000, help="actions to create")
+    parser.add_argument("--db", help="SQLite file or sqlite:/// URL (default: a temporary file)")
+    parser.add_argument("--requests", type=int, default=2000, help="requests per endpoint")
+    parser.add_argument("--concurrency", type=int, default=8, help="keep-alive connections")
+    parser.add_argument("--max-seconds", type=float, default=15.0, help="cap per endpoint")
+    parser.add_argument(
+        "--token",
+        action="store_true",
+        help="send a viewer token (default: anonymous reads with AFI_PUBLIC_READ=true)",
+    )
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="afi-bench-"))
+    path = args.db.removeprefix("sqlite:///") if args.db else str(workdir / "bench.db")
+    if Path(path).exists():
+        sys.exit(f"{path} exists; the benchmark needs a fresh database")
+    url = f"sqlite:///{path}"
+    public = "false" if args.token else "true"
+    os.environ.update(
+        AFI_DATABASE_URL=url,
+        AFI_DATA_DIR=str(workdir / "data"),
+        AFI_LOG_LEVEL="warning",
+        AFI_PUBLIC_READ=public,
+    )
+    sys.path.insert(0, str(ROOT))
+
+    try:
+        fill_database(url, args.actions)
+        headers = {"Authorization": f"Bearer {viewer_token()}"} if args.token else {}
+        spec = workdir / "spec.json"
+        endpoints = endpoints_and_spec(spec, headers)
+        service_env = {"AFI_DATABASE_URL": url, "AFI_PUBLIC_READ": public}
+        service = measure("app.main:app", service_env, endpoints, args, headers)
+        baseline_env = {"BENCH_DB": path, "BENCH_SPEC": str(spec)}
+        baseline = measure("bench.baseline:app", baseline_env, endpoints, args, headers)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)  # a --db file outside it is kept
+
+    who = "with a viewer token" if args.token else "anonymous, public reads"
+    print(
+        f"\n{args.actions} actions, {args.concurrency} connections, one uvicorn worker each, {who}"
+    )
+    print(
+        f"{'endpoint':<22} {'service req/s':>13} {'p50 ms':>7} {'p99 ms':>7}   "
+        f"{'baseline req/s':>14} {'p50 ms':>7} {'p99 ms':>7}   {'ratio':>5}"
+    )
+    for endpoint in endpoints:
+        s, b = service[endpoint.name], baseline[endpoint.name]
+        note = "" if not (s["failures"] or b["failures"]) else "  (non-200 answers!)"
+        print(
+            f"{endpoint.name:<22} {s['rps']:>13.0f} {s['p50']:>7.2f} {s['p99']:>7.2f}   "
+            f"{b['rps']:>14.0f} {b['p50']:>7.2f} {b['p99']:>7.2f}   "
+            f"{s['rps'] / b['rps']:>5.2f}{note}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,592 @@
+"""GET /api/v1/actions: filters, sorts, keyset pages, cursors, count, 422s, SQL per request."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.enums import ActionStatus, Priority
+from app.models import Action, Finding, Owner
+from app.schemas.actions import ActionOut
+from app.schemas.queries import ActionSort
+from tests.helpers import assert_problem
+
+AS_OF = date(2030, 1, 15)
+FAR_FUTURE = date(9999, 12, 31)
+BASE_TIME = datetime(2029, 6, 1, 9, 0, tzinfo=UTC)
+
+DURHAM = """Durham PEEL 2016/17
+Efficiency
+How well does the force understand the demand for its services?
+The force has a good understanding of demand.
+Areas for improvement
+- The force should improve its workforce planning, using "demand" data.
+- The force should publish 100%_of its plans.
+Causes of concern
+- The force should fix its ICT systems quickly.
+How well does the force use its resources?
+The force uses its resources well.
+Recommendations
+- The force should review its estate by March.
+"""
+
+KENT = """Kent CRIME 2019
+Leadership
+How well is the force led?
+Leadership is good.
+Areas for improvement
+- The force should develop its leaders.
+- The force should vet all new leaders.
+"""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    cumbria: int
+    durham: int
+    kent: int
+    alice: int
+    bob: int
+    ids: list[int]
+
+
+def build_dataset(session: Session, cumbria: int) -> Dataset:
+    """The seed report plus two more (23 actions), with varied statuses, priorities, due dates
+    (some NULL, some shared), owners and update times (some shared)."""
+    from app.principal import system
+    from app.services.reports import import_text
+
+    # Kent first, so that ordering by reference differs from ordering by id.
+    kent = import_text(session=session, raw=KENT, metadata={}, actor=system("tests")).report.id
+    durham = import_text(session=session, raw=DURHAM, metadata={}, actor=system("tests")).report.id
+    now = clock.utcnow()
+    alice = Owner(
+        name="Alice Smith", email="alice@example.org", team="Crime", created_at=now, updated_at=now
+    )
+    bob = Owner(name="bob Jones", email=None, team=None, created_at=now, updated_at=now)
+    session.add_all([alice, bob])
+    session.flush()
+    actions = session.scalars(select(Action).order_by(Action.id)).all()
+    statuses, priorities = list(ActionStatus), list(Priority)
+    for i, action in enumerate(actions):
+        action.status = statuses[i % 7]
+        action.priority = priorities[(i * 3) % 4]
+        action.priority_rank = priorities[(i * 3) % 4].rank
+        action.due_date = None if i % 6 == 0 else AS_OF + timedelta(days=(i * 11) % 31 - 15)
+        action.owner_id = (alice.id, bob.id, None)[i % 3]
+        action.updated_at = BASE_TIME + timedelta(minutes=(i * 7) % 10)
+    actions[4].description = 'Line one, with a comma and "quotes"\nline two; =1+2'
+    session.commit()
+    return Dataset(cumbria, durham, kent, alice.id, bob.id, [a.id for a in actions])
+
+
+@pytest.fixture
+def dataset(seeded: int, session: Session) -> Dataset:
+    return build_dataset(session, seeded)
+
+
+def add_action(session: Session, *, due: date | None, priority: Priority, reference: str) -> int:
+    finding_id = session.scalars(select(Finding.id).order_by(Finding.id)).first()
+    assert finding_id is not None
+    now = clock.utcnow()
+    action = Action(
+        finding_id=finding_id,
+        reference=reference,
+        title=f"Added {reference}",
+        description="Added while paging",
+        status=ActionStatus.OPEN,
+        priority=priority,
+        priority_rank=priority.rank,
+        due_date=due,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(action)
+    session.commit()
+    return action.id
+
+
+def next_link(response: Any) -> str | None:
+    link = response.headers.get("link")
+    if link is None:
+        return None
+    match = re.fullmatch(r'<(http://testserver)?(/[^>]+)>; rel="next"', link)
+    assert match, link
+    return match.group(2)
+
+
+def fetch_all(client: TestClient, url: str, *, max_pages: int = 100) -> list[dict[str, Any]]:
+    """Every item of a listing, following Link headers; checks next_cursor agrees with Link."""
+    items: list[dict[str, Any]] = []
+    current: str | None = url
+    for _ in range(max_pages):
+        assert current is not None
+        response = client.get(current)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        items.extend(body["items"])
+        current = next_link(response)
+        assert (current is None) == (body["next_cursor"] is None)
+        if current is None:
+            return items
+    raise AssertionError("too many pages")
+
+
+def everything(client: TestClient) -> list[dict[str, Any]]:
+    return fetch_all(client, f"/api/v1/actions?limit=500&as_of={AS_OF}")
+
+
+# --- filters ---------------------------------------------------------------------------------
+
+Predicate = Callable[[dict[str, Any], Dataset], bool]
+
+
+def _text_has(item: dict[str, Any], needle: str) -> bool:
+    return any(
+        needle.lower() in item[name].lower() for name in ("title", "description", "reference")
+    )
+
+
+FILTERS: list[tuple[str, Predicate]] = [
+    ("status=open", lambda i, d: i["status"] == "open"),
+    ("status=open&status=blocked", lambda i, d: i["status"] in ("open", "blocked")),
+    ("priority=high", lambda i, d: i["priority"] == "high"),
+    ("priority=low&priority=critical", lambda i, d: i["priority"] in ("low", "critical")),
+    ("owner_id={alice}", lambda i, d: i["owner_id"] == d.alice),
+    ("unassigned=true", lambda i, d: i["owner_id"] is None),
+    ("unassigned=false", lambda i, d: i["owner_id"] is not None),
+    ("force=DURHAM", lambda i, d: i["force"] == "Durham"),
+    ("year=2016", lambda i, d: i["year"] == "2016/17"),
+    ("year=2016/17", lambda i, d: i["year"] == "2016/17"),
+    ("year=2015", lambda i, d: i["year"] == "2015"),
+    ("programme=crime", lambda i, d: i["force"] == "Kent"),
+    ("pillar=efficiency", lambda i, d: i["pillar"] == "Efficiency"),
+    ("report_id={durham}", lambda i, d: i["report_id"] == d.durham),
+    ("kind=cause_of_concern", lambda i, d: i["kind"] == "cause_of_concern"),
+    ("kind=area_for_improvement", lambda i, d: i["kind"] == "area_for_improvement"),
+    ("overdue=true", lambda i, d: i["is_overdue"]),
+    ("overdue=false", lambda i, d: not i["is_overdue"]),
+    ("due_before=2030-01-10", lambda i, d: bool(i["due_date"]) and i["due_date"] < "2030-01-10"),
+    ("due_after=2030-01-10", lambda i, d: bool(i["due_date"]) and i["due_date"] > "2030-01-10"),
+    ("q=ict", lambda i, d: _text_has(i, "ict")),
+    ("q=Afi-0", lambda i, d: _text_has(i, "afi-0")),
+    ("q=100%25_", lambda i, d: _text_has(i, "100%_")),
+    ("q=%25", lambda i, d: _text_has(i, "%")),
+    ("q=_", lambda i, d: _text_has(i, "_")),
+    (
+        "status=open&status=in_progress&status=blocked&unassigned=false&due_before=2030-01-20",
+        lambda i, d: (
+            i["status"] in ("open", "in_progress", "blocked")
+            and i["owner_id"] is not None
+            and bool(i["due_date"])
+            and i["due_date"] < "2030-01-20"
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("query", "predicate"), FILTERS, ids=[f[0] for f in FILTERS])
+def test_each_filter_selects_exactly_the_matching_actions(
+    client: TestClient, dataset: Dataset, query: str, predicate: Predicate
+) -> None:
+    every = everything(client)
+    assert len(every) == 23
+    expected = [item["id"] for item in every if predicate(item, dataset)]
+    assert 0 < len(expected) < len(every), "the data must let this filter make a difference"
+    query = query.format(alice=dataset.alice, durham=dataset.durham)
+    got = fetch_all(client, f"/api/v1/actions?{query}&as_of={AS_OF}&limit=7")
+    assert [item["id"] for item in got] == expected
+
+
+@pytest.mark.parametrize("query", ["owner_id=999999", "report_id=999999", "force=Nowhere"])
+def test_unknown_values_match_nothing(client: TestClient, dataset: Dataset, query: str) -> None:
+    response = client.get(f"/api/v1/actions?{query}")
+    assert response.status_code == 200
+    assert response.json() == {"items": [], "next_cursor": None, "total": None}
+    assert "link" not in response.headers
+
+
+def test_filters_combine_with_and(client: TestClient, dataset: Dataset) -> None:
+    got = client.get(f"/api/v1/actions?owner_id={dataset.alice}&unassigned=true").json()
+    assert got["items"] == []
+
+
+def test_overdue_is_judged_on_as_of_and_defaults_to_today(
+    client: TestClient, dataset: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def overdue_ids(query: str) -> list[int]:
+        return [
+            i["id"] for i in fetch_all(client, f"/api/v1/actions?overdue=true&limit=500{query}")
+        ]
+
+    early, late = AS_OF - timedelta(days=30), AS_OF + timedelta(days=30)
+    assert overdue_ids(f"&as_of={early}") == []
+    at_late = overdue_ids(f"&as_of={late}")
+    assert len(at_late) > len(overdue_ids(f"&as_of={AS_OF}")) > 0
+    monkeypatch.setattr(clock, "today", lambda: late)
+    assert overdue_ids("") == at_late
+    item = client.get("/api/v1/actions?overdue=true&limit=1").json()["items"][0]
+    assert item["days_overdue"] == (late - date.fromisoformat(item["due_date"])).days > 0
+
+
+# --- sorting -----------------------------------------------------------------------------------
+
+
+def _sort_value(item: dict[str, Any], field: str) -> Any:
+    if field == "due_date":
+        return item["due_date"] or FAR_FUTURE.isoformat()
+    if field == "priority":
+        return Priority(item["priority"]).rank
+    if field == "updated_at":
+        return datetime.fromisoformat(item["updated_at"])
+    return item[field]
+
+
+@pytest.mark.parametrize("sort", list(ActionSort), ids=[s.value for s in ActionSort])
+def test_each_sort_in_both_directions_pages_through_everything_in_order(
+    client: TestClient, dataset: Dataset, sort: ActionSort
+) -> None:
+    every = everything(client)
+    expected = sorted(
+        every, key=lambda i: (_sort_value(i, sort.field), i["id"]), reverse=sort.descending
+    )
+    got = fetch_all(client, f"/api/v1/actions?sort={sort.value}&limit=4&as_of={AS_OF}")
+    assert [i["id"] for i in got] == [i["id"] for i in expected]
+    if sort.field != "id":  # the data makes every other order differ from the id order
+        assert [i["id"] for i in got] not in (sorted(dataset.ids), sorted(dataset.ids)[::-1])
+
+
+def test_due_date_sort_puts_undated_actions_last_ascending_and_first_descending(
+    client: TestClient, dataset: Dataset
+) -> None:
+    ascending = fetch_all(client, "/api/v1/actions?sort=due_date&limit=3")
+    descending = fetch_all(client, "/api/v1/actions?sort=-due_date&limit=3")
+    undated = sum(1 for i in ascending if i["due_date"] is None)
+    assert undated >= 3
+    assert all(i["due_date"] is None for i in ascending[-undated:])
+    assert all(i["due_date"] is None for i in descending[:undated])
+    assert all(i["due_date"] is not None for i in descending[undated:])
+
+
+def test_days_overdue_sort_follows_the_days_shown(client: TestClient, dataset: Dataset) -> None:
+    got = fetch_all(client, f"/api/v1/actions?sort=-days_overdue&limit=5&as_of={AS_OF}")
+    days = [i["days_overdue"] for i in got]
+    assert days == sorted(days, reverse=True) and days[0] > 0 and days[-1] == 0
+
+
+def test_default_order_is_by_id_and_default_limit_is_50(
+    client: TestClient, dataset: Dataset, session: Session
+) -> None:
+    for n in range(30):
+        add_action(session, due=None, priority=Priority.LOW, reference=f"EXTRA-{n:02d}")
+    body = client.get("/api/v1/actions").json()
+    ids = [i["id"] for i in body["items"]]
+    assert len(ids) == 50 and ids == sorted(ids) and body["next_cursor"]
+    assert len(client.get("/api/v1/actions?limit=500").json()["items"]) == 53
+
+
+# --- pages, cursors, count ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sort", list(ActionSort), ids=[s.value for s in ActionSort])
+def test_pages_neither_lose_nor_repeat_items_while_actions_are_added(
+    client: TestClient, dataset: Dataset, session: Session, sort: ActionSort
+) -> None:
+    before = {i["id"] for i in everything(client)}
+    seen: list[int] = []
+    url: str | None = f"/api/v1/actions?sort={sort.value}&limit=4&as_of={AS_OF}"
+    pages = 0
+    while url is not None:
+        response = client.get(url)
+        assert response.status_code == 200, response.text
+        seen.extend(i["id"] for i in response.json()["items"])
+        url = next_link(response)
+        pages += 1
+        # Between pages, add actions that sort at both ends and in the middle.
+        tag = uuid.uuid4().hex[:8].upper()
+        add_action(session, due=date(2000, 1, 1), priority=Priority.CRITICAL, reference=f"A-{tag}")
+        add_action(session, due=None, priority=Priority.LOW, reference=f"Z-{tag}")
+        add_action(session, due=AS_OF, priority=Priority.MEDIUM, reference=f"M-{tag}")
+        assert pages < 40
+    assert pages >= 6
+    assert len(seen) == len(set(seen)), "an item was repeated"
+    assert before <= set(seen), "an item that existed throughout was lost"
+
+
+def test_link_header_carries_every_filter_and_stops_on_the_last_page(
+    client: TestClient, dataset: Dataset
+) -> None:
+    first = client.get(f"/api/v1/actions?status=open&status=blocked&limit=2&as_of={AS_OF}")
+    url = next_link(first)
+    assert url is not None
+    assert "status=open" in url and "status=blocked" in url and "limit=2" in url
+    assert first.json()["next_cursor"] in url
+    pages = fetch_all(client, f"/api/v1/actions?status=open&status=blocked&limit=2&as_of={AS_OF}")
+    assert {i["status"] for i in pages} == {"open", "blocked"}
+    assert len(pages) > 2
+    last = client.get(f"/api/v1/actions?status=open&status=blocked&limit={len(pages)}")
+    assert "link" not in last.headers and last.json()["next_cursor"] is None
+
+
+def test_count_only_when_asked(client: TestClient, dataset: Dataset) -> None:
+    plain = client.get("/api/v1/actions?limit=2&status=open").json()
+    assert plain["total"] is None
+    url: str | None = "/api/v1/actions?limit=2&status=open&count=true"
+    totals = []
+    while url is not None:
+        response = client.get(url)
+        totals.append(response.json()["total"])
+        url = next_link(response)
+    expected = len(fetch_all(client, "/api/v1/actions?status=open&limit=500"))
+    assert expected > 2
+    assert totals == [expected] * len(totals) and len(totals) == (expected + 1) // 2
+
+
+def _cursor_for(client: TestClient, query: str) -> str:
+    cursor = client.get(f"/api/v1/actions?{query}").json()["next_cursor"]
+    assert isinstance(cursor, str)
+    return cursor
+
+
+def _encode(payload: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).rstrip(b"=").decode()
+
+
+def _decode(cursor: str) -> dict[str, Any]:
+    decoded: dict[str, Any] = json.loads(
+        base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    )
+    return decoded
+
+
+def _tampered(cursor: str, **changes: Any) -> str:
+    return _encode({**_decode(cursor), **changes})
+
+
+def test_a_good_cursor_continues_where_the_page_ended(client: TestClient, dataset: Dataset) -> None:
+    cursor = _cursor_for(client, f"sort=-priority&limit=5&as_of={AS_OF}")
+    second = client.get(f"/api/v1/actions?sort=-priority&limit=5&as_of={AS_OF}&cursor={cursor}")
+    assert second.status_code == 200
+    whole = client.get(f"/api/v1/actions?sort=-priority&limit=10&as_of={AS_OF}").json()["items"]
+    assert [i["id"] for i in second.json()["items"]] == [i["id"] for i in whole[5:]]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda c: "garbage",
+        lambda c: "!!!not-base64!!!",
+        lambda c: c[:-3],
+        lambda c: c[:10] + ("A" if c[10] != "A" else "B") + c[11:],
+        lambda c: base64.urlsafe_b64encode(b"\xff\xfe binary").decode(),
+        lambda c: _encode([1, 2, 3]),
+        lambda c: _encode({"i": 3}),
+        lambda c: _tampered(c, s="due_date"),
+        lambda c: _tampered(c, f="0000000000000000"),
+        lambda c: _tampered(c, k="not a number"),
+        lambda c: _tampered(c, k=True),
+        lambda c: _tampered(c, i="7"),
+        lambda c: _tampered(c, i=-1),
+        lambda c: _tampered(c, i=10**30),
+        lambda c: _tampered(c, a="yesterday"),
+        lambda c: _tampered(c, extra=1),
+    ],
+)
+def test_tampered_or_garbage_cursor_is_a_422_naming_cursor(
+    client: TestClient, dataset: Dataset, make: Callable[[str], str]
+) -> None:
+    cursor = _cursor_for(client, "sort=-priority&limit=5&status=open&status=blocked")
+    response = client.get(
+        "/api/v1/actions",
+        params={
+            "sort": "-priority",
+            "limit": 5,
+            "status": ["open", "blocked"],
+            "cursor": make(cursor),
+        },
+    )
+    body = assert_problem(response, 422)
+    assert [e["field"] for e in body["errors"]] == ["cursor"]
+    assert "cursor" in body["detail"]
+
+
+@pytest.mark.parametrize(
+    ("made_with", "used_with"),
+    [
+        ("sort=due_date", "sort=-due_date"),
+        ("sort=due_date", "sort=reference"),
+        ("sort=reference&status=open", "sort=reference&status=blocked"),
+        ("q=force", "q=forces"),
+        (f"as_of={AS_OF}", f"as_of={AS_OF + timedelta(days=1)}"),
+    ],
+)
+def test_a_cursor_is_tied_to_its_sort_filters_and_day(
+    client: TestClient, dataset: Dataset, made_with: str, used_with: str
+) -> None:
+    cursor = _cursor_for(client, f"{made_with}&limit=2")
+    body = assert_problem(client.get(f"/api/v1/actions?{used_with}&limit=2&cursor={cursor}"), 422)
+    assert body["errors"][0]["field"] == "cursor"
+
+
+def test_later_pages_keep_the_first_pages_day(
+    client: TestClient, dataset: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(clock, "today", lambda: AS_OF)
+    cursor = _cursor_for(client, "sort=-days_overdue&limit=2")
+    monkeypatch.setattr(clock, "today", lambda: AS_OF + timedelta(days=400))
+    items = client.get(f"/api/v1/actions?sort=-days_overdue&limit=50&cursor={cursor}").json()[
+        "items"
+    ]
+    for item in items:
+        expected = (AS_OF - date.fromisoformat(item["due_date"])).days if item["is_overdue"] else 0
+        assert item["days_overdue"] == expected
+    assert any(i["is_overdue"] for i in items)
+
+
+# --- validation --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("status=bogus", "status"),
+        ("status=open&status=done", "status"),
+        ("priority=urgent", "priority"),
+        ("owner_id=abc", "owner_id"),
+        ("owner_id=0", "owner_id"),
+        ("owner_id=99999999999999999999999", "owner_id"),
+        ("unassigned=maybe", "unassigned"),
+        ("report_id=x", "report_id"),
+        ("kind=finding", "kind"),
+        ("overdue=2", "overdue"),
+        ("due_before=2030-13-01", "due_before"),
+        ("due_after=soon", "due_after"),
+        ("as_of=yesterday", "as_of"),
+        ("sort=title", "sort"),
+        ("sort=--due_date", "sort"),
+        ("limit=0", "limit"),
+        ("limit=501", "limit"),
+        ("limit=ten", "limit"),
+        ("count=perhaps", "count"),
+        ("format=xml", "format"),
+        ("q=" + "x" * 201, "q"),
+        ("force=" + "x" * 201, "force"),
+        ("cursor=" + "x" * 1001, "cursor"),
+    ],
+)
+def test_invalid_parameters_are_422_problems_naming_the_parameter(
+    client: TestClient, query: str, field: str
+) -> None:
+    body = assert_problem(client.get(f"/api/v1/actions?{query}"), 422)
+    fields = {e["field"].split(".")[0] for e in body["errors"]}
+    assert fields == {field}
+    assert field in body["detail"]
+
+
+# --- shape and cost ----------------------------------------------------------------------------
+
+
+def test_items_are_exactly_what_the_schema_describes(client: TestClient, dataset: Dataset) -> None:
+    response = client.get(f"/api/v1/actions?limit=500&as_of={AS_OF}")
+    assert response.headers["content-type"] == "application/json"
+    items = response.json()["items"]
+    assert any(i["owner"] for i in items) and any(i["owner"] is None for i in items)
+    for item in items:
+        assert ActionOut.model_validate(item).model_dump(mode="json") == item
+    alice = next(i for i in items if i["owner_id"] == dataset.alice)
+    assert alice["owner"] == {
+        "id": dataset.alice,
+        "name": "Alice Smith",
+        "email": "alice@example.org",
+        "team": "Crime",
+    }
+
+
+@contextmanager
+def sql_statements() -> Iterator[list[str]]:
+    """Statements sent to the database while the block runs; the savepoints the test fixtures
+    wrap every session in are left out (the service does not issue them)."""
+    from app.db import engine
+
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not re.match(
+            r"\s*(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT)\b", statement, re.I
+        ):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def _selects(statements: list[str]) -> list[str]:
+    return [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+
+
+def action_selects(statements: list[str]) -> list[str]:
+    """The SELECTs that read actions (not, say, the token lookup of authentication)."""
+    return [s for s in _selects(statements) if re.search(r"\bFROM action\b", s)]
+
+
+@pytest.fixture
+def reader(anonymous: TestClient, monkeypatch: pytest.MonkeyPatch) -> TestClient:
+    """A client that needs no token lookup: anonymous, with public reads switched on."""
+    from app.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "public_read", True)
+    return anonymous
+
+
+@pytest.mark.parametrize(
+    ("query", "most", "selects"),
+    [
+        ("", 2, 1),
+        ("sort=-priority&force=cumbria", 2, 1),
+        ("sort=-days_overdue&overdue=false&unassigned=false&q=force", 2, 1),
+        ("count=true", 3, 2),
+        ("count=true&sort=due_date&status=open&status=blocked", 3, 2),
+    ],
+)
+def test_one_statement_per_page(
+    reader: TestClient, dataset: Dataset, query: str, most: int, selects: int
+) -> None:
+    reader.get("/api/v1/actions")  # warm up: no first-request-only queries counted
+    with sql_statements() as statements:
+        response = reader.get(f"/api/v1/actions?{query}&limit=2")
+    assert response.status_code == 200, response.text
+    assert len(response.json()["items"]) >= 1
+    assert len(statements) <= most, statements
+    assert len(_selects(statements)) == selects, statements
+    cursor = response.json()["next_cursor"]
+    assert cursor
+    with sql_statements() as statements:
+        again = reader.get(f"/api/v1/actions?{query}&limit=2&cursor={cursor}")
+    assert again.status_code == 200
+    assert len(statements) <= most and len(_selects(statements)) == selects, statements
+
+
+def test_with_a_token_the_page_is_still_one_action_statement(
+    client: TestClient, dataset: Dataset
+) -> None:
+    client.get("/api/v1/actions")
+    with sql_statements() as statements:
+        response = client.get("/api/v1/actions?limit=500")
+    assert response.status_code == 200 and len(response.json()["items"]) == 23
+    assert len(action_selects(statements)) == 1, statements

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.helpers import assert_problem
+
+
+@pytest.fixture
+def cors_app(monkeypatch: pytest.MonkeyPatch) -> Any:
+    from app.main import create_app
+    from app.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "cors_origins", ["https://dashboard.example.org"])
+    return create_app()
+
+
+def _preflight(client: TestClient, origin: str) -> Any:
+    return client.options(
+        "/api/v1/actions",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "PATCH",
+            "Access-Control-Request-Headers": "Authorization, If-Match",
+        },
+    )
+
+
+def test_cors_preflight_for_an_allowed_origin(cors_app: Any) -> None:
+    response = _preflight(TestClient(cors_app), "https://dashboard.example.org")
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "https://dashboard.example.org"
+    assert "PATCH" in response.headers["access-control-allow-methods"]
+    assert "if-match" in response.headers["access-control-allow-headers"].lower()
+
+
+def test_cors_preflight_for_a_refused_origin(cors_app: Any) -> None:
+    response = _preflight(TestClient(cors_app), "https://evil.example.com")
+    assert response.status_code == 400
+    assert "access-control-allow-origin" not in response.headers
+
+
+def test_no_cors_by_default(anonymous: TestClient) -> None:
+    response = _preflight(anonymous, "https://dashboard.example.org")
+    assert "access-control-allow-origin" not in response.headers
+
+
+def test_security_headers_on_every_response(client: TestClient, anonymous: TestClient) -> None:
+    for response in (
+        client.get("/api/v1/reports"),
+        anonymous.get("/api/v1/reports"),
+        client.get("/api/v1/nowhere"),
+        anonymous.get("/health"),
+    ):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert "default-src 'none'" in response.headers["content-security-policy"]
+        assert "server" not in response.headers
+    assert client.get("/api/v1/reports").headers["cache-control"] == "no-store"
+    assert "cdn.jsdelivr.net" in anonymous.get("/docs").headers["content-security-policy"]
+
+
+def test_a_crash_never_leaks_a_stack_trace(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.services import reports
+
+    def explode(**_: Any) -> None:
+        raise RuntimeError("secret internals at /srv/app.py line 3")
+
+    monkeypatch.setattr(reports, "list_reports", explode)
+    body = assert_problem(client.get("/api/v1/reports"), 500)
+    assert "secret internals" not in str(body) and "Traceback" not in str(body)
+
+
+def test_oversize_json_bodies_get_413(client: TestClient, seeded: int) -> None:
+    from app.settings import get_settings
+
+    huge = "x" * (get_settings().max_body_bytes + 10)
+    response = client.post("/api/v1/owners", json={"name": huge})
+    assert_problem(response, 413)
+    assert client.get("/api/v1/owners").json()["items"] == []
