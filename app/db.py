@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from app.settings import get_settings
 
@@ -18,7 +19,14 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        # Timestamps come back in UTC whatever the server's own time zone is.
+        connect_args={"options": "-c timezone=UTC"},
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -35,6 +43,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN")
 
+
+T = TypeVar("T")
 
 engine = make_engine(get_settings().database_url)
 SessionLocal = sessionmaker(bind=engine, expire_on_commit=False)
@@ -56,7 +66,43 @@ def snapshot_connection() -> Iterator[Connection]:
         yield connection
 
 
-def get_session() -> Iterator[Session]:
-    """Request-scoped session: commits when the request succeeds, rolls back on any error."""
-    with SessionLocal.begin() as session:
+@event.listens_for(SessionLocal, "after_flush")
+def _note_write(session: Session, _context: Any) -> None:
+    session.info["wrote"] = True
+
+
+def _has_writes(session: Session) -> bool:
+    return bool(session.info.get("wrote") or session.new or session.dirty or session.deleted)
+
+
+def _on_sqlite() -> bool:
+    bind = SessionLocal.kw["bind"]
+    return isinstance(bind, Engine | Connection) and bind.dialect.name == "sqlite"
+
+
+async def run_db(call: Callable[..., T], /, *, read_only: bool = True, **kwargs: Any) -> T:
+    """Run blocking database work from async code.
+
+    Reads on SQLite run right here on the event loop: the database is a local file, the queries
+    take well under a millisecond and, in WAL mode, a reader never waits for a lock, so a hop to
+    a worker thread would cost more than the work. Everything else (PostgreSQL's network round
+    trips, and SQLite writes, which may wait for the write lock) goes to the thread pool."""
+    if read_only and _on_sqlite():
+        return call(**kwargs)
+    return await run_in_threadpool(call, **kwargs)
+
+
+async def get_session() -> AsyncIterator[Session]:
+    """Request-scoped session: commits when the request succeeds, rolls back on any error.
+
+    Sync routes use it from a worker thread, async ones through `run_db`; its own commit or
+    rollback is blocking work, so it goes through `run_db` too."""
+    session = SessionLocal()
+    try:
         yield session
+        await run_db(session.commit, read_only=not _has_writes(session))
+    except BaseException:
+        await run_db(session.rollback, read_only=not _has_writes(session))
+        raise
+    finally:
+        session.close()

@@ -39,14 +39,16 @@ def create_app() -> FastAPI:
     )
     app.add_middleware(SecurityHeadersMiddleware)
     # Outermost, so that pre-flight requests are answered before anything asks for a token.
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=settings.cors_origins,
-        allow_methods=["GET", "POST", "PATCH", "DELETE"],
-        allow_headers=["Authorization", "Content-Type", "If-Match", "Accept"],
-        expose_headers=["ETag", "Location", "Link", "Content-Disposition", "Retry-After"],
-        max_age=600,
-    )
+    # Only when origins are configured: with none there is nothing to allow.
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "Accept"],
+            expose_headers=["ETag", "Location", "Link", "Content-Disposition", "Retry-After"],
+            max_age=600,
+        )
     app.include_router(health.router)
     # Every API route needs at least the viewer role; writes ask for more in their signature.
     readers = [Depends(require(Role.VIEWER))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from threading import Lock
 from typing import Annotated
 
@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from app.api.deps import SessionDep
+from app.db import run_db
 from app.enums import Role
 from app.errors import Forbidden, TooManyRequests, Unauthorized
 from app.principal import ANONYMOUS, Principal
@@ -54,7 +55,7 @@ class FailedAttempts:
             self._recent(client, window, now).append(now)
 
 
-def _authenticate(request: Request, session: Session, secret: str | None) -> Principal:
+async def _authenticate(request: Request, session: Session, secret: str | None) -> Principal:
     if secret is None:
         return ANONYMOUS
     settings = get_settings()
@@ -68,25 +69,29 @@ def _authenticate(request: Request, session: Session, secret: str | None) -> Pri
             "Too many failed authentication attempts; try again later.",
             headers={"Retry-After": str(int(wait) + 1)},
         )
-    principal = tokens.authenticate(session=session, secret=secret)
-    if principal is None:
+    found = await run_db(tokens.authenticate, session=session, secret=secret)
+    if found is None:
         failed_attempts.record(client, window=settings.auth_failure_window_seconds)
         logger.warning(
             "failed authentication from %s on %s %s", client, request.method, request.url.path
         )
         raise Unauthorized("The token is not valid.", error="invalid_token")
-    return principal
+    if found.needs_use_recorded:
+        await run_db(
+            tokens.record_use, read_only=False, session=session, token_id=found.principal.token_id
+        )
+    return found.principal
 
 
-def get_principal(
+async def get_principal(
     request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    return _authenticate(request, session, credentials.credentials if credentials else None)
+    return await _authenticate(request, session, credentials.credentials if credentials else None)
 
 
-def get_feed_principal(
+async def get_feed_principal(
     request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
@@ -99,14 +104,15 @@ def get_feed_principal(
     ] = None,
 ) -> Principal:
     secret = credentials.credentials if credentials else token
-    return _authenticate(request, session, secret)
+    return await _authenticate(request, session, secret)
 
 
 def require(
-    role: Role, source: Callable[..., Principal] = get_principal
-) -> Callable[[Principal], Principal]:
+    role: Role, source: Callable[..., Awaitable[Principal]] = get_principal
+) -> Callable[[Principal], Awaitable[Principal]]:
     # A default rather than Annotated: the annotation must resolve outside this closure.
-    def check(principal: Principal = Depends(source)) -> Principal:
+    # Async although it awaits nothing: a sync dependency would cost a hop to a worker thread.
+    async def check(principal: Principal = Depends(source)) -> Principal:
         if principal.role is None:
             if role is Role.VIEWER and get_settings().public_read:
                 return principal

@@ -15,7 +15,7 @@ class NotReady(AppError):
 
 
 @router.get("/health")
-def health() -> dict[str, str]:
+async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 

@@ -5,34 +5,37 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Response
 
 from app import clock
-from app.api.action_queries import FiltersDep
 from app.api.deps import SessionDep
+from app.api.params import openapi_parameters, query_model
+from app.db import run_db
 from app.schemas.overdue import OverdueSummary
+from app.schemas.query_params import FilterParams, OverdueParams
 from app.services import calendar, overdue
 from app.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["overdue"])
 calendar_router = APIRouter(prefix="/api/v1", tags=["overdue"])
 
-DueWithin = Annotated[
-    int | None, Query(ge=0, le=3650, description="Also count actions due within this many days.")
-]
 
-
-@router.get("/actions/overdue-summary", response_model=OverdueSummary)
-def overdue_summary(
-    session: SessionDep, filters: FiltersDep, due_within: DueWithin = None
+@router.get(
+    "/actions/overdue-summary",
+    response_model=OverdueSummary,
+    openapi_extra=openapi_parameters(OverdueParams),
+)
+async def overdue_summary(
+    session: SessionDep, params: Annotated[OverdueParams, Depends(query_model(OverdueParams))]
 ) -> Response:
     """Counts of overdue (and due-soon) actions among the open, in-progress and blocked ones,
     with the oldest overdue items. Same filters as the action list."""
-    body = overdue.summary(
+    body = await run_db(
+        overdue.summary,
         session=session,
-        filters=filters,
-        as_of=filters.as_of or clock.today(),
-        due_within=due_within,
+        filters=params.to_filters(),
+        as_of=params.as_of or clock.today(),
+        due_within=params.due_within,
     )
     return Response(orjson.dumps(body, option=orjson.OPT_UTC_Z), media_type="application/json")
 
@@ -41,14 +44,17 @@ def overdue_summary(
     "/calendar.ics",
     response_class=Response,
     responses={200: {"content": {"text/calendar": {}}, "description": "An iCalendar feed"}},
+    openapi_extra=openapi_parameters(FilterParams),
 )
-def calendar_feed(session: SessionDep, filters: FiltersDep) -> Response:
+def calendar_feed(
+    session: SessionDep, params: Annotated[FilterParams, Depends(query_model(FilterParams))]
+) -> Response:
     """Due dates as all-day events (RFC 5545), to subscribe to in a calendar application.
     Calendar applications cannot send headers, so this feed also takes `?token=`; use a
     viewer token made for the purpose."""
     body = calendar.feed(
         session=session,
-        filters=filters,
+        filters=params.to_filters(),
         base_url=get_settings().public_url,
         name="AFI Tracker due dates",
     )

@@ -351,7 +351,11 @@ def _order(sort: ActionSort, key: ColumnElement[Any] | None) -> list[Any]:
 # --- rows to dicts ---------------------------------------------------------------------------
 
 
+_ACTIVE = frozenset(str(status) for status in ACTIVE_STATUSES)
+
+
 def _to_dict(values: Sequence[Any], as_of: date) -> dict[str, Any]:
+    # Runs once per row of every page: kept to plain dict operations (days_overdue inlined).
     data = dict(zip(_NAMES, values, strict=False))
     owner_id = data["owner_id"]
     name, email, team = data.pop("owner_name"), data.pop("owner_email"), data.pop("owner_team")
@@ -360,7 +364,10 @@ def _to_dict(values: Sequence[Any], as_of: date) -> dict[str, Any]:
         if owner_id is not None
         else None
     )
-    overdue = days_overdue(status=data["status"], due_date=data["due_date"], as_of=as_of)
+    due = data["due_date"]
+    overdue = (
+        (as_of - due).days if due is not None and due < as_of and data["status"] in _ACTIVE else 0
+    )
     data["is_overdue"] = overdue > 0
     data["days_overdue"] = overdue
     return data

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -89,28 +90,48 @@ def revoke_token(
     return token
 
 
-def authenticate(*, session: Session, secret: str) -> Principal | None:
-    """The principal for a presented secret, or None if unknown, expired or revoked."""
+@dataclass(frozen=True)
+class Authenticated:
+    principal: Principal
+    # last_used_at is older than LAST_USED_RESOLUTION: the caller should `record_use`.
+    needs_use_recorded: bool
+
+
+def authenticate(*, session: Session, secret: str) -> Authenticated | None:
+    """Who presents this secret, or None if it is unknown, expired or revoked. Reads only:
+    recording the use is a separate write (`record_use`), made at most once a minute."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
     presented = digest(secret)
-    token = session.scalar(select(ApiToken).where(ApiToken.secret_sha256 == presented))
-    if token is None or not hmac.compare_digest(token.secret_sha256, presented):
+    row = session.execute(
+        select(ApiToken, Owner.name)
+        .outerjoin(Owner, Owner.id == ApiToken.owner_id)
+        .where(ApiToken.secret_sha256 == presented)
+    ).first()
+    if row is None:
         return None
+    token, owner_name = row
     now = clock.utcnow()
+    if not hmac.compare_digest(token.secret_sha256, presented):
+        return None
     if token.revoked_at is not None or (token.expires_at is not None and token.expires_at <= now):
         return None
-    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
-        token.last_used_at = now
-        session.flush()
-    owner = session.get(Owner, token.owner_id) if token.owner_id is not None else None
-    return Principal(
+    principal = Principal(
         token_id=token.id,
         name=token.name,
         role=Role(token.role),
         owner_id=token.owner_id,
-        owner_name=owner.name if owner else None,
+        owner_name=owner_name,
     )
+    stale = token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION
+    return Authenticated(principal=principal, needs_use_recorded=stale)
+
+
+def record_use(*, session: Session, token_id: int) -> None:
+    token = session.get(ApiToken, token_id)
+    if token is not None:
+        token.last_used_at = clock.utcnow()
+        session.flush()
 
 
 def any_token(*, session: Session) -> bool:

@@ -1,0 +1,98 @@
+"""Query parameters of the action queries, each route's set as one model."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.enums import ActionStatus, FindingKind, Priority
+from app.schemas.queries import ActionFilters, ActionSort, OutputFormat, StatsGroupBy
+
+ID_LIMIT = 2**31 - 1
+
+
+def _text(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value or None
+
+
+class FilterParams(BaseModel):
+    """The filters every action query takes; each one given narrows the result."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    status: list[ActionStatus] = Field(
+        default_factory=list, description="Any of these statuses (repeatable)."
+    )
+    priority: list[Priority] = Field(
+        default_factory=list, description="Any of these priorities (repeatable)."
+    )
+    owner_id: int | None = Field(default=None, ge=1, le=ID_LIMIT)
+    unassigned: bool | None = Field(
+        default=None, description="true: only actions without an owner; false: with one."
+    )
+    force: str | None = Field(default=None, max_length=200, description="Case-insensitive.")
+    year: str | None = Field(
+        default=None, max_length=20, description="As written (2018/19) or the starting year."
+    )
+    programme: str | None = Field(default=None, max_length=50)
+    pillar: str | None = Field(default=None, max_length=100)
+    report_id: int | None = Field(default=None, ge=1, le=ID_LIMIT)
+    kind: FindingKind | None = None
+    overdue: bool | None = Field(
+        default=None, description="Due before as_of and still open, in progress or blocked."
+    )
+    due_before: date | None = Field(default=None, description="Due strictly before this day.")
+    due_after: date | None = Field(default=None, description="Due strictly after this day.")
+    q: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Case-insensitive text in title, description or reference.",
+    )
+    as_of: date | None = Field(
+        default=None, description="The day overdue is judged on (default: today)."
+    )
+
+    def to_filters(self) -> ActionFilters:
+        return ActionFilters(
+            statuses=tuple(dict.fromkeys(self.status)),
+            priorities=tuple(dict.fromkeys(self.priority)),
+            owner_id=self.owner_id,
+            unassigned=self.unassigned,
+            force=_text(self.force),
+            year=_text(self.year),
+            programme=_text(self.programme),
+            pillar=_text(self.pillar),
+            report_id=self.report_id,
+            kind=self.kind,
+            overdue=self.overdue,
+            due_before=self.due_before,
+            due_after=self.due_after,
+            q=_text(self.q),
+            as_of=self.as_of,
+        )
+
+
+class ListParams(FilterParams):
+    sort: ActionSort = Field(
+        default=ActionSort.ID, description="Order; `-` before the name for descending."
+    )
+    limit: int = Field(default=50, ge=1, le=500)
+    cursor: str | None = Field(
+        default=None, max_length=1000, description="`next_cursor` of the previous page."
+    )
+    count: bool = Field(default=False, description="Also count every matching action.")
+    format: OutputFormat | None = Field(
+        default=None, description="csv for CSV (as does `Accept: text/csv`)."
+    )
+
+
+class StatsParams(FilterParams):
+    group_by: StatsGroupBy = StatsGroupBy.STATUS
+
+
+class OverdueParams(FilterParams):
+    due_within: int | None = Field(
+        default=None, ge=0, le=3650, description="Also count actions due within this many days."
+    )
