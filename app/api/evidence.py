@@ -1,10 +1,10 @@
-"""Evidence on actions: notes and links as JSON, files as multipart/form-data (streamed to disk)."""
+"""Evidence on actions: notes and links as JSON, files as multipart/form-data."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -13,12 +13,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse
 from pydantic import ValidationError
-from python_multipart.exceptions import FormParserError
-from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.datastructures import UploadFile
 
 from app.api.auth import Admin, Editor
 from app.api.deps import SessionDep
-from app.errors import AppError, InvalidInput, UnsupportedMediaType
+from app.errors import InvalidInput, UnsupportedMediaType
 from app.schemas.common import Problem
 from app.schemas.evidence import (
     EVIDENCE_IN,
@@ -34,7 +33,7 @@ from app.services import storage
 router = APIRouter(prefix="/api/v1", tags=["evidence"])
 
 _PROBLEM: dict[str, Any] = {"model": Problem, "content": {"application/problem+json": {}}}
-_MAX_PARTS = 2  # the file and its description
+_CHUNK_BYTES = 64 * 1024
 _MAX_FIELD_BYTES = 4 * MAX_DESCRIPTION_CHARS  # UTF-8: at most 4 bytes a character
 _UPLOAD_DOC: dict[str, Any] = {
     "requestBody": {
@@ -56,10 +55,6 @@ _UPLOAD_DOC: dict[str, Any] = {
         },
     }
 }
-
-
-class MalformedMultipart(AppError):
-    title = "Malformed multipart body"
 
 
 @router.post(
@@ -189,138 +184,35 @@ class _Upload:
     description: str | None
 
 
-@dataclass
-class _MultipartState:
-    """What the (synchronous) parser callbacks collect; file data waits in `pending` until
-    the request handler writes it to disk off the event loop."""
-
-    pending: list[bytes] = field(default_factory=list)
-    parts: int = 0
-    header_name: bytes = b""
-    header_value: bytes = b""
-    headers: dict[bytes, bytes] = field(default_factory=dict)
-    current: str | None = None
-    field_data: bytearray = field(default_factory=bytearray)
-    fields: dict[str, bytes] = field(default_factory=dict)
-    saw_file: bool = False
-    file_name: bytes | None = None
-    media_type: bytes | None = None
-    finished: bool = False
-
-    def on_part_begin(self) -> None:
-        self.parts += 1
-        if self.parts > _MAX_PARTS:
-            raise _invalid_part("", "Send only a 'file' part and an optional 'description'.")
-        self.headers = {}
-        self.current = None
-        self.field_data = bytearray()
-
-    def on_header_field(self, data: bytes, start: int, end: int) -> None:
-        self.header_name += data[start:end]
-
-    def on_header_value(self, data: bytes, start: int, end: int) -> None:
-        self.header_value += data[start:end]
-
-    def on_header_end(self) -> None:
-        self.headers[self.header_name.strip().lower()] = self.header_value.strip()
-        self.header_name = self.header_value = b""
-
-    def on_headers_finished(self) -> None:
-        _, options = parse_options_header(self.headers.get(b"content-disposition"))
-        name = options.get(b"name", b"").decode("utf-8", "replace")
-        if name == "file":
-            if self.saw_file:
-                raise _invalid_part("file", "Send exactly one 'file' part.")
-            self.saw_file = True
-            self.file_name = options.get(b"filename")
-            self.media_type = self.headers.get(b"content-type")
-        elif name == "description":
-            if name in self.fields:
-                raise _invalid_part(name, "Send at most one 'description' part.")
-        else:
-            raise _invalid_part(
-                name[:100], f"Unexpected part {name[:100]!r}; send 'file' and 'description'."
-            )
-        self.current = name
-
-    def on_part_data(self, data: bytes, start: int, end: int) -> None:
-        if self.current == "file":
-            self.pending.append(data[start:end])
-            return
-        self.field_data += data[start:end]
-        if len(self.field_data) > _MAX_FIELD_BYTES:
-            raise _invalid_part(
-                str(self.current),
-                f"The {self.current} should have at most {MAX_DESCRIPTION_CHARS} characters.",
-            )
-
-    def on_part_end(self) -> None:
-        if self.current is not None and self.current != "file":
-            self.fields[self.current] = bytes(self.field_data)
-
-    def on_end(self) -> None:
-        self.finished = True
-
-    def take_pending(self) -> list[bytes]:
-        pending, self.pending = self.pending, []
-        return pending
-
-
 async def _receive_upload(request: Request) -> _Upload:
-    """Stream a multipart body: the `file` part to a temporary file in the data directory
-    (counted against the upload limit as it arrives), the small `description` into memory."""
-    _, params = parse_options_header(request.headers.get("content-type"))
-    boundary = params.get(b"boundary")
-    if not boundary:
-        raise MalformedMultipart("The multipart/form-data content type has no boundary.")
-    state = _MultipartState()
-    writer = await run_in_threadpool(storage.BlobWriter)
-    try:
-        try:
-            parser = MultipartParser(
-                boundary,
-                {
-                    "on_part_begin": state.on_part_begin,
-                    "on_part_data": state.on_part_data,
-                    "on_part_end": state.on_part_end,
-                    "on_header_field": state.on_header_field,
-                    "on_header_value": state.on_header_value,
-                    "on_header_end": state.on_header_end,
-                    "on_headers_finished": state.on_headers_finished,
-                    "on_end": state.on_end,
-                },
+    """Read a multipart body (Starlette spools the file to a temporary file as it arrives)
+    and stage the file in the store's temporary directory, hashed and counted on the way."""
+    async with request.form(max_files=1, max_fields=1, max_part_size=_MAX_FIELD_BYTES) as form:
+        unexpected = sorted(set(form.keys()) - {"file", "description"})
+        if unexpected:
+            raise _invalid_part(
+                unexpected[0][:100], "Send only a 'file' part and an optional 'description'."
             )
-            async for chunk in request.stream():
-                parser.write(chunk)
-                pending = state.take_pending()
-                if pending:
-                    await run_in_threadpool(writer.write_all, pending)
-            parser.finalize()
-        except FormParserError as exc:
-            raise MalformedMultipart("The multipart/form-data body is malformed.") from exc
-        if not state.finished:
-            raise MalformedMultipart("The multipart/form-data body ended before its last part.")
-        if not state.saw_file:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
             raise _invalid_part("file", "The multipart body needs a 'file' part.", "missing")
-        blob = await run_in_threadpool(writer.finish)
-    except BaseException:
-        await run_in_threadpool(writer.discard)
-        raise
-    try:
-        description = state.fields.get("description", b"").decode("utf-8")
-    except UnicodeDecodeError:
-        blob.discard()
-        raise _invalid_part("description", "The description is not valid UTF-8.") from None
-    return _Upload(
-        blob=blob,
-        file_name=_header_text(state.file_name),
-        media_type=_header_text(state.media_type),
-        description=description,
-    )
-
-
-def _header_text(value: bytes | None) -> str | None:
-    return None if value is None else value.decode("utf-8", "replace")
+        description = form.get("description")
+        if description is not None and not isinstance(description, str):
+            raise _invalid_part("description", "The description must be text, not a file.")
+        writer = await run_in_threadpool(storage.BlobWriter)
+        try:
+            while chunk := await upload.read(_CHUNK_BYTES):
+                await run_in_threadpool(writer.write, chunk)
+            blob = await run_in_threadpool(writer.finish)
+        except BaseException:
+            await run_in_threadpool(writer.discard)
+            raise
+        return _Upload(
+            blob=blob,
+            file_name=upload.filename,
+            media_type=upload.content_type,
+            description=description,
+        )
 
 
 def _invalid_part(name: str, message: str, error_type: str = "value_error") -> InvalidInput:
