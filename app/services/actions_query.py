@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -406,6 +406,25 @@ def fetch_batch(
         last = rows[-1]
         following = Position(None if key is None else last[-1], last[0])
     return [_to_dict(row, as_of) for row in rows], following
+
+
+def iter_actions(
+    *,
+    session: Session,
+    filters: ActionFilters,
+    sort: ActionSort,
+    as_of: date,
+    batch: int = 500,
+) -> Iterator[dict[str, Any]]:
+    """Every matching action, fetched `batch` at a time by keyset."""
+    after = None
+    while True:
+        items, after = fetch_batch(
+            session=session, filters=filters, sort=sort, as_of=as_of, after=after, limit=batch
+        )
+        yield from items
+        if after is None:
+            return
 
 
 def count_actions(*, session: Session, filters: ActionFilters, as_of: date) -> int:

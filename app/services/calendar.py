@@ -33,20 +33,13 @@ def feed(*, session: Session, filters: ActionFilters, base_url: str, name: str) 
 
 
 def _with_due_date(*, session: Session, filters: ActionFilters) -> Iterable[dict[str, Any]]:
-    as_of = filters.as_of or clock.today()
-    after = None
-    while True:
-        items, after = actions_query.fetch_batch(
-            session=session,
-            filters=filters,
-            sort=ActionSort.DUE_DATE,
-            as_of=as_of,
-            after=after,
-            limit=500,
-        )
-        yield from (item for item in items if item["due_date"] is not None)
-        if after is None:
-            return
+    items = actions_query.iter_actions(
+        session=session,
+        filters=filters,
+        sort=ActionSort.DUE_DATE,
+        as_of=filters.as_of or clock.today(),
+    )
+    return (item for item in items if item["due_date"] is not None)
 
 
 def build(items: Iterable[dict[str, Any]], *, base_url: str, name: str) -> bytes:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
@@ -14,8 +14,6 @@ from app.models import Action
 from app.schemas.queries import ActionFilters, ActionSort
 from app.services import actions_query
 from app.services.actions_query import ACTIVE_STATUSES, FILTERABLE
-
-_BATCH = 500
 
 
 @dataclass
@@ -55,29 +53,12 @@ def classify(
     return result
 
 
-def iter_active(
-    *, session: Session, filters: ActionFilters, as_of: date
-) -> Iterator[dict[str, Any]]:
-    filters = active_filters(filters)
-    after = None
-    while True:
-        items, after = actions_query.fetch_batch(
-            session=session,
-            filters=filters,
-            sort=ActionSort.DUE_DATE,
-            as_of=as_of,
-            after=after,
-            limit=_BATCH,
-        )
-        yield from items
-        if after is None:
-            return
-
-
 def check(
     *, session: Session, filters: ActionFilters, as_of: date, due_within: int | None
 ) -> OverdueCheck:
-    items = iter_active(session=session, filters=filters, as_of=as_of)
+    items = actions_query.iter_actions(
+        session=session, filters=active_filters(filters), sort=ActionSort.DUE_DATE, as_of=as_of
+    )
     return classify(items, as_of=as_of, due_within=due_within)
 
 
