@@ -51,7 +51,7 @@ def busy_database(client: TestClient, client_as: Callable[..., TestClient], seed
 def _rows(path: Path) -> list[Any]:
     lines = path.read_bytes().splitlines()
     header = orjson.loads(lines[0])
-    assert header["format"] == "afi-dump" and header["revision"] == "0003"
+    assert header["format"] == "afi-dump" and header["revision"] == "0004"
     return [orjson.loads(line) for line in lines[1:]]
 
 

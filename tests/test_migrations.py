@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import create_engine, inspect
 
 from app import migrate
@@ -25,6 +26,8 @@ def test_migrations_run_up_down_and_up_again(base_database_url: str) -> None:
         assert _tables(url) == set(Base.metadata.tables)
 
 
+# SQLite cannot reflect expression indexes (ix_action_due_date_sort), so that one is skipped.
+@pytest.mark.filterwarnings("ignore:.*expression-based index")
 def test_models_and_migrations_agree(base_database_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext

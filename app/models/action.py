@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, func, literal_column, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.enums import ActionStatus, Priority
@@ -30,6 +30,12 @@ class Action(Base):
         Index("ix_action_status_due_date", "status", "due_date"),
         Index("ix_action_updated_at_id", "updated_at", "id"),
         Index("ix_action_priority_rank_id", "priority_rank", "id"),
+        # Sorting by due date puts undated actions last: the list orders by this expression.
+        Index(
+            "ix_action_due_date_sort",
+            func.coalesce(text("due_date"), literal_column("'9999-12-31'")),
+            "id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
