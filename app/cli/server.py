@@ -40,7 +40,7 @@ def serve(
     import uvicorn
 
     settings = get_settings()
-    prepare_database()
+    prepare_database(base_url=f"http://{host}:{port}")
     uvicorn.run(
         "app.main:app",
         host=host,
@@ -51,7 +51,7 @@ def serve(
     )
 
 
-def prepare_database() -> None:
+def prepare_database(base_url: str = "http://127.0.0.1:8000") -> None:
     """Bring the schema to head and, on a database with no report yet, load the seeds."""
     from app.db import SessionLocal
     from app.models import Report
@@ -70,5 +70,5 @@ def prepare_database() -> None:
             "No API token exists yet. Create the first admin token with:\n"
             "  TOKEN=$(afi token create --name admin --role admin)\n"
             'then call the API with: curl -H "Authorization: Bearer $TOKEN" '
-            "http://127.0.0.1:8000/api/v1/reports"
+            f"{base_url}/api/v1/reports"
         )
