@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 
 from app.settings import get_settings
 
@@ -40,8 +42,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+# Execution option: begin SQLite transactions DEFERRED (take the write lock only on the first
+# write) rather than IMMEDIATE. For transactions that only read, and for migrations, which run
+# before anything else writes and must not queue behind a transaction that only reads.
+DEFERRED = "afi_deferred_begin"
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # A deferred transaction that reads and then writes fails at once ("database is locked",
+    # which no busy timeout cures) if another writer committed in between. So a transaction
+    # that may write takes the write lock up front and waits its turn; readers stay deferred.
+    deferred = connection.get_execution_options().get(DEFERRED, False)
+    connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 T = TypeVar("T")
@@ -61,7 +73,9 @@ def snapshot_connection() -> Iterator[Connection]:
     if isinstance(bind, Connection):
         yield bind
         return
-    options = {"isolation_level": "REPEATABLE READ"} if bind.dialect.name == "postgresql" else {}
+    options: dict[str, Any] = {DEFERRED: True}
+    if bind.dialect.name == "postgresql":
+        options["isolation_level"] = "REPEATABLE READ"
     with bind.connect().execution_options(**options) as connection, connection.begin():
         yield connection
 
@@ -92,12 +106,27 @@ async def run_db(call: Callable[..., T], /, *, read_only: bool = True, **kwargs:
     return await run_in_threadpool(call, **kwargs)
 
 
-async def get_session() -> AsyncIterator[Session]:
+@cache
+def _read_only_engine(engine: Engine) -> Engine:
+    return engine.execution_options(**{DEFERRED: True})
+
+
+def new_session(*, read_only: bool = False) -> Session:
+    """A session; a read-only one never takes SQLite's write lock."""
+    bind = SessionLocal.kw["bind"]
+    if read_only and isinstance(bind, Engine):
+        return SessionLocal(bind=_read_only_engine(bind))
+    # Bound to a connection (tests): its own transaction decides.
+    return SessionLocal()
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """Request-scoped session: commits when the request succeeds, rolls back on any error.
 
-    Sync routes use it from a worker thread, async ones through `run_db`; its own commit or
-    rollback is blocking work, so it goes through `run_db` too."""
-    session = SessionLocal()
+    GET requests only read. Sync routes use the session from a worker thread, async ones
+    through `run_db`; its own commit or rollback is blocking work, so it goes through `run_db`
+    too."""
+    session = new_session(read_only=request.method in ("GET", "HEAD"))
     try:
         yield session
         await run_db(session.commit, read_only=not _has_writes(session))

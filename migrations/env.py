@@ -3,7 +3,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from app.db import make_engine
+from app.db import DEFERRED, make_engine
 from app.models import Base
 from app.settings import get_settings
 
@@ -28,7 +28,7 @@ def run_online() -> None:
         return
     url = context.config.get_main_option("sqlalchemy.url") or get_settings().database_url
     engine = make_engine(url)
-    with engine.connect() as conn:
+    with engine.connect().execution_options(**{DEFERRED: True}) as conn:
         run_migrations(conn)
     engine.dispose()
 

@@ -72,9 +72,10 @@ def _migrated() -> None:
 @pytest.fixture(autouse=True)
 def db_connection(_migrated: None) -> Iterator[object]:
     """Every session the code under test opens joins one outer transaction, rolled back after."""
-    from app.db import SessionLocal, engine
+    from app.db import DEFERRED, SessionLocal, engine
 
-    connection = engine.connect()
+    # Deferred: the test takes SQLite's write lock only when it writes.
+    connection = engine.connect().execution_options(**{DEFERRED: True})
     outer = connection.begin()
     SessionLocal.configure(bind=connection, join_transaction_mode="create_savepoint")
     try:

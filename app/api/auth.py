@@ -11,10 +11,12 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import SessionDep
-from app.db import run_db
+from app.db import SessionLocal, run_db
 from app.enums import Role
 from app.errors import Forbidden, TooManyRequests, Unauthorized
 from app.principal import ANONYMOUS, Principal
@@ -76,11 +78,19 @@ async def _authenticate(request: Request, session: Session, secret: str | None) 
             "failed authentication from %s on %s %s", client, request.method, request.url.path
         )
         raise Unauthorized("The token is not valid.", error="invalid_token")
-    if found.needs_use_recorded:
-        await run_db(
-            tokens.record_use, read_only=False, session=session, token_id=found.principal.token_id
-        )
+    if found.needs_use_recorded and found.principal.token_id is not None:
+        await run_in_threadpool(_record_use, found.principal.token_id)
     return found.principal
+
+
+def _record_use(token_id: int) -> None:
+    """A unit of work of its own: the request may only read, and a busy database must not fail
+    a request over a "last used" hint."""
+    try:
+        with SessionLocal.begin() as session:
+            tokens.record_use(session=session, token_id=token_id)
+    except OperationalError:
+        logger.info("could not record the use of token %s; the database was busy", token_id)
 
 
 async def get_principal(

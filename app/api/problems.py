@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -106,6 +107,20 @@ async def _concurrent_change(_request: Request, exc: Exception) -> ProblemRespon
     )
 
 
+async def _database_error(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, OperationalError)
+    if "database is locked" in str(exc.orig):
+        # SQLite's single writer stayed busy past the timeout: worth retrying, not a crash.
+        logger.warning("database busy on %s %s", request.method, request.url.path)
+        return problem(
+            503,
+            detail="The database is busy; retry shortly.",
+            type_slug="database-busy",
+            headers={"Retry-After": "1"},
+        )
+    return await _unexpected_error(request, exc)
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> ProblemResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(500, detail="An unexpected error occurred; it has been logged.")
@@ -116,4 +131,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(StaleDataError, _concurrent_change)
+    app.add_exception_handler(OperationalError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)
