@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -421,6 +421,71 @@ def test_tampered_or_garbage_cursor_is_a_422_naming_cursor(
     body = assert_problem(response, 422)
     assert [e["field"] for e in body["errors"]] == ["cursor"]
     assert "cursor" in body["detail"]
+
+
+@pytest.mark.parametrize(
+    ("sort", "changes"),
+    [
+        # Valid ISO 8601 with an offset, but no UTC equivalent: before datetime.min, after max.
+        ("updated_at", {"k": "0001-01-01T00:00:00+14:00"}),
+        ("-updated_at", {"k": "9999-12-31T23:59:59-14:00"}),
+        ("updated_at", {"k": "2029-06-01T09:00:00"}),  # no offset
+        ("updated_at", {"k": "2029-06-31T09:00:00+00:00"}),
+        ("updated_at", {"k": 1_900_000_000}),
+        ("updated_at", {"k": None}),
+        ("due_date", {"k": "2030-02-30"}),
+        ("due_date", {"k": 20300115}),
+        ("reference", {"k": "CUM\u0000-1"}),  # PostgreSQL text cannot hold NUL
+        ("reference", {"k": "x" * 1001}),
+        ("reference", {"k": 7}),
+        ("priority", {"k": 2**40}),  # beyond the INTEGER column
+        ("priority", {"k": 1.5}),
+        ("-days_overdue", {"k": -(2**62)}),
+        ("id", {"k": "x"}),
+        ("id", {"i": 2**40}),
+        ("-id", {"i": 0}),
+        ("id", {"a": "2030-01-15T00:00:00"}),
+        ("id", {"a": None}),
+    ],
+)
+def test_a_cursor_that_decodes_to_an_unusable_position_is_a_422_naming_cursor(
+    client: TestClient, dataset: Dataset, sort: str, changes: dict[str, Any]
+) -> None:
+    cursor = _tampered(_cursor_for(client, f"sort={sort}&limit=3"), **changes)
+    response = client.get("/api/v1/actions", params={"sort": sort, "limit": 3, "cursor": cursor})
+    body = assert_problem(response, 422)
+    assert [e["field"] for e in body["errors"]] == ["cursor"]
+    assert "cursor" in body["detail"]
+
+
+@pytest.mark.parametrize("sort", ["updated_at", "-updated_at"])
+def test_an_updated_at_cursor_in_another_offset_means_the_same_moment(
+    client: TestClient, dataset: Dataset, sort: str
+) -> None:
+    query = f"sort={sort}&limit=4&as_of={AS_OF}"
+    cursor = _cursor_for(client, query)
+    moment = datetime.fromisoformat(_decode(cursor)["k"])
+    assert moment.utcoffset() == timedelta(0)
+    elsewhere = moment.astimezone(timezone(timedelta(hours=-9, minutes=-30))).isoformat()
+    expected = client.get(f"/api/v1/actions?{query}&cursor={cursor}").json()["items"]
+    response = client.get(
+        "/api/v1/actions",
+        params={"sort": sort, "limit": 4, "as_of": AS_OF, "cursor": _tampered(cursor, k=elsewhere)},
+    )
+    assert response.status_code == 200, response.text
+    assert [i["id"] for i in response.json()["items"]] == [i["id"] for i in expected]
+    assert expected
+
+
+@pytest.mark.parametrize("as_of", ["0001-01-01", "9999-12-31"])
+def test_a_cursor_with_an_extreme_day_still_pages(
+    client: TestClient, dataset: Dataset, as_of: str
+) -> None:
+    cursor = _tampered(_cursor_for(client, "sort=-days_overdue&limit=3"), a=as_of)
+    response = client.get(f"/api/v1/actions?sort=-days_overdue&limit=50&cursor={cursor}")
+    assert response.status_code == 200, response.text
+    items = response.json()["items"]
+    assert len({i["id"] for i in items}) == len(items)
 
 
 @pytest.mark.parametrize(

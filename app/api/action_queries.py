@@ -14,7 +14,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from app.api.deps import SessionDep
 from app.api.params import openapi_parameters, query_model
-from app.db import SessionLocal, run_db
+from app.db import new_session, run_db
 from app.schemas.actions import ActionOut
 from app.schemas.common import Page, Problem
 from app.schemas.queries import OutputFormat, StatsOut
@@ -81,7 +81,11 @@ async def list_actions(
     filters = params.to_filters()
     if _wants_csv(params.format, request.headers.get("accept", "")):
         return StreamingResponse(
-            csv_export.stream_csv(session_factory=SessionLocal, filters=filters, sort=params.sort),
+            csv_export.stream_csv(
+                session_factory=lambda: new_session(read_only=True),
+                filters=filters,
+                sort=params.sort,
+            ),
             media_type="text/csv; charset=utf-8; header=present",
             headers={"Content-Disposition": 'attachment; filename="actions.csv"'},
         )

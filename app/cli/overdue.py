@@ -174,7 +174,7 @@ def _check_remote(
             items = list(_remote_actions(client, {**params, "as_of": as_of.isoformat()}))
     except httpx.HTTPError as exc:
         raise CheckFailed(f"Cannot reach {url}: {exc}") from exc
-    return service.classify(items, as_of=as_of, due_within=due_within)
+    return service.classify(items=items, as_of=as_of, due_within=due_within)
 
 
 def _params(filters: ActionFilters) -> dict[str, Any]:

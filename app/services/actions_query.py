@@ -2,20 +2,17 @@
 
 Paging is keyset (no OFFSET): a page is "the next `limit` rows after this (sort key, id)", so
 rows added or removed between pages neither repeat nor skip the rows that stay. The position
-travels as an opaque cursor tied to the sort, the filters and the day "overdue" is judged on.
+travels as an opaque cursor tied to the sort, the filters and the day "overdue" is judged on
+(encoded and checked in app.services.cursors).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from datetime import date
 from typing import Any
 
-import orjson
 from sqlalchemy import (
     ColumnElement,
     Date,
@@ -38,9 +35,16 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from app import clock
 from app.enums import ActionStatus
-from app.errors import InvalidInput
 from app.models import Action, Finding, Owner, Report, Section
 from app.schemas.queries import ActionFilters, ActionSort
+from app.services.cursors import (
+    Cursor,
+    InvalidCursor,
+    Position,
+    decode_cursor,
+    encode_cursor,
+    filters_fingerprint,
+)
 
 # Statuses in which a passed due date makes an action overdue.
 ACTIVE_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS, ActionStatus.BLOCKED)
@@ -109,12 +113,6 @@ _NAMES = tuple(_BASE.selected_columns.keys())
 # --- overdue -------------------------------------------------------------------------------
 
 
-def days_overdue(*, status: str, due_date: date | None, as_of: date) -> int:
-    if due_date is None or status not in ACTIVE_STATUSES or due_date >= as_of:
-        return 0
-    return (as_of - due_date).days
-
-
 class days_between(FunctionElement[int]):
     """Whole days from the first date to the second, as an integer, on either database."""
 
@@ -162,7 +160,7 @@ def _lower_equals(column: SQLColumnExpression[str | None], value: str) -> Column
     return func.lower(column) == value.lower()
 
 
-def filter_conditions(filters: ActionFilters, *, as_of: date) -> list[ColumnElement[bool]]:
+def filter_conditions(*, filters: ActionFilters, as_of: date) -> list[ColumnElement[bool]]:
     """WHERE conditions for the filters; they need Action joined to Finding and Report."""
     conditions: list[ColumnElement[bool]] = []
     if filters.statuses:
@@ -212,18 +210,8 @@ def filter_conditions(filters: ActionFilters, *, as_of: date) -> list[ColumnElem
 
 # --- sorting and positions -------------------------------------------------------------------
 
-# How each sort key travels in a cursor: the JSON type it is written as.
-_KEY_KINDS = {
-    "id": "none",
-    "due_date": "date",
-    "priority": "int",
-    "updated_at": "datetime",
-    "reference": "str",
-    "days_overdue": "int",
-}
 
-
-def sort_key(sort: ActionSort, *, as_of: date) -> ColumnElement[Any] | None:
+def sort_key(*, sort: ActionSort, as_of: date) -> ColumnElement[Any] | None:
     """The expression a sort orders by before the id tie-break; None when it is the id."""
     field = sort.field
     if field == "due_date":
@@ -238,101 +226,6 @@ def sort_key(sort: ActionSort, *, as_of: date) -> ColumnElement[Any] | None:
     if field == "days_overdue":
         return days_overdue_expression(as_of=as_of)
     return None
-
-
-@dataclass(frozen=True, slots=True)
-class Position:
-    """Where a page ended: the last row's sort key (None for the id sort) and id."""
-
-    key: Any
-    last_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class Cursor:
-    sort: ActionSort
-    position: Position
-    as_of: date
-    fingerprint: str
-
-
-def filters_fingerprint(filters: ActionFilters) -> str:
-    source = orjson.dumps(filters.fingerprint_source())
-    return hashlib.sha256(source).hexdigest()[:16]
-
-
-def _key_to_json(value: Any) -> Any:
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    return value
-
-
-def encode_cursor(cursor: Cursor) -> str:
-    payload = {
-        "s": cursor.sort.value,
-        "k": _key_to_json(cursor.position.key),
-        "i": cursor.position.last_id,
-        "a": cursor.as_of.isoformat(),
-        "f": cursor.fingerprint,
-    }
-    return base64.urlsafe_b64encode(orjson.dumps(payload)).rstrip(b"=").decode("ascii")
-
-
-class InvalidCursor(InvalidInput):
-    def __init__(self, message: str) -> None:
-        super().__init__(
-            f"Invalid value for: cursor ({message}). Use the next_cursor or Link of the previous "
-            "page, with the same filters and sort, or start again without a cursor.",
-            errors=[{"field": "cursor", "in": "query", "message": message, "type": "cursor"}],
-        )
-
-
-def _key_from_json(kind: str, value: Any) -> Any:
-    if kind == "none" and value is None:
-        return None
-    if kind == "int" and type(value) is int and -(2**63) <= value < 2**63:
-        return value
-    if kind == "str" and isinstance(value, str) and len(value) <= 1000:
-        return value
-    if kind == "date" and isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    if kind == "datetime" and isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            pass
-        else:
-            if moment.tzinfo is not None:
-                return moment
-    raise InvalidCursor("its position is malformed")
-
-
-def decode_cursor(token: str, *, sort: ActionSort, fingerprint: str) -> Cursor:
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        payload = orjson.loads(raw)
-    except (binascii.Error, ValueError) as exc:
-        raise InvalidCursor("it is not a cursor this service made") from exc
-    if not isinstance(payload, dict) or payload.keys() != {"s", "k", "i", "a", "f"}:
-        raise InvalidCursor("it is not a cursor this service made")
-    if payload["s"] != sort.value:
-        raise InvalidCursor(f"it was made for sort={payload['s']!s:.40}, not sort={sort.value}")
-    if payload["f"] != fingerprint:
-        raise InvalidCursor("it was made for other filters")
-    last_id = payload["i"]
-    if not isinstance(last_id, int) or isinstance(last_id, bool) or not 0 < last_id < 2**63:
-        raise InvalidCursor("its position is malformed")
-    try:
-        as_of = date.fromisoformat(payload["a"]) if isinstance(payload["a"], str) else None
-    except ValueError:
-        as_of = None
-    if as_of is None:
-        raise InvalidCursor("its date is malformed")
-    key = _key_from_json(_KEY_KINDS[sort.field], payload["k"])
-    return Cursor(sort=sort, position=Position(key, last_id), as_of=as_of, fingerprint=fingerprint)
 
 
 def _after(sort: ActionSort, key: ColumnElement[Any] | None, position: Position) -> Any:
@@ -355,7 +248,7 @@ _ACTIVE = frozenset(str(status) for status in ACTIVE_STATUSES)
 
 
 def _to_dict(values: Sequence[Any], as_of: date) -> dict[str, Any]:
-    # Runs once per row of every page: kept to plain dict operations (days_overdue inlined).
+    # Runs once per row of every page: kept to plain dict operations, days overdue included.
     data = dict(zip(_NAMES, values, strict=False))
     owner_id = data["owner_id"]
     name, email, team = data.pop("owner_name"), data.pop("owner_email"), data.pop("owner_team")
@@ -392,11 +285,11 @@ def fetch_batch(
 ) -> tuple[list[dict[str, Any]], Position | None]:
     """Up to `limit` actions after `after`, in one statement; and the position to continue from
     (None when there are no more)."""
-    key = sort_key(sort, as_of=as_of)
+    key = sort_key(sort=sort, as_of=as_of)
     query = base_query()
     if key is not None:
         query = query.add_columns(key.label("sort_key"))
-    query = query.where(*filter_conditions(filters, as_of=as_of))
+    query = query.where(*filter_conditions(filters=filters, as_of=as_of))
     if after is not None:
         query = query.where(_after(sort, key, after))
     rows = session.execute(query.order_by(*_order(sort, key)).limit(limit + 1)).all()
@@ -408,6 +301,27 @@ def fetch_batch(
     return [_to_dict(row, as_of) for row in rows], following
 
 
+def iter_batches(
+    *,
+    sessions: Callable[[], AbstractContextManager[Session]],
+    filters: ActionFilters,
+    sort: ActionSort,
+    as_of: date,
+    batch: int = 500,
+) -> Iterator[list[dict[str, Any]]]:
+    """Every matching action, `batch` at a time by keyset; each batch is read in a session from
+    `sessions()`, which is left before the batch is yielded."""
+    after = None
+    while True:
+        with sessions() as session:
+            items, after = fetch_batch(
+                session=session, filters=filters, sort=sort, as_of=as_of, after=after, limit=batch
+            )
+        yield items
+        if after is None:
+            return
+
+
 def iter_actions(
     *,
     session: Session,
@@ -416,20 +330,17 @@ def iter_actions(
     as_of: date,
     batch: int = 500,
 ) -> Iterator[dict[str, Any]]:
-    """Every matching action, fetched `batch` at a time by keyset."""
-    after = None
-    while True:
-        items, after = fetch_batch(
-            session=session, filters=filters, sort=sort, as_of=as_of, after=after, limit=batch
-        )
+    """Every matching action, fetched `batch` at a time by keyset, all in the caller's session."""
+    batches = iter_batches(
+        sessions=lambda: nullcontext(session), filters=filters, sort=sort, as_of=as_of, batch=batch
+    )
+    for items in batches:
         yield from items
-        if after is None:
-            return
 
 
 def count_actions(*, session: Session, filters: ActionFilters, as_of: date) -> int:
     query = select(func.count()).select_from(FILTERABLE)
-    return session.scalar(query.where(*filter_conditions(filters, as_of=as_of))) or 0
+    return session.scalar(query.where(*filter_conditions(filters=filters, as_of=as_of))) or 0
 
 
 def list_page(

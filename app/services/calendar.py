@@ -29,7 +29,7 @@ def feed(*, session: Session, filters: ActionFilters, base_url: str, name: str) 
     if not filters.statuses:
         filters = replace(filters, statuses=NOT_CLOSED)
     items = _with_due_date(session=session, filters=filters)
-    return build(items, base_url=base_url, name=name)
+    return build(items=items, base_url=base_url, name=name)
 
 
 def _with_due_date(*, session: Session, filters: ActionFilters) -> Iterable[dict[str, Any]]:
@@ -42,7 +42,7 @@ def _with_due_date(*, session: Session, filters: ActionFilters) -> Iterable[dict
     return (item for item in items if item["due_date"] is not None)
 
 
-def build(items: Iterable[dict[str, Any]], *, base_url: str, name: str) -> bytes:
+def build(*, items: Iterable[dict[str, Any]], base_url: str, name: str) -> bytes:
     calendar = Calendar()
     calendar.add("prodid", PRODUCT_ID)
     calendar.add("version", "2.0")

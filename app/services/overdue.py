@@ -34,7 +34,7 @@ def active_filters(filters: ActionFilters) -> ActionFilters:
 
 
 def classify(
-    items: Iterable[dict[str, Any]], *, as_of: date, due_within: int | None
+    *, items: Iterable[dict[str, Any]], as_of: date, due_within: int | None
 ) -> OverdueCheck:
     """Sort actions (as the API shows them) into overdue, due soon and fine."""
     result = OverdueCheck(as_of=as_of, due_within=due_within)
@@ -59,7 +59,7 @@ def check(
     items = actions_query.iter_actions(
         session=session, filters=active_filters(filters), sort=ActionSort.DUE_DATE, as_of=as_of
     )
-    return classify(items, as_of=as_of, due_within=due_within)
+    return classify(items=items, as_of=as_of, due_within=due_within)
 
 
 def summary(
@@ -72,7 +72,7 @@ def summary(
 ) -> dict[str, Any]:
     """Counts and the longest-overdue items, in two small queries, for dashboards and CI."""
     filters = active_filters(filters)
-    conditions = actions_query.filter_conditions(filters, as_of=as_of)
+    conditions = actions_query.filter_conditions(filters=filters, as_of=as_of)
     overdue = actions_query.overdue_condition(as_of=as_of)
     horizon = as_of + timedelta(days=due_within or 0)
     due_soon = Action.due_date.between(as_of, horizon) if due_within is not None else None

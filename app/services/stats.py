@@ -81,7 +81,7 @@ def action_stats(
             case((overdue_condition(as_of=as_of), 1), else_=0).label("overdue"),
         )
         .select_from(source)
-        .where(*filter_conditions(filters, as_of=as_of))
+        .where(*filter_conditions(filters=filters, as_of=as_of))
         .cte("filtered")
     )
 

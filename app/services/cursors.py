@@ -1,0 +1,134 @@
+"""Opaque keyset cursors for the actions listing: where a page ended, for which sort, filters and
+day. A cursor is base64url JSON; anything in it that does not decode to a usable position is an
+`InvalidCursor` (a 422 naming `cursor`), never an error further down."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import orjson
+
+from app.errors import InvalidInput
+from app.schemas.queries import ActionFilters, ActionSort
+
+# How each sort's key travels in a cursor: the JSON type it is written as.
+_KEY_KINDS = {
+    "id": "none",
+    "due_date": "date",
+    "priority": "int",
+    "updated_at": "datetime",
+    "reference": "str",
+    "days_overdue": "int",
+}
+_MAX_KEY_LENGTH = 1000
+# Ids, priority ranks and days overdue are INTEGER columns or values: 32-bit on PostgreSQL.
+_INT_LIMIT = 2**31
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a page ended: the last row's sort key (None for the id sort) and id."""
+
+    key: Any
+    last_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    sort: ActionSort
+    position: Position
+    as_of: date
+    fingerprint: str
+
+
+class InvalidCursor(InvalidInput):
+    def __init__(self, message: str) -> None:
+        super().__init__(
+            f"Invalid value for: cursor ({message}). Use the next_cursor or Link of the previous "
+            "page, with the same filters and sort, or start again without a cursor.",
+            errors=[{"field": "cursor", "in": "query", "message": message, "type": "cursor"}],
+        )
+
+
+def filters_fingerprint(filters: ActionFilters) -> str:
+    source = orjson.dumps(filters.fingerprint_source())
+    return hashlib.sha256(source).hexdigest()[:16]
+
+
+def _key_to_json(value: Any) -> Any:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def encode_cursor(cursor: Cursor) -> str:
+    payload = {
+        "s": cursor.sort.value,
+        "k": _key_to_json(cursor.position.key),
+        "i": cursor.position.last_id,
+        "a": cursor.as_of.isoformat(),
+        "f": cursor.fingerprint,
+    }
+    return base64.urlsafe_b64encode(orjson.dumps(payload)).rstrip(b"=").decode("ascii")
+
+
+def _utc_moment(value: str) -> datetime | None:
+    """An ISO 8601 moment with an offset, in UTC; None if it is not one, or if it has no UTC
+    equivalent (0001-01-01T00:00:00+14:00 is before datetime.min in UTC)."""
+    try:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            return None
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _key_from_json(kind: str, value: Any) -> Any:
+    if kind == "none" and value is None:
+        return None
+    if kind == "int" and type(value) is int and -_INT_LIMIT <= value < _INT_LIMIT:
+        return value
+    # No NUL: PostgreSQL text cannot hold one, so comparing with it fails in the database.
+    if kind == "str" and type(value) is str and len(value) <= _MAX_KEY_LENGTH and "\0" not in value:
+        return value
+    if kind == "date" and type(value) is str:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    if kind == "datetime" and type(value) is str:
+        moment = _utc_moment(value)
+        if moment is not None:
+            return moment
+    raise InvalidCursor("its position is malformed")
+
+
+def decode_cursor(token: str, *, sort: ActionSort, fingerprint: str) -> Cursor:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        payload = orjson.loads(raw)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidCursor("it is not a cursor this service made") from exc
+    if not isinstance(payload, dict) or payload.keys() != {"s", "k", "i", "a", "f"}:
+        raise InvalidCursor("it is not a cursor this service made")
+    if payload["s"] != sort.value:
+        raise InvalidCursor(f"it was made for sort={payload['s']!s:.40}, not sort={sort.value}")
+    if payload["f"] != fingerprint:
+        raise InvalidCursor("it was made for other filters")
+    last_id = payload["i"]
+    if type(last_id) is not int or not 0 < last_id < _INT_LIMIT:
+        raise InvalidCursor("its position is malformed")
+    try:
+        as_of = date.fromisoformat(payload["a"]) if type(payload["a"]) is str else None
+    except ValueError:
+        as_of = None
+    if as_of is None:
+        raise InvalidCursor("its date is malformed")
+    key = _key_from_json(_KEY_KINDS[sort.field], payload["k"])
+    return Cursor(sort=sort, position=Position(key, last_id), as_of=as_of, fingerprint=fingerprint)
