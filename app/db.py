@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -16,16 +16,26 @@ from app.settings import get_settings
 
 
 def make_engine(url: str) -> Engine:
+    sessions = get_settings().max_concurrent_sessions
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        if make_url(url).database in (None, "", ":memory:"):
+            return create_engine(url)  # one shared in-memory database: SQLAlchemy's own pool
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            # SQLite connections are cheap and reads may take one on the event loop, where
+            # waiting for a free one would stall every request: the pool never makes anyone wait.
+            pool_size=sessions,
+            max_overflow=-1,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(
         url,
         pool_pre_ping=True,
-        pool_size=10,
-        max_overflow=10,
+        pool_size=sessions,
+        max_overflow=sessions // 2,
         # Timestamps come back in UTC whatever the server's own time zone is.
         connect_args={"options": "-c timezone=UTC"},
     )
@@ -80,6 +90,10 @@ def snapshot_connection() -> Iterator[Connection]:
         yield connection
 
 
+# Session.info key: the session was opened for a request that only reads.
+READS_ONLY = "reads_only"
+
+
 @event.listens_for(SessionLocal, "after_flush")
 def _note_write(session: Session, _context: Any) -> None:
     session.info["wrote"] = True
@@ -89,21 +103,35 @@ def _has_writes(session: Session) -> bool:
     return bool(session.info.get("wrote") or session.new or session.dirty or session.deleted)
 
 
-def _on_sqlite() -> bool:
-    bind = SessionLocal.kw["bind"]
-    return isinstance(bind, Engine | Connection) and bind.dialect.name == "sqlite"
+def _may_run_inline(session: Session) -> bool:
+    """Only a SQLite session that reads (a deferred transaction, no writes) never waits for a
+    lock; anything that may wait must not do so on the event loop."""
+    bind = session.get_bind()
+    return (
+        bind.dialect.name == "sqlite"
+        and bool(session.info.get(READS_ONLY))
+        and not _has_writes(session)
+    )
 
 
-async def run_db(call: Callable[..., T], /, *, read_only: bool = True, **kwargs: Any) -> T:
-    """Run blocking database work from async code.
+async def run_db(call: Callable[..., T], /, *, session: Session, **kwargs: Any) -> T:
+    """Run blocking database work with `session` from async code.
 
-    Reads on SQLite run right here on the event loop: the database is a local file, the queries
-    take well under a millisecond and, in WAL mode, a reader never waits for a lock, so a hop to
-    a worker thread would cost more than the work. Everything else (PostgreSQL's network round
-    trips, and SQLite writes, which may wait for the write lock) goes to the thread pool."""
-    if read_only and _on_sqlite():
-        return call(**kwargs)
-    return await run_in_threadpool(call, **kwargs)
+    A read-only request on SQLite runs it right here on the event loop: the database is a local
+    file, the queries take well under a millisecond and, in WAL mode, a reader never waits for
+    a lock, so a hop to a worker thread would cost more than the work. Everything else
+    (PostgreSQL's network round trips, SQLite transactions that may write and so may wait for
+    the write lock) goes to the thread pool."""
+    if _may_run_inline(session):
+        return call(session=session, **kwargs)
+    return await run_in_threadpool(call, session=session, **kwargs)
+
+
+async def _end(session: Session, end: Callable[[], None]) -> None:
+    if _may_run_inline(session):
+        end()
+    else:
+        await run_in_threadpool(end)
 
 
 @cache
@@ -115,23 +143,25 @@ def new_session(*, read_only: bool = False) -> Session:
     """A session; a read-only one never takes SQLite's write lock."""
     bind = SessionLocal.kw["bind"]
     if read_only and isinstance(bind, Engine):
-        return SessionLocal(bind=_read_only_engine(bind))
-    # Bound to a connection (tests): its own transaction decides.
-    return SessionLocal()
+        session = SessionLocal(bind=_read_only_engine(bind))
+    else:
+        # Bound to a connection (tests): its own transaction decides.
+        session = SessionLocal()
+    session.info[READS_ONLY] = read_only
+    return session
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """Request-scoped session: commits when the request succeeds, rolls back on any error.
 
     GET requests only read. Sync routes use the session from a worker thread, async ones
-    through `run_db`; its own commit or rollback is blocking work, so it goes through `run_db`
-    too."""
+    through `run_db`; its own commit or rollback is blocking work, run the same way."""
     session = new_session(read_only=request.method in ("GET", "HEAD"))
     try:
         yield session
-        await run_db(session.commit, read_only=not _has_writes(session))
+        await _end(session, session.commit)
     except BaseException:
-        await run_db(session.rollback, read_only=not _has_writes(session))
+        await _end(session, session.rollback)
         raise
     finally:
         session.close()

@@ -66,6 +66,11 @@ class UnsupportedMediaType(AppError):
     title = "Unsupported media type"
 
 
+class ServiceUnavailable(AppError):
+    status_code = 503
+    title = "Service unavailable"
+
+
 class InvalidInput(AppError):
     status_code = 422
     title = "Invalid input"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from app import access_log
 from app.api import (
     action_queries,
     actions,
@@ -25,6 +26,7 @@ from app.settings import get_settings
 
 def create_app() -> FastAPI:
     settings = get_settings()
+    access_log.install()
     app = FastAPI(
         title="AFI Tracker",
         version="0.1.0",

@@ -15,6 +15,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AFI_", env_file=".env", extra="ignore")
 
     database_url: str = "sqlite:///./afi.db"
+    # Requests holding a database session at once (per process); the pool allows more, so
+    # exports and background writes still find a connection.
+    max_concurrent_sessions: int = Field(default=20, gt=0, le=500)
     seeds_dir: Path = Path("seeds")
     data_dir: Path = Path("data")
     timezone: str = "Europe/London"
@@ -22,6 +25,7 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
     public_url: str = "http://127.0.0.1:8000"
     public_read: bool = False
+    forwarded_allow_ips: str | None = None
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     auth_failure_limit: int = Field(default=10, gt=0)
     auth_failure_window_seconds: float = Field(default=60.0, gt=0)

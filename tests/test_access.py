@@ -329,3 +329,26 @@ def test_failed_attempts_are_logged_without_the_token_and_rate_limited(
     blocked = assert_problem(guesser.get("/api/v1/reports"), 429)
     assert "try again" in blocked["detail"]
     assert int(guesser.get("/api/v1/reports").headers["retry-after"]) >= 1
+    # A valid token from the same address still gets in.
+    valid = TestClient(app, headers={"Authorization": f"Bearer {make_token('viewer')}"})
+    assert valid.get("/api/v1/reports").status_code == 200
+
+
+def test_failed_attempts_forget_quiet_addresses() -> None:
+    from app.api.auth import FailedAttempts
+
+    attempts = FailedAttempts()
+    attempts.MAX_CLIENTS = 3
+    for client in ("a", "b", "c"):
+        assert attempts.record(client, limit=2, window=0.0) == 0.0
+    attempts.record("d", limit=2, window=0.0)
+    assert set(attempts._seen) == {"d"}
+    assert attempts.record("e", limit=1, window=60.0) == 0.0
+    assert attempts.record("e", limit=1, window=60.0) > 0
+
+
+def test_calendar_urls_take_only_viewer_tokens(anonymous: TestClient, seeded: int) -> None:
+    editor = make_token("editor")
+    body = assert_problem(anonymous.get(f"/api/v1/calendar.ics?token={editor}"), 403)
+    assert "viewer" in body["detail"]
+    assert anonymous.get(f"/api/v1/calendar.ics?token={make_token('viewer')}").status_code == 200

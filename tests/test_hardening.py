@@ -82,3 +82,38 @@ def test_oversize_json_bodies_get_413(client: TestClient, seeded: int) -> None:
     response = client.post("/api/v1/owners", json={"name": huge})
     assert_problem(response, 413)
     assert client.get("/api/v1/owners").json()["items"] == []
+
+
+def test_ready_answers_503_when_the_database_is_down(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    def unreachable(*_: Any, **__: Any) -> None:
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(Session, "execute", unreachable)
+    body = assert_problem(client.get("/ready"), 503)
+    assert "database" in body["detail"]
+    assert client.get("/health").json() == {"status": "ok"}
+
+
+def test_a_failed_commit_is_never_reported_as_success(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    real_commit = Session.commit
+
+    def failing_commit(self: Session) -> None:
+        if self.info.get("wrote"):
+            raise OperationalError("COMMIT", {}, Exception("database is locked"))
+        real_commit(self)
+
+    monkeypatch.setattr(Session, "commit", failing_commit)
+    response = client.post("/api/v1/owners", json={"name": "Lost"})
+    assert_problem(response, 503)
+    monkeypatch.setattr(Session, "commit", real_commit)
+    assert client.get("/api/v1/owners").json()["items"] == []

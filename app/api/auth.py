@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Awaitable, Callable
 from threading import Lock
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -30,57 +30,61 @@ bearer = HTTPBearer(auto_error=False, description="An API token: `afi token crea
 class FailedAttempts:
     """Failed authentications per client address in a sliding window (per process)."""
 
+    # Addresses remembered at most; past it, those with no recent failure are forgotten.
+    MAX_CLIENTS = 10_000
+
     def __init__(self) -> None:
-        self._seen: defaultdict[str, deque[float]] = defaultdict(deque)
+        self._seen: dict[str, deque[float]] = {}
         self._lock = Lock()
 
-    def _recent(self, client: str, window: float, now: float) -> deque[float]:
-        attempts = self._seen[client]
-        while attempts and attempts[0] <= now - window:
-            attempts.popleft()
-        return attempts
-
-    def blocked_for(self, client: str, *, limit: int, window: float) -> float:
-        """Seconds until `client` may try again; 0 if it may now."""
+    def record(self, client: str, *, limit: int, window: float) -> float:
+        """Count a failure; returns how long `client` must wait (0 while under `limit`)."""
         now = time.monotonic()
         with self._lock:
-            attempts = self._recent(client, window, now)
-            if len(attempts) < limit:
-                if not attempts:
-                    del self._seen[client]
+            if len(self._seen) >= self.MAX_CLIENTS:
+                self._forget_quiet(now - window)
+            attempts = self._seen.setdefault(client, deque())
+            while attempts and attempts[0] <= now - window:
+                attempts.popleft()
+            attempts.append(now)
+            if len(attempts) <= limit:
                 return 0.0
-            return attempts[0] + window - now
+            return attempts[-limit - 1] + window - now
 
-    def record(self, client: str, *, window: float) -> None:
-        now = time.monotonic()
-        with self._lock:
-            self._recent(client, window, now).append(now)
+    def _forget_quiet(self, since: float) -> None:
+        for client in [c for c, attempts in self._seen.items() if attempts[-1] <= since]:
+            del self._seen[client]
 
 
 async def _authenticate(request: Request, session: Session, secret: str | None) -> Principal:
     if secret is None:
         return ANONYMOUS
+    found = await run_db(tokens.authenticate, session=session, secret=secret)
+    if found is None:
+        _refuse(request)
+    if found.needs_use_recorded and found.principal.token_id is not None:
+        await run_in_threadpool(_record_use, found.principal.token_id)
+    return found.principal
+
+
+def _refuse(request: Request) -> NoReturn:
+    """401 for a bad token; 429 once an address keeps presenting bad tokens. A valid token is
+    never refused for where it comes from, so one bad client cannot lock out its neighbours."""
     settings = get_settings()
     client = request.client.host if request.client else "unknown"
     failed_attempts: FailedAttempts = request.app.state.failed_attempts
-    wait = failed_attempts.blocked_for(
+    wait = failed_attempts.record(
         client, limit=settings.auth_failure_limit, window=settings.auth_failure_window_seconds
+    )
+    logger.warning(
+        "failed authentication from %s on %s %s", client, request.method, request.url.path
     )
     if wait > 0:
         raise TooManyRequests(
             "Too many failed authentication attempts; try again later.",
             headers={"Retry-After": str(int(wait) + 1)},
         )
-    found = await run_db(tokens.authenticate, session=session, secret=secret)
-    if found is None:
-        failed_attempts.record(client, window=settings.auth_failure_window_seconds)
-        logger.warning(
-            "failed authentication from %s on %s %s", client, request.method, request.url.path
-        )
-        raise Unauthorized("The token is not valid.", error="invalid_token")
-    if found.needs_use_recorded and found.principal.token_id is not None:
-        await run_in_threadpool(_record_use, found.principal.token_id)
-    return found.principal
+    raise Unauthorized("The token is not valid.", error="invalid_token")
 
 
 def _record_use(token_id: int) -> None:
@@ -113,8 +117,15 @@ async def get_feed_principal(
         ),
     ] = None,
 ) -> Principal:
-    secret = credentials.credentials if credentials else token
-    return await _authenticate(request, session, secret)
+    if credentials is not None or token is None:
+        return await _authenticate(
+            request, session, credentials.credentials if credentials else None
+        )
+    principal = await _authenticate(request, session, token)
+    # A URL ends up in logs and browser histories: only a read-only token may travel in one.
+    if principal.role is not Role.VIEWER:
+        raise Forbidden("A token in the URL must be a viewer token; make one for the calendar.")
+    return principal
 
 
 def require(

@@ -1,28 +1,21 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import text
 
 from app.api.deps import SessionDep
-from app.errors import AppError
+from app.services import health
 
 router = APIRouter(tags=["health"])
 
 
-class NotReady(AppError):
-    status_code = 503
-    title = "Service unavailable"
-
-
 @router.get("/health")
-async def health() -> dict[str, str]:
+async def health_check() -> dict[str, str]:
+    """The process is up."""
     return {"status": "ok"}
 
 
 @router.get("/ready")
 def ready(session: SessionDep) -> dict[str, str]:
-    try:
-        session.execute(text("SELECT 1"))
-    except Exception as exc:
-        raise NotReady("The database is not reachable.") from exc
+    """The database answers."""
+    health.check_database(session=session)
     return {"status": "ready"}

@@ -9,7 +9,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -95,15 +96,44 @@ async def _http_error(_request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, StarletteHTTPException)
     headers = dict(exc.headers) if exc.headers else None
     detail = exc.detail if isinstance(exc.detail, str) else None
+    if exc.status_code == 413:
+        return problem(
+            413,
+            title="Payload too large",
+            detail=detail,
+            type_slug="payload-too-large",
+            headers=headers,
+        )
     return problem(exc.status_code, detail=detail, headers=headers)
 
 
-async def _concurrent_change(_request: Request, exc: Exception) -> ProblemResponse:
+async def _concurrent_change(request: Request, exc: Exception) -> ProblemResponse:
+    # Another request changed the row between our read and our write. With If-Match the
+    # client asked for exactly this check (412); without it, it is a plain conflict (409).
+    if request.headers.get("if-match"):
+        return problem(
+            412,
+            title="Precondition failed",
+            detail="The item was changed by another request at the same time; read it again.",
+            type_slug="precondition-failed",
+        )
     return problem(
-        412,
-        title="Precondition failed",
-        detail="The item was changed by another request at the same time; read it again.",
-        type_slug="precondition-failed",
+        409,
+        title="Conflict",
+        detail="The item was changed by another request at the same time; read it and retry.",
+        type_slug="conflict",
+    )
+
+
+async def _integrity_error(request: Request, exc: Exception) -> ProblemResponse:
+    # The unique and foreign-key constraints are the last line against races between
+    # requests (two imports of one new report, two extra actions numbered at once).
+    logger.warning("constraint refused %s %s: %s", request.method, request.url.path, exc)
+    return problem(
+        409,
+        title="Conflict",
+        detail="The change conflicts with one made at the same time; read the data and retry.",
+        type_slug="conflict",
     )
 
 
@@ -121,6 +151,16 @@ async def _database_error(request: Request, exc: Exception) -> ProblemResponse:
     return await _unexpected_error(request, exc)
 
 
+async def _pool_exhausted(request: Request, exc: Exception) -> ProblemResponse:
+    logger.warning("no database connection free for %s %s", request.method, request.url.path)
+    return problem(
+        503,
+        detail="The service is busy; retry shortly.",
+        type_slug="busy",
+        headers={"Retry-After": "1"},
+    )
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> ProblemResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(500, detail="An unexpected error occurred; it has been logged.")
@@ -132,4 +172,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(StaleDataError, _concurrent_change)
     app.add_exception_handler(OperationalError, _database_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(SATimeoutError, _pool_exhausted)
     app.add_exception_handler(Exception, _unexpected_error)

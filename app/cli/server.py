@@ -48,6 +48,10 @@ def serve(
         workers=workers,
         log_level=settings.log_level,
         server_header=False,
+        # Client addresses (which rate limiting counts by) come from X-Forwarded-For only when
+        # the service is told which proxies to trust.
+        proxy_headers=settings.forwarded_allow_ips is not None,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
 
 

@@ -56,7 +56,8 @@ def view(*, session: Session, action_id: int, as_of: date | None = None) -> dict
 
 
 def create_action(*, session: Session, data: ActionCreate, actor: Principal) -> Action:
-    finding = session.get(Finding, data.finding_id)
+    # Locked, so that two extra actions added at once do not both take the next number.
+    finding = session.get(Finding, data.finding_id, with_for_update=True)
     if finding is None:
         raise InvalidInput(f"No finding with id {data.finding_id}.", field="finding_id")
     _check_owner(session=session, owner_id=data.owner_id)

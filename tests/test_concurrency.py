@@ -1,0 +1,96 @@
+"""The service under a burst of concurrent requests, served by uvicorn on loopback.
+
+The other tests share one connection and transaction; this one runs the real thing: its own
+database, its own process, many requests at once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT, fresh_database
+
+CLI = [sys.executable, "-c", "from app.cli import main; main()"]
+
+
+@pytest.fixture
+def server(base_database_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    with fresh_database(base_database_url) as url:
+        env = {
+            **os.environ,
+            "AFI_DATABASE_URL": url,
+            "AFI_SEEDS_DIR": str(ROOT / "seeds"),
+            "AFI_DATA_DIR": str(tmp_path / "data"),
+            # Fewer sessions than concurrent requests, so that requests must queue for one.
+            "AFI_MAX_CONCURRENT_SESSIONS": "4",
+        }
+        subprocess.run([*CLI, "db", "upgrade"], env=env, check=True, capture_output=True)
+        subprocess.run([*CLI, "seed"], env=env, check=True, capture_output=True)
+        token = subprocess.run(
+            [*CLI, "token", "create", "--name", "burst", "--role", "admin"],
+            env=env, check=True, capture_output=True, text=True,
+        ).stdout.strip()  # fmt: skip
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port),
+             "--log-level", "warning"],
+            env=env, cwd=tmp_path,
+        )  # fmt: skip
+        try:
+            base = f"http://127.0.0.1:{port}"
+            # Connection retries (with backoff) wait for the server to listen.
+            with httpx.Client(transport=httpx.HTTPTransport(retries=8)) as client:
+                assert client.get(f"{base}/health", timeout=30).status_code == 200
+            yield base, token
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+async def _burst(base: str, token: str) -> dict[str, list[httpx.Response]]:
+    headers = {"Authorization": f"Bearer {token}"}
+    limits = httpx.Limits(max_connections=40)
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=60) as c:
+        first = (await c.get("/api/v1/actions?limit=1")).json()["items"][0]
+        url = f"/api/v1/actions/{first['id']}"
+        calls = {
+            "list": [c.get("/api/v1/actions?limit=50") for _ in range(40)],
+            "stats": [c.get("/api/v1/stats?group_by=status") for _ in range(5)],
+            "extra": [
+                c.post("/api/v1/actions", json={"finding_id": first["finding_id"]})
+                for _ in range(12)
+            ],
+            "patch": [c.patch(url, json={"progress_note": f"note {i}"}) for i in range(12)],
+            "owners": [c.post("/api/v1/owners", json={"name": f"Owner {i}"}) for i in range(8)],
+        }
+        names = list(calls)
+        results = await asyncio.gather(*(asyncio.gather(*calls[name]) for name in names))
+        return dict(zip(names, results, strict=True))
+
+
+def test_a_burst_of_reads_and_writes_gets_no_server_error(server: tuple[str, str]) -> None:
+    base, token = server
+    results = asyncio.run(_burst(base, token))
+    statuses = {name: Counter(r.status_code for r in rs) for name, rs in results.items()}
+    assert statuses["list"] == Counter({200: 40})
+    assert statuses["stats"] == Counter({200: 5})
+    assert statuses["owners"] == Counter({201: 8})
+    # Extra actions on one finding are numbered one after another, never twice the same.
+    assert statuses["extra"] == Counter({201: 12})
+    references = [r.json()["reference"] for r in results["extra"]]
+    assert len(set(references)) == 12
+    # Concurrent edits without If-Match either land or are told they conflicted.
+    assert set(statuses["patch"]) <= {200, 409} and statuses["patch"][200] >= 1
+    with httpx.Client(base_url=base) as client:
+        assert client.get("/health").status_code == 200
