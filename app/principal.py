@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from app.enums import Role
 
+LABEL_MAX_CHARS = 200  # action_event.actor, evidence.created_by and deleted_by
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -17,8 +19,17 @@ class Principal:
 
     @property
     def label(self) -> str:
-        """How history shows this principal: the token's name, and the owner it acts for."""
-        return f"{self.name} (for {self.owner_name})" if self.owner_name else self.name
+        """How history shows this principal: the token's name, and the owner it acts for.
+        At most LABEL_MAX_CHARS (the width of the actor columns): a long owner name is cut."""
+        if not self.owner_name:
+            return self.name[:LABEL_MAX_CHARS]
+        label = f"{self.name} (for {self.owner_name})"
+        if len(label) <= LABEL_MAX_CHARS:
+            return label
+        room = LABEL_MAX_CHARS - len(f"{self.name} (for …)")
+        if room < 1:
+            return label[:LABEL_MAX_CHARS]
+        return f"{self.name} (for {self.owner_name[:room].rstrip()}…)"
 
     def same_person_as(self, token_id: int | None, owner_id: int | None) -> bool:
         if self.token_id is not None and self.token_id == token_id:

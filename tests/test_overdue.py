@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 from xml.etree import ElementTree as ET
 
+import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
@@ -225,3 +226,44 @@ def test_calendar_takes_a_token_in_the_url(anonymous: TestClient, due: dict[str,
     assert_problem(anonymous.get("/api/v1/calendar.ics?token=afi_wrong"), 401)
     # Only the feed reads tokens from the URL.
     assert_problem(anonymous.get(f"/api/v1/actions?token={token}"), 401)
+
+
+def test_a_server_that_is_not_the_service_is_a_connection_error(
+    due: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def proxy_page(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(502, text="<html>Bad gateway</html>")
+
+    real_transport = httpx.HTTPTransport
+    monkeypatch.setattr(httpx, "HTTPTransport", lambda **_: httpx.MockTransport(proxy_page))
+    result = _run("--url", "http://proxy.invalid", "--token", "afi_x")
+    monkeypatch.setattr(httpx, "HTTPTransport", real_transport)
+    assert result.exit_code == 2
+    assert "other than JSON" in result.stderr
+    assert _run("--owner", "99999999999999999999").exit_code == 2
+
+
+def test_actions_of_withdrawn_findings_are_not_overdue(
+    client: TestClient, due: dict[str, Any], session: Any
+) -> None:
+    from sqlalchemy import select
+
+    from app import clock
+    from app.models import Action, Finding
+
+    blocked = due["items"][3]
+    action = session.get(Action, blocked["id"])
+    finding = session.get(Finding, action.finding_id)
+    finding.withdrawn_at = clock.utcnow()
+    session.commit()
+    body = client.get(f"/api/v1/actions/{blocked['id']}?as_of=2027-02-01").json()
+    assert body["is_overdue"] is False and body["finding_withdrawn_at"] is not None
+    summary = client.get("/api/v1/actions/overdue-summary?as_of=2027-02-01").json()
+    assert summary["overdue"] == 2
+    listed = client.get("/api/v1/actions?overdue=true&as_of=2027-02-01").json()["items"]
+    assert blocked["id"] not in [i["id"] for i in listed]
+    result = json.loads(_run("--as-of", "2027-02-01", "--format", "json").stdout)
+    assert result["overdue_count"] == 2
+    assert (
+        session.scalars(select(Action.status).where(Action.id == blocked["id"])).one() == "blocked"
+    )

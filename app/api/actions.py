@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
 from app.api.auth import Editor
 from app.api.deps import SessionDep
@@ -16,7 +15,7 @@ from app.schemas.actions import (
     EventOut,
     TransitionIn,
 )
-from app.schemas.common import Page
+from app.schemas.common import Day, IdPath, Page
 from app.services import actions as service
 
 router = APIRouter(prefix="/api/v1", tags=["actions"])
@@ -31,7 +30,10 @@ def _with_etag(response: Response, action: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/actions/{action_id}", response_model=ActionOut)
 def get_action(
-    action_id: int, response: Response, session: SessionDep, as_of: date | None = None
+    action_id: IdPath,
+    response: Response,
+    session: SessionDep,
+    as_of: Annotated[Day | None, Query()] = None,
 ) -> Any:
     return _with_etag(response, service.view(session=session, action_id=action_id, as_of=as_of))
 
@@ -47,7 +49,7 @@ def create_action(
 
 @router.patch("/actions/{action_id}", response_model=ActionOut)
 def update_action(
-    action_id: int,
+    action_id: IdPath,
     data: ActionUpdate,
     response: Response,
     session: SessionDep,
@@ -67,7 +69,7 @@ def bulk_update(data: BulkUpdate, session: SessionDep, actor: Editor) -> dict[st
 
 @router.post("/actions/{action_id}/transitions", response_model=ActionOut)
 def transition(
-    action_id: int,
+    action_id: IdPath,
     data: TransitionIn,
     response: Response,
     session: SessionDep,
@@ -81,12 +83,12 @@ def transition(
 
 
 @router.get("/actions/{action_id}/history", response_model=Page[EventOut])
-def get_history(action_id: int, session: SessionDep) -> dict[str, Any]:
+def get_history(action_id: IdPath, session: SessionDep) -> dict[str, Any]:
     return {"items": service.events(session=session, action_id=action_id)}
 
 
 @router.post("/actions/{action_id}/comments", response_model=EventOut, status_code=201)
-def add_comment(action_id: int, data: CommentIn, session: SessionDep, actor: Editor) -> Any:
+def add_comment(action_id: IdPath, data: CommentIn, session: SessionDep, actor: Editor) -> Any:
     return service.comment_on(
         session=session, action_id=action_id, comment=data.comment, actor=actor
     )

@@ -18,7 +18,7 @@ from starlette.datastructures import UploadFile
 from app.api.auth import Admin, Editor
 from app.api.deps import SessionDep
 from app.errors import InvalidInput, UnsupportedMediaType
-from app.schemas.common import Problem
+from app.schemas.common import IdPath, Problem, control_character_problem
 from app.schemas.evidence import (
     EVIDENCE_IN,
     MAX_DESCRIPTION_CHARS,
@@ -71,7 +71,7 @@ _UPLOAD_DOC: dict[str, Any] = {
     },
 )
 async def add_evidence(
-    action_id: int, request: Request, response: Response, session: SessionDep, actor: Editor
+    action_id: IdPath, request: Request, response: Response, session: SessionDep, actor: Editor
 ) -> Any:
     """Add a note or a link (JSON), or a file (multipart/form-data: `file`, `description`)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -106,7 +106,7 @@ async def add_evidence(
 
 @router.get("/actions/{action_id}/evidence", response_model=EvidencePage, responses={404: _PROBLEM})
 def list_evidence(
-    action_id: int,
+    action_id: IdPath,
     session: SessionDep,
     include_deleted: Annotated[bool, Query()] = False,
 ) -> dict[str, Any]:
@@ -117,7 +117,7 @@ def list_evidence(
 
 
 @router.get("/evidence/{evidence_id}", response_model=EvidenceOut, responses={404: _PROBLEM})
-def get_evidence(evidence_id: int, session: SessionDep) -> Any:
+def get_evidence(evidence_id: IdPath, session: SessionDep) -> Any:
     return service.get_evidence(session=session, evidence_id=evidence_id)
 
 
@@ -129,7 +129,7 @@ def get_evidence(evidence_id: int, session: SessionDep) -> Any:
         404: _PROBLEM,
     },
 )
-def get_evidence_content(evidence_id: int, session: SessionDep) -> FileResponse:
+def get_evidence_content(evidence_id: IdPath, session: SessionDep) -> FileResponse:
     stored = service.get_file(session=session, evidence_id=evidence_id)
     evidence = stored.evidence
     name = evidence.file_name or f"evidence-{evidence.id}"
@@ -150,7 +150,7 @@ def get_evidence_content(evidence_id: int, session: SessionDep) -> FileResponse:
     response_class=Response,
     responses={404: _PROBLEM, 409: _PROBLEM},
 )
-def delete_evidence(evidence_id: int, session: SessionDep, actor: Admin) -> Response:
+def delete_evidence(evidence_id: IdPath, session: SessionDep, actor: Admin) -> Response:
     """Soft delete. 409 once the action is completed, or when already removed."""
     service.remove(session=session, evidence_id=evidence_id, actor=actor)
     return Response(status_code=204)
@@ -199,6 +199,9 @@ async def _receive_upload(request: Request) -> _Upload:
         description = form.get("description")
         if description is not None and not isinstance(description, str):
             raise _invalid_part("description", "The description must be text, not a file.")
+        problem = control_character_problem(description, multi=True) if description else None
+        if problem:
+            raise _invalid_part("description", problem, "control_character")
         writer = await run_in_threadpool(storage.BlobWriter)
         try:
             while chunk := await upload.read(_CHUNK_BYTES):

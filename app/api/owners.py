@@ -1,20 +1,22 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from app.api.auth import Editor
 from app.api.deps import SessionDep
-from app.schemas.common import Page
-from app.schemas.owners import OwnerCreate, OwnerOut, OwnerUpdate
+from app.schemas.common import IdPath, Page
+from app.schemas.owners import OwnerCreate, OwnerOut, OwnerUpdate, TeamFilter
 from app.services import owners as service
 
 router = APIRouter(prefix="/api/v1", tags=["owners"])
 
 
 @router.get("/owners", response_model=Page[OwnerOut])
-def list_owners(session: SessionDep, team: str | None = None) -> dict[str, Any]:
+def list_owners(
+    session: SessionDep, team: Annotated[TeamFilter | None, Query()] = None
+) -> dict[str, Any]:
     return {"items": service.list_owners(session=session, team=team)}
 
 
@@ -28,16 +30,16 @@ def create_owner(
 
 
 @router.get("/owners/{owner_id}", response_model=OwnerOut)
-def get_owner(owner_id: int, session: SessionDep) -> Any:
+def get_owner(owner_id: IdPath, session: SessionDep) -> Any:
     return service.get_owner(session=session, owner_id=owner_id)
 
 
 @router.patch("/owners/{owner_id}", response_model=OwnerOut)
-def update_owner(owner_id: int, data: OwnerUpdate, session: SessionDep, _: Editor) -> Any:
+def update_owner(owner_id: IdPath, data: OwnerUpdate, session: SessionDep, _: Editor) -> Any:
     return service.update_owner(session=session, owner_id=owner_id, data=data)
 
 
 @router.delete("/owners/{owner_id}", status_code=204)
-def delete_owner(owner_id: int, session: SessionDep, _: Editor) -> Response:
+def delete_owner(owner_id: IdPath, session: SessionDep, _: Editor) -> Response:
     service.delete_owner(session=session, owner_id=owner_id)
     return Response(status_code=204)

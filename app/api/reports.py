@@ -4,18 +4,34 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import UploadFile
 
 from app.api.auth import Admin
 from app.api.deps import SessionDep
 from app.errors import InvalidInput, UnsupportedMediaType
-from app.schemas.common import Page
+from app.schemas.common import (
+    METADATA_MAX_CHARS,
+    Force,
+    IdPath,
+    Page,
+    Pillar,
+    Programme,
+    Year,
+)
 from app.schemas.reports import DryRunResult, FindingOut, ImportResult, ReportDetail, ReportSummary
 from app.services import reports as service
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 
 _METADATA_FIELDS = ("force", "programme", "year", "pillar")
+_METADATA: dict[str, TypeAdapter[str]] = {
+    "force": TypeAdapter(Force),
+    "programme": TypeAdapter(Programme),
+    "year": TypeAdapter(Year),
+    "pillar": TypeAdapter(Pillar),
+}
 _UPLOAD_DOC: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -27,7 +43,10 @@ _UPLOAD_DOC: dict[str, Any] = {
                     "required": ["file"],
                     "properties": {
                         "file": {"type": "string", "format": "binary"},
-                        **{name: {"type": "string"} for name in _METADATA_FIELDS},
+                        **{
+                            name: {"type": "string", "maxLength": METADATA_MAX_CHARS[name]}
+                            for name in _METADATA_FIELDS
+                        },
                     },
                 }
             },
@@ -39,10 +58,10 @@ _UPLOAD_DOC: dict[str, Any] = {
 @router.get("/reports", response_model=Page[ReportSummary])
 def list_reports(
     session: SessionDep,
-    force: str | None = None,
-    programme: str | None = None,
-    year: str | None = None,
-    pillar: str | None = None,
+    force: Annotated[Force | None, Query()] = None,
+    programme: Annotated[Programme | None, Query()] = None,
+    year: Annotated[Year | None, Query()] = None,
+    pillar: Annotated[Pillar | None, Query()] = None,
 ) -> dict[str, Any]:
     items = service.list_reports(
         session=session, force=force, programme=programme, year=year, pillar=pillar
@@ -51,12 +70,12 @@ def list_reports(
 
 
 @router.get("/reports/{report_id}", response_model=ReportDetail)
-def get_report(report_id: int, session: SessionDep) -> Any:
+def get_report(report_id: IdPath, session: SessionDep) -> Any:
     return service.get_report(session=session, report_id=report_id)
 
 
 @router.get("/findings/{finding_id}", response_model=FindingOut)
-def get_finding(finding_id: int, session: SessionDep) -> Any:
+def get_finding(finding_id: IdPath, session: SessionDep) -> Any:
     return service.get_finding(session=session, finding_id=finding_id)
 
 
@@ -73,10 +92,10 @@ async def post_report(
     session: SessionDep,
     actor: Admin,
     dry_run: Annotated[bool, Query()] = False,
-    force: Annotated[str | None, Query(max_length=200)] = None,
-    programme: Annotated[str | None, Query(max_length=50)] = None,
-    year: Annotated[str | None, Query(max_length=20)] = None,
-    pillar: Annotated[str | None, Query(max_length=100)] = None,
+    force: Annotated[Force | None, Query()] = None,
+    programme: Annotated[Programme | None, Query()] = None,
+    year: Annotated[Year | None, Query()] = None,
+    pillar: Annotated[Pillar | None, Query()] = None,
 ) -> Any:
     metadata = {"force": force, "programme": programme, "year": year, "pillar": pillar}
     raw = await _read_report_body(request, metadata)
@@ -108,8 +127,19 @@ async def _read_report_body(request: Request, metadata: dict[str, str | None]) -
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise InvalidInput("The multipart body needs a 'file' part with the report text.")
+        errors: list[dict[str, Any]] = []
         for name in _METADATA_FIELDS:
             value = form.get(name)
-            if isinstance(value, str) and value.strip():
-                metadata[name] = value.strip()
+            if not isinstance(value, str):
+                continue
+            try:
+                checked = _METADATA[name].validate_python(value)
+            except ValidationError as exc:
+                for error in exc.errors(include_url=False, include_context=False):
+                    errors.append({**error, "loc": ("body", name, *error["loc"])})
+                continue
+            if checked:
+                metadata[name] = checked
+        if errors:
+            raise RequestValidationError(errors)
         return await upload.read()

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from app.api.auth import require
 from app.api.deps import SessionDep
 from app.enums import Role
-from app.schemas.common import Page
+from app.schemas.common import IdPath, Page
 from app.schemas.tokens import TokenCreate, TokenCreated, TokenOut
 from app.services import tokens as service
 
@@ -38,11 +38,11 @@ def create_token(
 
 
 @router.get("/tokens/{token_id}", response_model=TokenOut)
-def get_token(token_id: int, session: SessionDep) -> Any:
+def get_token(token_id: IdPath, session: SessionDep) -> Any:
     return service.get_token(session=session, token_id=token_id)
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-def revoke_token(token_id: int, session: SessionDep) -> Response:
+def revoke_token(token_id: IdPath, session: SessionDep) -> Response:
     service.revoke_token(session=session, token_id=token_id)
     return Response(status_code=204)

@@ -105,6 +105,10 @@ def overdue(
     except CheckFailed as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(EXIT_ERROR) from exc
+    except Exception as exc:
+        # Exit code 1 means "overdue found": a crash must never be mistaken for it.
+        err.print_exception()
+        raise typer.Exit(EXIT_ERROR) from exc
 
     failed = bool(result.overdue) or (fail_on is FailOn.DUE_SOON and bool(result.due_soon))
     chosen = output or _default_format()
@@ -132,7 +136,7 @@ def _check_local(
         with SessionLocal() as session:
             if owner is not None:
                 query = select(Owner.id).where(
-                    Owner.id == int(owner) if owner.isdigit() else Owner.name == owner
+                    Owner.id == _owner_id(owner) if owner.isdigit() else Owner.name == owner
                 )
                 owner_ids = session.scalars(query).all()
                 if len(owner_ids) != 1:
@@ -174,6 +178,8 @@ def _check_remote(
             items = list(_remote_actions(client, {**params, "as_of": as_of.isoformat()}))
     except httpx.HTTPError as exc:
         raise CheckFailed(f"Cannot reach {url}: {exc}") from exc
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckFailed(f"{url} gave an answer this check does not understand: {exc!r}") from exc
     return service.classify(items=items, as_of=as_of, due_within=due_within)
 
 
@@ -196,15 +202,29 @@ def _get(client: httpx.Client, path: str, params: dict[str, Any]) -> Any:
     response = client.get(path, params=params)
     if response.status_code in (401, 403):
         raise CheckFailed(f"{response.status_code}: the token is missing, invalid or too weak.")
+    try:
+        body = response.json()
+    except ValueError:
+        # A proxy's error page, or a URL that is not this service.
+        raise CheckFailed(
+            f"{path} answered {response.status_code} with something other than JSON; "
+            "is --url the AFI Tracker service?"
+        ) from None
     if response.is_error:
-        detail = response.json().get("detail") if response.content else ""
+        detail = body.get("detail", "") if isinstance(body, dict) else ""
         raise CheckFailed(f"{path} answered {response.status_code}: {detail}")
-    return response.json()
+    return body
+
+
+def _owner_id(owner: str) -> int:
+    if len(owner) > 10 or int(owner) > 2**31 - 1:
+        raise CheckFailed(f"--owner {owner} is not an owner id.")
+    return int(owner)
 
 
 def _remote_owner_id(client: httpx.Client, owner: str) -> int:
     if owner.isdigit():
-        return int(owner)
+        return _owner_id(owner)
     matches = [o["id"] for o in _get(client, "/api/v1/owners", {})["items"] if o["name"] == owner]
     if len(matches) != 1:
         raise CheckFailed(f"No single owner matches {owner!r}.")

@@ -13,7 +13,7 @@ from rich.progress import track
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.cli.common import ForceOpt, PillarOpt, ProgrammeOpt, YearOpt, err
-from app.errors import AppError, ParseError
+from app.errors import AppError
 from app.parser import parse_report
 from app.principal import system
 from app.settings import get_settings
@@ -37,7 +37,7 @@ def parse(
         parsed = parse_report(
             file.read_bytes(), force=force, programme=programme, year=year, pillar=pillar
         )
-    except ParseError as exc:
+    except AppError as exc:
         err.print(f"[red]{file}: {exc.detail}[/red]")
         raise typer.Exit(2) from exc
     for warning in parsed.warnings:

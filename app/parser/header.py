@@ -6,8 +6,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.errors import ParseError
+from app.errors import InvalidInput, ParseError
 from app.parser.lines import is_block_heading
+from app.schemas.common import METADATA_MAX_CHARS
 
 HEADER_EXPECTED = (
     "a header line '<Force> <PROGRAMME> <YEAR>' (or force, programme and year given by the caller)"
@@ -46,11 +47,12 @@ def read_front_matter(
 ) -> FrontMatter:
     """Metadata from the header and pillar lines; values the caller gives win."""
     force, programme, year, pillar = (_given(value) for value in (force, programme, year, pillar))
+    _check_given(force=force, programme=programme, year=year, pillar=pillar)
     header = _HEADER.fullmatch(lines[0].strip()) if lines else None
     if header:
-        force = force or header["force"]
-        programme = programme or header["programme"]
-        year = year or header["year"]
+        force = force or _checked("force", header["force"], line=1)
+        programme = programme or _checked("programme", header["programme"], line=1)
+        year = year or _checked("year", header["year"], line=1)
     if not (force and programme and year):
         first = lines[0].strip() if lines else ""
         raise ParseError(expected=HEADER_EXPECTED, line=1, found=first[:80] or None)
@@ -58,7 +60,8 @@ def read_front_matter(
     pillar_index = _pillar_index(lines, start)
     body_start = start if pillar_index is None else pillar_index + 1
     if pillar_index is not None:
-        pillar = pillar or lines[pillar_index].strip()
+        line = pillar_index + 1
+        pillar = pillar or _checked("pillar", lines[pillar_index].strip(), line=line)
     return FrontMatter(
         force=force,
         programme=programme,
@@ -72,6 +75,24 @@ def read_front_matter(
 
 def _given(value: str | None) -> str | None:
     return (value or "").strip() or None
+
+
+def _check_given(**given: str | None) -> None:
+    """Metadata from the caller must fit the columns, as the API already checks."""
+    for name, value in given.items():
+        limit = METADATA_MAX_CHARS[name]
+        if value is not None and len(value) > limit:
+            detail = f"The {name} should have at most {limit} characters, not {len(value)}."
+            raise InvalidInput(detail, field=name)
+
+
+def _checked(name: str, value: str, *, line: int) -> str:
+    """`value` read from the report text, if it fits its column."""
+    limit = METADATA_MAX_CHARS[name]
+    if len(value) > limit:
+        expected = f"a {name} of at most {limit} characters"
+        raise ParseError(expected=expected, line=line, found=value[:80])
+    return value
 
 
 def _start_year(year: str) -> int:

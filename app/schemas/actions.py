@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.enums import ActionStatus, FindingKind, Priority
-from app.schemas.common import Schema
+from app.schemas.common import Day, Id, MultiLine, Schema, SingleLine
 
 
 class OwnerBrief(Schema):
@@ -43,22 +43,27 @@ class ActionOut(Schema):
     days_overdue: int
     superseded_by_action_id: int | None = None
     superseded_by_finding_id: int | None = None
+    finding_withdrawn_at: datetime | None = None
 
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-LongText = Annotated[str, StringConstraints(max_length=20_000)]
-Comment = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5_000)]
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), SingleLine
+]
+LongText = Annotated[str, StringConstraints(max_length=20_000), MultiLine]
+Comment = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5_000), MultiLine
+]
 
 
 class ActionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    finding_id: int
+    finding_id: Id
     title: Title | None = None
     description: LongText | None = None
-    owner_id: int | None = None
+    owner_id: Id | None = None
     priority: Priority = Priority.MEDIUM
-    due_date: date | None = None
+    due_date: Day | None = None
     progress_note: LongText | None = None
 
 
@@ -69,24 +74,24 @@ class ActionUpdate(BaseModel):
 
     title: Title | None = None
     description: LongText | None = None
-    owner_id: int | None = None
+    owner_id: Id | None = None
     priority: Priority | None = None
-    due_date: date | None = None
+    due_date: Day | None = None
     progress_note: LongText | None = None
 
 
 class BulkFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    owner_id: int | None = None
-    due_date: date | None = None
+    owner_id: Id | None = None
+    due_date: Day | None = None
     priority: Priority | None = None
 
 
 class BulkUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    action_ids: Annotated[list[int], Field(min_length=1, max_length=1000)]
+    action_ids: Annotated[list[Id], Field(min_length=1, max_length=1000)]
     set: BulkFields
 
 
@@ -95,8 +100,8 @@ class TransitionIn(BaseModel):
 
     to: ActionStatus
     comment: Comment | None = None
-    superseded_by_action_id: int | None = None
-    superseded_by_finding_id: int | None = None
+    superseded_by_action_id: Id | None = None
+    superseded_by_finding_id: Id | None = None
 
 
 class CommentIn(BaseModel):

@@ -16,7 +16,7 @@ from pydantic import (
 )
 
 from app.models import Evidence
-from app.schemas.common import Page, Schema
+from app.schemas.common import MultiLine, Page, Schema
 
 MAX_NOTE_CHARS = 20_000
 MAX_DESCRIPTION_CHARS = 2_000
@@ -42,10 +42,16 @@ def _checked_url(url: HttpUrl) -> HttpUrl:
 
 
 NoteText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NOTE_CHARS)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NOTE_CHARS),
+    MultiLine,
 ]
 Description = Annotated[
-    Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_DESCRIPTION_CHARS)]
+    Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, max_length=MAX_DESCRIPTION_CHARS),
+        MultiLine,
+    ]
     | None,
     AfterValidator(_blank_to_none),
 ]

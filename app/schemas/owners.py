@@ -5,9 +5,12 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, StringConstraints
 
-from app.schemas.common import Schema
+from app.schemas.common import Schema, SingleLine
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SingleLine
+]
+TeamFilter = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), SingleLine]
 
 
 class OwnerCreate(BaseModel):

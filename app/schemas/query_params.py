@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.enums import ActionStatus, FindingKind, Priority
+from app.schemas.common import ID_MAX, Day, Force, Id, Pillar, Programme, SingleLine, Year
 from app.schemas.queries import ActionFilters, ActionSort, OutputFormat, StatsGroupBy
 
-ID_LIMIT = 2**31 - 1
+ID_LIMIT = ID_MAX
+SearchText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), SingleLine]
 
 
 def _text(value: str | None) -> str | None:
@@ -28,29 +30,27 @@ class FilterParams(BaseModel):
     priority: list[Priority] = Field(
         default_factory=list, description="Any of these priorities (repeatable)."
     )
-    owner_id: int | None = Field(default=None, ge=1, le=ID_LIMIT)
+    owner_id: Id | None = None
     unassigned: bool | None = Field(
         default=None, description="true: only actions without an owner; false: with one."
     )
-    force: str | None = Field(default=None, max_length=200, description="Case-insensitive.")
-    year: str | None = Field(
-        default=None, max_length=20, description="As written (2018/19) or the starting year."
+    force: Force | None = Field(default=None, description="Case-insensitive.")
+    year: Year | None = Field(
+        default=None, description="As written (2018/19) or the starting year."
     )
-    programme: str | None = Field(default=None, max_length=50)
-    pillar: str | None = Field(default=None, max_length=100)
-    report_id: int | None = Field(default=None, ge=1, le=ID_LIMIT)
+    programme: Programme | None = None
+    pillar: Pillar | None = None
+    report_id: Id | None = None
     kind: FindingKind | None = None
     overdue: bool | None = Field(
         default=None, description="Due before as_of and still open, in progress or blocked."
     )
-    due_before: date | None = Field(default=None, description="Due strictly before this day.")
-    due_after: date | None = Field(default=None, description="Due strictly after this day.")
-    q: str | None = Field(
-        default=None,
-        max_length=200,
-        description="Case-insensitive text in title, description or reference.",
+    due_before: Day | None = Field(default=None, description="Due strictly before this day.")
+    due_after: Day | None = Field(default=None, description="Due strictly after this day.")
+    q: SearchText | None = Field(
+        default=None, description="Case-insensitive text in title, description or reference."
     )
-    as_of: date | None = Field(
+    as_of: Day | None = Field(
         default=None, description="The day overdue is judged on (default: today)."
     )
 

@@ -6,11 +6,12 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.enums import Role
-from app.schemas.common import Schema
+from app.schemas.common import Id, Schema, SingleLine
 
 TokenName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[\w.@ -]+$"),
+    SingleLine,
 ]
 
 
@@ -19,7 +20,7 @@ class TokenCreate(BaseModel):
 
     name: TokenName
     role: Role
-    owner_id: int | None = None
+    owner_id: Id | None = None
     expires_in_days: Annotated[int | None, Field(ge=1, le=3650)] = None
 
 

@@ -91,6 +91,7 @@ _COLUMNS = (
     A.version,
     A.superseded_by_action_id,
     A.superseded_by_finding_id,
+    F.withdrawn_at.label("finding_withdrawn_at"),
 )
 
 # Every filter can rely on these joins (finding and report are never NULL for an action).
@@ -134,7 +135,9 @@ def _days_between_sqlite(element: days_between, compiler: SQLCompiler, **kw: Any
 
 
 def overdue_condition(*, as_of: date) -> ColumnElement[bool]:
-    return and_(A.status.in_(ACTIVE_STATUSES), A.due_date < as_of)
+    """Past due and still to be done. An action whose finding the report no longer contains
+    (withdrawn on re-import) is not held against anyone. Needs Finding joined."""
+    return and_(A.status.in_(ACTIVE_STATUSES), A.due_date < as_of, F.withdrawn_at.is_(None))
 
 
 def not_overdue_condition(*, as_of: date) -> ColumnElement[bool]:
@@ -143,6 +146,7 @@ def not_overdue_condition(*, as_of: date) -> ColumnElement[bool]:
         A.status.not_in(ACTIVE_STATUSES),
         A.due_date.is_(None),
         A.due_date >= as_of,
+        F.withdrawn_at.is_not(None),
     )
 
 
@@ -259,7 +263,12 @@ def _to_dict(values: Sequence[Any], as_of: date) -> dict[str, Any]:
     )
     due = data["due_date"]
     overdue = (
-        (as_of - due).days if due is not None and due < as_of and data["status"] in _ACTIVE else 0
+        (as_of - due).days
+        if due is not None
+        and due < as_of
+        and data["status"] in _ACTIVE
+        and data["finding_withdrawn_at"] is None
+        else 0
     )
     data["is_overdue"] = overdue > 0
     data["days_overdue"] = overdue

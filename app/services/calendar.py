@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from icalendar import Calendar, Event
@@ -65,7 +65,8 @@ def _event(item: dict[str, Any], *, base_url: str) -> Event:
     event.add("last-modified", item["updated_at"])
     event.add("sequence", item["version"] - 1)
     event.add("dtstart", item["due_date"])
-    event.add("dtend", item["due_date"] + timedelta(days=1))
+    if item["due_date"] < date.max:  # RFC 5545: without DTEND a date event lasts the day
+        event.add("dtend", item["due_date"] + timedelta(days=1))
     event.add("summary", f"{item['reference']}: {item['title']}")
     event.add(
         "description",

@@ -42,7 +42,8 @@ def classify(
     for item in items:
         result.checked.append(item)
         due = item["due_date"]
-        if due is None or item["status"] not in ACTIVE_STATUSES:
+        # An action whose finding was withdrawn from the report is not held against anyone.
+        if due is None or item["status"] not in ACTIVE_STATUSES or item["finding_withdrawn_at"]:
             continue
         if due < as_of:
             result.overdue.append(item)
