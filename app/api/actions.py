@@ -24,7 +24,7 @@ IfMatch = Annotated[str | None, Header(description="ETag from a previous read; 4
 
 
 def _with_etag(response: Response, action: dict[str, Any]) -> dict[str, Any]:
-    response.headers["ETag"] = f'"{action["id"]}-{action["version"]}"'
+    response.headers["ETag"] = service.etag(action_id=action["id"], version=action["version"])
     return action
 
 

@@ -29,21 +29,23 @@ def get_action(*, session: Session, action_id: int, for_update: bool = False) ->
     return action
 
 
-def etag(action: Action) -> str:
-    return f'"{action.id}-{action.version}"'
+def etag(*, action_id: int, version: int) -> str:
+    """The entity tag of one version of an action (its version counter changes on every write)."""
+    return f'"{action_id}-{version}"'
 
 
 def check_if_match(*, action: Action, if_match: str | None) -> None:
     """Optimistic concurrency: a stale If-Match means someone else changed the action first."""
     if if_match is None:
         return
+    current = etag(action_id=action.id, version=action.version)
     tags = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
-    if "*" in tags or etag(action) in tags:
+    if "*" in tags or current in tags:
         return
     raise PreconditionFailed(
-        f"Action {action.reference} has changed since you read it (now {etag(action)}); "
+        f"Action {action.reference} has changed since you read it (now {current}); "
         "fetch it again and re-apply your change.",
-        current_etag=etag(action),
+        current_etag=current,
     )
 
 
