@@ -134,6 +134,11 @@ async def _end(session: Session, end: Callable[[], None]) -> None:
         await run_in_threadpool(end)
 
 
+async def end_session(session: Session) -> None:
+    """Close a session that only read, from async code."""
+    await _end(session, session.close)
+
+
 @cache
 def _read_only_engine(engine: Engine) -> Engine:
     return engine.execution_options(**{DEFERRED: True})

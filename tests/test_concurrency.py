@@ -94,3 +94,18 @@ def test_a_burst_of_reads_and_writes_gets_no_server_error(server: tuple[str, str
     assert set(statuses["patch"]) <= {200, 409} and statuses["patch"][200] >= 1
     with httpx.Client(base_url=base) as client:
         assert client.get("/health").status_code == 200
+
+
+def test_a_slow_upload_does_not_hold_up_other_writers(server: tuple[str, str]) -> None:
+    base, token = server
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as slow:
+        # A report whose body is announced but never finishes arriving.
+        slow.sendall(
+            b"POST /api/v1/reports HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+            + f"Authorization: Bearer {token}\r\nContent-Length: 100000\r\n\r\n".encode()
+            + b"Kent PEEL 2017\n"
+        )
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
+            assert client.post("/api/v1/owners", json={"name": "Quick"}).status_code == 201

@@ -12,11 +12,9 @@ from typing import Annotated, NoReturn
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import SessionDep
-from app.db import SessionLocal, run_db
+from app.db import SessionLocal, end_session, new_session, run_db
 from app.enums import Role
 from app.errors import Forbidden, TooManyRequests, Unauthorized
 from app.principal import ANONYMOUS, Principal
@@ -56,10 +54,16 @@ class FailedAttempts:
             del self._seen[client]
 
 
-async def _authenticate(request: Request, session: Session, secret: str | None) -> Principal:
+async def _authenticate(request: Request, secret: str | None) -> Principal:
     if secret is None:
         return ANONYMOUS
-    found = await run_db(tokens.authenticate, session=session, secret=secret)
+    # A read-only session of its own, not the request's: a request that writes must not take
+    # SQLite's write lock before it even starts (say, while its body is still arriving).
+    session = new_session(read_only=True)
+    try:
+        found = await run_db(tokens.authenticate, session=session, secret=secret)
+    finally:
+        await end_session(session)
     if found is None:
         _refuse(request)
     if found.needs_use_recorded and found.principal.token_id is not None:
@@ -99,15 +103,13 @@ def _record_use(token_id: int) -> None:
 
 async def get_principal(
     request: Request,
-    session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    return await _authenticate(request, session, credentials.credentials if credentials else None)
+    return await _authenticate(request, credentials.credentials if credentials else None)
 
 
 async def get_feed_principal(
     request: Request,
-    session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     token: Annotated[
         str | None,
@@ -118,10 +120,8 @@ async def get_feed_principal(
     ] = None,
 ) -> Principal:
     if credentials is not None or token is None:
-        return await _authenticate(
-            request, session, credentials.credentials if credentials else None
-        )
-    principal = await _authenticate(request, session, token)
+        return await _authenticate(request, credentials.credentials if credentials else None)
+    principal = await _authenticate(request, token)
     # A URL ends up in logs and browser histories: only a read-only token may travel in one.
     if principal.role is not Role.VIEWER:
         raise Forbidden("A token in the URL must be a viewer token; make one for the calendar.")

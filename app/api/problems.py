@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from app.errors import AppError
 
@@ -161,6 +162,12 @@ async def _pool_exhausted(request: Request, exc: Exception) -> ProblemResponse:
     )
 
 
+async def _client_gone(request: Request, exc: Exception) -> ProblemResponse:
+    # Nobody is left to read this answer; it exists so the error is not logged as a crash.
+    logger.info("client went away during %s %s", request.method, request.url.path)
+    return problem(400, detail="The client closed the connection before the request ended.")
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> ProblemResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(500, detail="An unexpected error occurred; it has been logged.")
@@ -173,5 +180,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StaleDataError, _concurrent_change)
     app.add_exception_handler(OperationalError, _database_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(SATimeoutError, _pool_exhausted)
     app.add_exception_handler(Exception, _unexpected_error)
