@@ -108,6 +108,10 @@ async def _http_error(_request: Request, exc: Exception) -> ProblemResponse:
     return problem(exc.status_code, detail=detail, headers=headers)
 
 
+def _conflict(detail: str) -> ProblemResponse:
+    return problem(409, title="Conflict", detail=detail, type_slug="conflict")
+
+
 async def _concurrent_change(request: Request, exc: Exception) -> ProblemResponse:
     # Another request changed the row between our read and our write. With If-Match the
     # client asked for exactly this check (412); without it, it is a plain conflict (409).
@@ -118,23 +122,15 @@ async def _concurrent_change(request: Request, exc: Exception) -> ProblemRespons
             detail="The item was changed by another request at the same time; read it again.",
             type_slug="precondition-failed",
         )
-    return problem(
-        409,
-        title="Conflict",
-        detail="The item was changed by another request at the same time; read it and retry.",
-        type_slug="conflict",
-    )
+    return _conflict("The item was changed by another request at the same time; read it and retry.")
 
 
 async def _integrity_error(request: Request, exc: Exception) -> ProblemResponse:
     # The unique and foreign-key constraints are the last line against races between
     # requests (two imports of one new report, two extra actions numbered at once).
     logger.warning("constraint refused %s %s: %s", request.method, request.url.path, exc)
-    return problem(
-        409,
-        title="Conflict",
-        detail="The change conflicts with one made at the same time; read the data and retry.",
-        type_slug="conflict",
+    return _conflict(
+        "The change conflicts with one made at the same time; read the data and retry."
     )
 
 

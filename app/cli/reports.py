@@ -42,7 +42,7 @@ def parse(
         raise typer.Exit(2) from exc
     for warning in parsed.warnings:
         err.print(f"[yellow]warning:[/yellow] {warning}")
-    result = preview(parsed)
+    result = preview(parsed=parsed)
     if as_json:
         sys.stdout.write(json.dumps(result.model_dump(mode="json"), indent=2, ensure_ascii=False))
         sys.stdout.write("\n")

@@ -68,8 +68,9 @@ def create_action(*, session: Session, data: ActionCreate, actor: Principal) -> 
     action = Action(
         finding=finding,
         reference=f"{finding.reference}-{(count or 0) + 1}",
-        title=data.title or action_title(finding.text),
-        description=data.description or action_description(finding.text, finding.subpoints),
+        title=data.title or action_title(text=finding.text),
+        description=data.description
+        or action_description(text=finding.text, subpoints=finding.subpoints),
         owner_id=data.owner_id,
         status=ActionStatus.OPEN,
         priority=data.priority,

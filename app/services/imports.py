@@ -42,7 +42,7 @@ def identity_key(*, force: str, programme: str, year: str, pillar: str | None) -
     return "|".join(part.strip().casefold() for part in (force, programme, year, pillar or ""))
 
 
-def action_title(text: str) -> str:
+def action_title(*, text: str) -> str:
     """A short form of a finding: its first sentence, cut at a word boundary if still long."""
     first = text.split(". ", 1)[0].rstrip(".:;")
     if len(first) <= TITLE_LIMIT:
@@ -50,7 +50,7 @@ def action_title(text: str) -> str:
     return first[: TITLE_LIMIT - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
-def action_description(text: str, subpoints: list[str]) -> str:
+def action_description(*, text: str, subpoints: list[str]) -> str:
     return "\n".join([text, *(f"- {point}" for point in subpoints)])
 
 
@@ -239,8 +239,8 @@ def _add_finding(
     priority = _PRIORITY_BY_KIND[kind]
     action = Action(
         reference=reference,
-        title=action_title(item.text),
-        description=action_description(item.text, item.subpoints),
+        title=action_title(text=item.text),
+        description=action_description(text=item.text, subpoints=item.subpoints),
         status="open",
         priority=priority,
         priority_rank=priority.rank,
@@ -279,14 +279,14 @@ def _refresh_finding(
     }
     if not changes:
         return changes
-    old_title = action_title(finding.text)
-    old_description = action_description(finding.text, finding.subpoints)
+    old_title = action_title(text=finding.text)
+    old_description = action_description(text=finding.text, subpoints=finding.subpoints)
     for action in finding.actions:
         # Only text the import wrote follows the report; a person's edits are kept.
         if action.title == old_title:
-            action.title = action_title(item.text)
+            action.title = action_title(text=item.text)
         if action.description == old_description:
-            action.description = action_description(item.text, item.subpoints)
+            action.description = action_description(text=item.text, subpoints=item.subpoints)
     finding.text = item.text
     finding.subpoints = list(item.subpoints)
     finding.context = item.context

@@ -70,7 +70,7 @@ def get_finding(*, session: Session, finding_id: int) -> Finding:
     return finding
 
 
-def preview(parsed: ParsedReport) -> ParseResult:
+def preview(*, parsed: ParsedReport) -> ParseResult:
     """The parse as a reader sees it, with the references an import would give a new report."""
     prefix = candidate_prefixes(
         force=parsed.force, programme=parsed.programme, year=parsed.year, pillar=parsed.pillar
@@ -100,7 +100,7 @@ def preview(parsed: ParsedReport) -> ParseResult:
 
 def dry_run(*, raw: str | bytes, metadata: dict[str, str | None]) -> DryRunResult:
     parsed = parse_report(raw, **metadata)
-    return DryRunResult(**preview(parsed).model_dump(), warnings=parsed.warnings)
+    return DryRunResult(**preview(parsed=parsed).model_dump(), warnings=parsed.warnings)
 
 
 def import_text(
