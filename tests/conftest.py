@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
@@ -163,3 +164,11 @@ def seeded(seed_text: str) -> int:
     with SessionLocal.begin() as session:
         result = import_text(session=session, raw=seed_text, metadata={}, actor=system("tests"))
     return result.report.id
+
+
+@pytest.fixture
+def dataset(seeded: int, session: Any) -> object:
+    """Actions across three reports with varied owners, statuses and dates (tests.query_data)."""
+    from tests.query_data import build_dataset
+
+    return build_dataset(session, seeded)

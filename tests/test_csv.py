@@ -14,19 +14,13 @@ from sqlalchemy.orm import Session
 from app.models import Action, Owner
 from app.services import csv_export
 from tests.helpers import assert_problem
-from tests.test_action_queries import (
+from tests.query_data import (
     AS_OF,
     Dataset,
     action_selects,
-    build_dataset,
     fetch_all,
     sql_statements,
 )
-
-
-@pytest.fixture
-def dataset(seeded: int, session: Session) -> Dataset:
-    return build_dataset(session, seeded)
 
 
 def parse(response: Any) -> list[dict[str, str]]:

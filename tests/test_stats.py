@@ -8,25 +8,18 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
 
 from app import clock
 from app.enums import ActionStatus, Priority
 from app.schemas.queries import StatsGroupBy, StatsOut
 from tests.helpers import assert_problem
-from tests.test_action_queries import (
+from tests.query_data import (
     AS_OF,
     Dataset,
     action_selects,
-    build_dataset,
     fetch_all,
     sql_statements,
 )
-
-
-@pytest.fixture
-def dataset(seeded: int, session: Session) -> Dataset:
-    return build_dataset(session, seeded)
 
 
 def _key(item: dict[str, Any], group_by: StatsGroupBy) -> Any:
