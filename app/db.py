@@ -103,15 +103,14 @@ def _has_writes(session: Session) -> bool:
     return bool(session.info.get("wrote") or session.new or session.dirty or session.deleted)
 
 
+def _only_reads(session: Session) -> bool:
+    return bool(session.info.get(READS_ONLY)) and not _has_writes(session)
+
+
 def _may_run_inline(session: Session) -> bool:
     """Only a SQLite session that reads (a deferred transaction, no writes) never waits for a
     lock; anything that may wait must not do so on the event loop."""
-    bind = session.get_bind()
-    return (
-        bind.dialect.name == "sqlite"
-        and bool(session.info.get(READS_ONLY))
-        and not _has_writes(session)
-    )
+    return session.get_bind().dialect.name == "sqlite" and _only_reads(session)
 
 
 async def run_db(call: Callable[..., T], /, *, session: Session, **kwargs: Any) -> T:
@@ -164,7 +163,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     session = new_session(read_only=request.method in ("GET", "HEAD"))
     try:
         yield session
-        await _end(session, session.commit)
+        # A GET's session has nothing to commit: closing it ends its read transaction.
+        await _end(session, session.close if _only_reads(session) else session.commit)
     except BaseException:
         await _end(session, session.rollback)
         raise

@@ -51,10 +51,12 @@ def check_if_match(*, action: Action, if_match: str | None) -> None:
 
 def view(*, session: Session, action_id: int, as_of: date | None = None) -> dict[str, Any]:
     """An action as every read shows it: with its report, question and overdue state."""
-    row = session.execute(actions_query.base_query().where(Action.id == action_id)).first()
-    if row is None:
+    found = actions_query.one_action(
+        session=session, action_id=action_id, as_of=as_of or clock.today()
+    )
+    if found is None:
         raise NotFound(f"No action with id {action_id}.")
-    return actions_query.row_to_dict(row, as_of=as_of or clock.today())
+    return found
 
 
 def create_action(*, session: Session, data: ActionCreate, actor: Principal) -> Action:

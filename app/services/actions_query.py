@@ -11,18 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import date
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
     Date,
     Integer,
     Select,
-    SQLColumnExpression,
     and_,
+    bindparam,
     case,
     func,
-    literal,
     literal_column,
     or_,
     select,
@@ -113,6 +113,9 @@ _NAMES = tuple(_BASE.selected_columns.keys())
 
 # --- overdue -------------------------------------------------------------------------------
 
+# The day "overdue" is judged on: a parameter of every statement (see FilterValues.params).
+AS_OF = bindparam("as_of", type_=Date())
+
 
 class days_between(FunctionElement[int]):
     """Whole days from the first date to the second, as an integer, on either database."""
@@ -134,88 +137,117 @@ def _days_between_sqlite(element: days_between, compiler: SQLCompiler, **kw: Any
     return f"CAST(julianday({end}) - julianday({start}) AS INTEGER)"
 
 
-def overdue_condition(*, as_of: date) -> ColumnElement[bool]:
-    """Past due and still to be done. An action whose finding the report no longer contains
-    (withdrawn on re-import) is not held against anyone. Needs Finding joined."""
-    return and_(A.status.in_(ACTIVE_STATUSES), A.due_date < as_of, F.withdrawn_at.is_(None))
-
-
-def not_overdue_condition(*, as_of: date) -> ColumnElement[bool]:
-    # Spelled out rather than NOT(...): a NULL due date must count as "not overdue", not NULL.
-    return or_(
-        A.status.not_in(ACTIVE_STATUSES),
-        A.due_date.is_(None),
-        A.due_date >= as_of,
-        F.withdrawn_at.is_not(None),
-    )
-
-
-def days_overdue_expression(*, as_of: date) -> ColumnElement[int]:
-    return case(
-        (overdue_condition(as_of=as_of), days_between(A.due_date, literal(as_of, Date()))),
-        else_=0,
-    )
+# Past due and still to be done. An action whose finding the report no longer contains
+# (withdrawn on re-import) is not held against anyone. Needs Finding joined.
+OVERDUE = and_(A.status.in_(ACTIVE_STATUSES), A.due_date < AS_OF, F.withdrawn_at.is_(None))
+# Spelled out rather than NOT(...): a NULL due date must count as "not overdue", not NULL.
+NOT_OVERDUE = or_(
+    A.status.not_in(ACTIVE_STATUSES),
+    A.due_date.is_(None),
+    A.due_date >= AS_OF,
+    F.withdrawn_at.is_not(None),
+)
+DAYS_OVERDUE = case((OVERDUE, days_between(A.due_date, AS_OF)), else_=0)
 
 
 # --- filters -------------------------------------------------------------------------------
 
-
-def _lower_equals(column: SQLColumnExpression[str | None], value: str) -> ColumnElement[bool]:
-    return func.lower(column) == value.lower()
+_LIKE_ESCAPE = "/"
 
 
-def filter_conditions(*, filters: ActionFilters, as_of: date) -> list[ColumnElement[bool]]:
-    """WHERE conditions for the filters; they need Action joined to Finding and Report."""
-    conditions: list[ColumnElement[bool]] = []
+def _escape_like(text: str) -> str:
+    """`text` matched literally by LIKE ... ESCAPE '/' (no wildcards of its own)."""
+    for special in (_LIKE_ESCAPE, "%", "_"):
+        text = text.replace(special, _LIKE_ESCAPE + special)
+    return text
+
+
+# Every filter is one condition with named parameters. Statements are built once per
+# combination of filters given (a "shape") and run with each request's values, so SQLAlchemy
+# neither rebuilds them nor walks them again to find their compiled form.
+_CONDITIONS: dict[str, ColumnElement[bool]] = {
+    "statuses": A.status.in_(bindparam("statuses", expanding=True)),
+    "priorities": A.priority.in_(bindparam("priorities", expanding=True)),
+    "owner_id": A.owner_id == bindparam("owner_id"),
+    "unassigned": A.owner_id.is_(None),
+    "assigned": A.owner_id.is_not(None),
+    "force": func.lower(R.force) == bindparam("force"),
+    # "2018/19" matches the year as written; "2018" also matches a report for 2018/19.
+    "year": or_(R.year_label == bindparam("year"), R.start_year == bindparam("start_year")),
+    "programme": func.lower(R.programme) == bindparam("programme"),
+    "pillar": func.lower(R.pillar) == bindparam("pillar"),
+    "report_id": F.report_id == bindparam("report_id"),
+    "kind": F.kind == bindparam("kind"),
+    "overdue": OVERDUE,
+    "not_overdue": NOT_OVERDUE,
+    "due_before": A.due_date < bindparam("due_before"),
+    "due_after": A.due_date > bindparam("due_after"),
+    "q": or_(
+        *(
+            column.icontains(bindparam("q"), escape=_LIKE_ESCAPE)
+            for column in (A.title, A.description, A.reference)
+        )
+    ),
+}
+
+
+class FilterValues(NamedTuple):
+    """Filters as SQL: which conditions apply, and the parameters to run them with."""
+
+    shape: tuple[str, ...]
+    params: dict[str, Any]
+
+
+def filter_values(*, filters: ActionFilters, as_of: date) -> FilterValues:
+    params: dict[str, Any] = {"as_of": as_of}
+    shape: list[str] = []
+
+    def given(name: str, value: Any) -> None:
+        shape.append(name)
+        params[name] = value
+
     if filters.statuses:
-        conditions.append(A.status.in_(filters.statuses))
+        given("statuses", list(filters.statuses))
     if filters.priorities:
-        conditions.append(A.priority.in_(filters.priorities))
+        given("priorities", list(filters.priorities))
     if filters.owner_id is not None:
-        conditions.append(A.owner_id == filters.owner_id)
+        given("owner_id", filters.owner_id)
     if filters.unassigned is not None:
-        conditions.append(A.owner_id.is_(None) if filters.unassigned else A.owner_id.is_not(None))
+        shape.append("unassigned" if filters.unassigned else "assigned")
     if filters.force:
-        conditions.append(_lower_equals(R.force, filters.force))
+        given("force", filters.force.lower())
     if filters.year:
-        # "2018/19" matches the year as written; "2018" also matches a report for 2018/19.
-        same_year: ColumnElement[bool] = R.year_label == filters.year
-        if len(filters.year) == 4 and filters.year.isdigit():
-            same_year = or_(same_year, R.start_year == int(filters.year))
-        conditions.append(same_year)
+        given("year", filters.year)
+        four_digits = len(filters.year) == 4 and filters.year.isdigit()
+        params["start_year"] = int(filters.year) if four_digits else None
     if filters.programme:
-        conditions.append(_lower_equals(R.programme, filters.programme))
+        given("programme", filters.programme.lower())
     if filters.pillar:
-        conditions.append(_lower_equals(R.pillar, filters.pillar))
+        given("pillar", filters.pillar.lower())
     if filters.report_id is not None:
-        conditions.append(F.report_id == filters.report_id)
+        given("report_id", filters.report_id)
     if filters.kind:
-        conditions.append(F.kind == filters.kind)
+        given("kind", filters.kind)
     if filters.overdue is not None:
-        conditions.append(
-            overdue_condition(as_of=as_of)
-            if filters.overdue
-            else not_overdue_condition(as_of=as_of)
-        )
+        shape.append("overdue" if filters.overdue else "not_overdue")
     if filters.due_before is not None:
-        conditions.append(A.due_date < filters.due_before)
+        given("due_before", filters.due_before)
     if filters.due_after is not None:
-        conditions.append(A.due_date > filters.due_after)
+        given("due_after", filters.due_after)
     if filters.q:
-        conditions.append(
-            or_(
-                A.title.icontains(filters.q, autoescape=True),
-                A.description.icontains(filters.q, autoescape=True),
-                A.reference.icontains(filters.q, autoescape=True),
-            )
-        )
-    return conditions
+        given("q", _escape_like(filters.q))
+    return FilterValues(tuple(shape), params)
+
+
+def filter_conditions(shape: tuple[str, ...]) -> list[ColumnElement[bool]]:
+    """WHERE conditions for a shape; they need Action joined to Finding and Report."""
+    return [_CONDITIONS[name] for name in shape]
 
 
 # --- sorting and positions -------------------------------------------------------------------
 
 
-def sort_key(*, sort: ActionSort, as_of: date) -> ColumnElement[Any] | None:
+def sort_key(sort: ActionSort) -> ColumnElement[Any] | None:
     """The expression a sort orders by before the id tie-break; None when it is the id."""
     field = sort.field
     if field == "due_date":
@@ -228,21 +260,39 @@ def sort_key(*, sort: ActionSort, as_of: date) -> ColumnElement[Any] | None:
     if field == "reference":
         return A.reference
     if field == "days_overdue":
-        return days_overdue_expression(as_of=as_of)
+        return DAYS_OVERDUE
     return None
 
 
-def _after(sort: ActionSort, key: ColumnElement[Any] | None, position: Position) -> Any:
+def _after(sort: ActionSort, key: ColumnElement[Any] | None) -> ColumnElement[bool]:
+    last_id = bindparam("after_id", type_=Integer())
     if key is None:
-        return A.id < position.last_id if sort.descending else A.id > position.last_id
+        return A.id < last_id if sort.descending else A.id > last_id
     here = tuple_(key, A.id)
-    there = tuple_(literal(position.key, key.type), literal(position.last_id, Integer()))
+    there = tuple_(bindparam("after_key", type_=key.type), last_id)
     return here < there if sort.descending else here > there
 
 
 def _order(sort: ActionSort, key: ColumnElement[Any] | None) -> list[Any]:
     columns: list[Any] = [A.id] if key is None else [key, A.id]
     return [column.desc() for column in columns] if sort.descending else columns
+
+
+@lru_cache(maxsize=256)
+def _page_statement(
+    shape: tuple[str, ...], sort: ActionSort, after: bool
+) -> Select[*tuple[Any, ...]]:
+    key = sort_key(sort)
+    query = _BASE if key is None else _BASE.add_columns(key.label("sort_key"))
+    query = query.where(*filter_conditions(shape))
+    if after:
+        query = query.where(_after(sort, key))
+    return query.order_by(*_order(sort, key)).limit(bindparam("limit", type_=Integer()))
+
+
+@lru_cache(maxsize=256)
+def _count_statement(shape: tuple[str, ...]) -> Select[int]:
+    return select(func.count()).select_from(FILTERABLE).where(*filter_conditions(shape))
 
 
 # --- rows to dicts ---------------------------------------------------------------------------
@@ -275,9 +325,13 @@ def _to_dict(values: Sequence[Any], as_of: date) -> dict[str, Any]:
     return data
 
 
-def row_to_dict(row: Any, *, as_of: date) -> dict[str, Any]:
-    """One row of `base_query()` as the dict an ActionOut is made from."""
-    return _to_dict(tuple(row), as_of)
+_ONE = _BASE.where(A.id == bindparam("action_id"))
+
+
+def one_action(*, session: Session, action_id: int, as_of: date) -> dict[str, Any] | None:
+    """One action as the dict an ActionOut is made from; None if there is no such action."""
+    row = session.execute(_ONE, {"action_id": action_id}).first()
+    return None if row is None else _to_dict(row, as_of)
 
 
 # --- pages -----------------------------------------------------------------------------------
@@ -294,19 +348,17 @@ def fetch_batch(
 ) -> tuple[list[dict[str, Any]], Position | None]:
     """Up to `limit` actions after `after`, in one statement; and the position to continue from
     (None when there are no more)."""
-    key = sort_key(sort=sort, as_of=as_of)
-    query = base_query()
-    if key is not None:
-        query = query.add_columns(key.label("sort_key"))
-    query = query.where(*filter_conditions(filters=filters, as_of=as_of))
+    shape, params = filter_values(filters=filters, as_of=as_of)
+    params["limit"] = limit + 1
     if after is not None:
-        query = query.where(_after(sort, key, after))
-    rows = session.execute(query.order_by(*_order(sort, key)).limit(limit + 1)).all()
+        params["after_key"], params["after_id"] = after.key, after.last_id
+    statement = _page_statement(shape, sort, after is not None)
+    rows = session.execute(statement, params).all()
     following = None
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        following = Position(None if key is None else last[-1], last[0])
+        following = Position(None if sort_key(sort) is None else last[-1], last[0])
     return [_to_dict(row, as_of) for row in rows], following
 
 
@@ -348,8 +400,8 @@ def iter_actions(
 
 
 def count_actions(*, session: Session, filters: ActionFilters, as_of: date) -> int:
-    query = select(func.count()).select_from(FILTERABLE)
-    return session.scalar(query.where(*filter_conditions(filters=filters, as_of=as_of))) or 0
+    shape, params = filter_values(filters=filters, as_of=as_of)
+    return session.scalar(_count_statement(shape), params) or 0
 
 
 def list_page(

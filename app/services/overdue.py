@@ -73,8 +73,9 @@ def summary(
 ) -> dict[str, Any]:
     """Counts and the longest-overdue items, in two small queries, for dashboards and CI."""
     filters = active_filters(filters)
-    conditions = actions_query.filter_conditions(filters=filters, as_of=as_of)
-    overdue = actions_query.overdue_condition(as_of=as_of)
+    shape, params = actions_query.filter_values(filters=filters, as_of=as_of)
+    conditions = actions_query.filter_conditions(shape)
+    overdue = actions_query.OVERDUE
     horizon = as_of + timedelta(days=due_within or 0)
     due_soon = Action.due_date.between(as_of, horizon) if due_within is not None else None
     columns = [
@@ -83,14 +84,16 @@ def summary(
         func.count().filter(due_soon).label("due_soon") if due_soon is not None else None,
     ]
     counts = session.execute(
-        select(*(c for c in columns if c is not None)).select_from(FILTERABLE).where(*conditions)
+        select(*(c for c in columns if c is not None)).select_from(FILTERABLE).where(*conditions),
+        params,
     ).one()
     by_priority = dict(
         session.execute(
             select(Action.priority, func.count())
             .select_from(FILTERABLE)
             .where(*conditions, overdue)
-            .group_by(Action.priority)
+            .group_by(Action.priority),
+            params,
         ).all()
     )
     items, _ = actions_query.fetch_batch(

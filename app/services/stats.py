@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import SQLColumnExpression, and_, case, func, select
+from sqlalchemy import Select, SQLColumnExpression, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from app import clock
 from app.enums import ActionStatus, Priority
 from app.models import Owner
 from app.schemas.queries import ActionFilters, StatsGroupBy
-from app.services.actions_query import FILTERABLE, A, R, filter_conditions, overdue_condition
+from app.services.actions_query import (
+    FILTERABLE,
+    OVERDUE,
+    A,
+    R,
+    filter_conditions,
+    filter_values,
+)
 
 _OWNER = Owner.__table__
 
@@ -60,12 +68,12 @@ def _sort_key(group_by: StatsGroupBy, group: dict[str, Any]) -> tuple[Any, ...]:
     return (key is None, group["label"].casefold(), str(key))
 
 
-def action_stats(
-    *, session: Session, filters: ActionFilters, group_by: StatsGroupBy = StatsGroupBy.STATUS
-) -> dict[str, Any]:
-    """Per group: actions per status, total, overdue, completed share and the oldest overdue
-    action; and the same over all groups. Shaped like `StatsOut`."""
-    as_of = filters.as_of or clock.today()
+_STATUSES = [status.value for status in ActionStatus]
+
+
+@lru_cache(maxsize=128)
+def _statement(shape: tuple[str, ...], group_by: StatsGroupBy) -> Select[Any]:
+    """Built once per filter shape and grouping; run with the filters' values."""
     key, label = _group_columns(group_by)
     source = FILTERABLE
     if group_by is StatsGroupBy.OWNER:
@@ -78,17 +86,15 @@ def action_stats(
             A.reference,
             A.status,
             A.due_date,
-            case((overdue_condition(as_of=as_of), 1), else_=0).label("overdue"),
+            case((OVERDUE, 1), else_=0).label("overdue"),
         )
         .select_from(source)
-        .where(*filter_conditions(filters=filters, as_of=as_of))
+        .where(*filter_conditions(shape))
         .cte("filtered")
     )
-
-    statuses = [status.value for status in ActionStatus]
     per_status = [
         func.sum(case((filtered.c.status == status, 1), else_=0)).label(f"n_{status}")
-        for status in statuses
+        for status in _STATUSES
     ]
     groups = (
         select(
@@ -114,17 +120,25 @@ def action_stats(
         .where(filtered.c.overdue == 1)
         .subquery("ranked")
     )
-    statement = select(
+    return select(
         *groups.c,
         ranked.c.id.label("oldest_id"),
         ranked.c.reference.label("oldest_reference"),
         ranked.c.due_date.label("oldest_due_date"),
     ).outerjoin(ranked, and_(ranked.c.gkey.is_not_distinct_from(groups.c.gkey), ranked.c.rank == 1))
 
+
+def action_stats(
+    *, session: Session, filters: ActionFilters, group_by: StatsGroupBy = StatsGroupBy.STATUS
+) -> dict[str, Any]:
+    """Per group: actions per status, total, overdue, completed share and the oldest overdue
+    action; and the same over all groups. Shaped like `StatsOut`."""
+    as_of = filters.as_of or clock.today()
+    shape, params = filter_values(filters=filters, as_of=as_of)
     result: list[dict[str, Any]] = []
-    for row in session.execute(statement).mappings():
+    for row in session.execute(_statement(shape, group_by), params).mappings():
         oldest = _oldest(row["oldest_id"], row["oldest_reference"], row["oldest_due_date"], as_of)
-        counts = {status: int(row[f"n_{status}"] or 0) for status in statuses}
+        counts = {status: int(row[f"n_{status}"] or 0) for status in _STATUSES}
         group_key = row["gkey"]
         result.append(
             {
@@ -138,7 +152,7 @@ def action_stats(
         "group_by": group_by.value,
         "as_of": as_of,
         "groups": result,
-        "totals": _totals(result, statuses),
+        "totals": _totals(result, _STATUSES),
     }
 
 
@@ -160,7 +174,7 @@ def _oldest(
 
 
 def _totals(groups: list[dict[str, Any]], statuses: list[str]) -> dict[str, Any]:
-    counts = {status: sum(group["counts"][status] for group in groups) for status in statuses}
+    counts = {status: sum(group["counts"][status] for group in groups) for status in _STATUSES}
     candidates = [group["oldest_overdue"] for group in groups if group["oldest_overdue"]]
     oldest = min(candidates, key=lambda item: (item["due_date"], item["action_id"]), default=None)
     return _figures(
