@@ -12,7 +12,7 @@ import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 
-from app.api.deps import SessionDep
+from app.api.deps import ReadSessionDep
 from app.api.params import openapi_parameters, query_model
 from app.db import new_session, run_db
 from app.schemas.actions import ActionOut
@@ -73,7 +73,7 @@ def _json(body: dict[str, Any], headers: dict[str, str] | None = None) -> Respon
 )
 async def list_actions(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     params: Annotated[ListParams, Depends(query_model(ListParams))],
 ) -> Response:
     """Actions matching every filter given, a page at a time (keyset: follow `next_cursor` or
@@ -112,7 +112,7 @@ async def list_actions(
     openapi_extra=openapi_parameters(StatsParams),
 )
 async def action_stats(
-    session: SessionDep, params: Annotated[StatsParams, Depends(query_model(StatsParams))]
+    session: ReadSessionDep, params: Annotated[StatsParams, Depends(query_model(StatsParams))]
 ) -> Response:
     """Actions per group (same filters as the list): counts per status, total, overdue,
     share completed and the oldest overdue action; plus the totals over all groups."""

@@ -5,7 +5,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from app.api.auth import Editor
-from app.api.deps import SessionDep
+from app.api.deps import ReadSessionDep, SessionDep
+from app.db import run_db
 from app.schemas.actions import (
     ActionCreate,
     ActionOut,
@@ -29,13 +30,14 @@ def _with_etag(response: Response, action: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/actions/{action_id}", response_model=ActionOut)
-def get_action(
+async def get_action(
     action_id: IdPath,
     response: Response,
-    session: SessionDep,
+    session: ReadSessionDep,
     as_of: Annotated[Day | None, Query()] = None,
 ) -> Any:
-    return _with_etag(response, service.view(session=session, action_id=action_id, as_of=as_of))
+    action = await run_db(service.view, session=session, action_id=action_id, as_of=as_of)
+    return _with_etag(response, action)
 
 
 @router.post("/actions", response_model=ActionOut, status_code=201)

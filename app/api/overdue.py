@@ -8,7 +8,7 @@ import orjson
 from fastapi import APIRouter, Depends, Response
 
 from app import clock
-from app.api.deps import SessionDep
+from app.api.deps import ReadSessionDep, SessionDep
 from app.api.params import openapi_parameters, query_model
 from app.db import run_db
 from app.schemas.overdue import OverdueSummary
@@ -26,7 +26,7 @@ calendar_router = APIRouter(prefix="/api/v1", tags=["overdue"])
     openapi_extra=openapi_parameters(OverdueParams),
 )
 async def overdue_summary(
-    session: SessionDep, params: Annotated[OverdueParams, Depends(query_model(OverdueParams))]
+    session: ReadSessionDep, params: Annotated[OverdueParams, Depends(query_model(OverdueParams))]
 ) -> Response:
     """Counts of overdue (and due-soon) actions among the open, in-progress and blocked ones,
     with the oldest overdue items. Same filters as the action list."""
