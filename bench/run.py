@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -232,36 +232,60 @@ async def load(
 
 
 def measure(
-    app: str,
     env: dict[str, str],
+    baseline_env: dict[str, str],
     endpoints: list[Endpoint],
     args: argparse.Namespace,
     headers: dict[str, str],
-) -> dict[str, dict[str, float]]:
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Load each endpoint on the service and on the baseline in turn, `args.rounds` times.
+
+    Both servers run throughout and take turns, so that a slow spell of the machine (it is
+    shared with the client and, often, with other work) weighs on both sides of each ratio."""
     extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-    results = {}
-    with server(app, env) as port:
-        for endpoint in endpoints:
-            results[endpoint.name] = asyncio.run(
-                load(
-                    port,
-                    endpoint.target,
-                    requests=args.requests,
-                    concurrency=args.concurrency,
-                    max_seconds=args.max_seconds,
-                    extra=extra,
-                )
+    results: dict[str, dict[str, dict[str, float]]] = {}
+
+    def run(port: int, endpoint: Endpoint) -> dict[str, float]:
+        return asyncio.run(
+            load(
+                port,
+                endpoint.target,
+                requests=args.requests,
+                concurrency=args.concurrency,
+                max_seconds=args.max_seconds,
+                extra=extra,
             )
+        )
+
+    with server("app.main:app", env) as port, server("bench.baseline:app", baseline_env) as base:
+        for endpoint in endpoints:
+            rounds = [(run(port, endpoint), run(base, endpoint)) for _ in range(args.rounds)]
+            results[endpoint.name] = {
+                "service": _median(service for service, _ in rounds),
+                "baseline": _median(baseline for _, baseline in rounds),
+                "ratio": {
+                    "value": statistics.median(s["rps"] / b["rps"] for s, b in rounds),
+                    "failures": sum(s["failures"] + b["failures"] for s, b in rounds),
+                },
+            }
     return results
+
+
+def _median(runs: Iterable[dict[str, float]]) -> dict[str, float]:
+    runs = list(runs)
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", "--actions", type=int, default=10_000, help="actions to create")
     parser.add_argument("--db", help="SQLite file or sqlite:/// URL (default: a temporary file)")
-    parser.add_argument("--requests", type=int, default=2000, help="requests per endpoint")
+    parser.add_argument("--requests", type=int, default=2000, help="requests per load run")
     parser.add_argument("--concurrency", type=int, default=8, help="keep-alive connections")
-    parser.add_argument("--max-seconds", type=float, default=15.0, help="cap per endpoint")
+    parser.add_argument("--max-seconds", type=float, default=15.0, help="cap per load run")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternating service/baseline runs per endpoint"
+    )
     parser.add_argument(
         "--token",
         action="store_true",
@@ -291,27 +315,28 @@ def main() -> None:
         spec = workdir / "spec.json"
         endpoints = endpoints_and_spec(spec, headers)
         service_env = {"AFI_DATABASE_URL": url, "AFI_PUBLIC_READ": public}
-        service = measure("app.main:app", service_env, endpoints, args, headers)
         baseline_env = {"BENCH_DB": path, "BENCH_SPEC": str(spec)}
-        baseline = measure("bench.baseline:app", baseline_env, endpoints, args, headers)
+        results = measure(service_env, baseline_env, endpoints, args, headers)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)  # a --db file outside it is kept
 
     who = "with a viewer token" if args.token else "anonymous, public reads"
     print(
-        f"\n{args.actions} actions, {args.concurrency} connections, one uvicorn worker each, {who}"
+        f"\n{args.actions} actions, {args.concurrency} connections, one uvicorn worker each, "
+        f"{who}; medians of {args.rounds} alternating rounds"
     )
     print(
         f"{'endpoint':<22} {'service req/s':>13} {'p50 ms':>7} {'p99 ms':>7}   "
         f"{'baseline req/s':>14} {'p50 ms':>7} {'p99 ms':>7}   {'ratio':>5}"
     )
     for endpoint in endpoints:
-        s, b = service[endpoint.name], baseline[endpoint.name]
-        note = "" if not (s["failures"] or b["failures"]) else "  (non-200 answers!)"
+        result = results[endpoint.name]
+        s, b, ratio = result["service"], result["baseline"], result["ratio"]
+        note = "  (non-200 answers!)" if ratio["failures"] else ""
         print(
             f"{endpoint.name:<22} {s['rps']:>13.0f} {s['p50']:>7.2f} {s['p99']:>7.2f}   "
             f"{b['rps']:>14.0f} {b['p50']:>7.2f} {b['p99']:>7.2f}   "
-            f"{s['rps'] / b['rps']:>5.2f}{note}"
+            f"{ratio['value']:>5.2f}{note}"
         )
 
 
