@@ -101,6 +101,21 @@ def test_unknown_values_match_nothing(client: TestClient, dataset: Dataset, quer
     assert "link" not in response.headers
 
 
+def test_statements_reused_per_filter_shape_take_each_requests_values(
+    client: TestClient, dataset: Dataset
+) -> None:
+    # The list, count and stats statements are built once per combination of filters and
+    # reused: the second request with the same filters but other values must not see the first's.
+    for force in ("Durham", "Kent", "Durham"):
+        page = client.get(f"/api/v1/actions?force={force}&count=true&limit=500").json()
+        assert page["items"], force
+        assert {item["force"] for item in page["items"]} == {force}
+        assert page["total"] == len(page["items"])
+        stats = client.get(f"/api/v1/stats?group_by=force&force={force}").json()
+        assert [group["key"] for group in stats["groups"]] == [force]
+        assert stats["totals"]["total"] == page["total"]
+
+
 def test_filters_combine_with_and(client: TestClient, dataset: Dataset) -> None:
     got = client.get(f"/api/v1/actions?owner_id={dataset.alice}&unassigned=true").json()
     assert got["items"] == []
