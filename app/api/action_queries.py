@@ -12,9 +12,8 @@ import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 
-from app.api.deps import ReadSessionDep
 from app.api.params import openapi_parameters, query_model
-from app.db import new_session, run_db
+from app.db import new_session, run_read
 from app.schemas.actions import ActionOut
 from app.schemas.common import Page, Problem
 from app.schemas.queries import OutputFormat, StatsOut
@@ -73,7 +72,6 @@ def _json(body: dict[str, Any], headers: dict[str, str] | None = None) -> Respon
 )
 async def list_actions(
     request: Request,
-    session: ReadSessionDep,
     params: Annotated[ListParams, Depends(query_model(ListParams))],
 ) -> Response:
     """Actions matching every filter given, a page at a time (keyset: follow `next_cursor` or
@@ -89,9 +87,8 @@ async def list_actions(
             media_type="text/csv; charset=utf-8; header=present",
             headers={"Content-Disposition": 'attachment; filename="actions.csv"'},
         )
-    page = await run_db(
+    page = await run_read(
         actions_query.list_page,
-        session=session,
         filters=filters,
         sort=params.sort,
         limit=params.limit,
@@ -112,11 +109,9 @@ async def list_actions(
     openapi_extra=openapi_parameters(StatsParams),
 )
 async def action_stats(
-    session: ReadSessionDep, params: Annotated[StatsParams, Depends(query_model(StatsParams))]
+    params: Annotated[StatsParams, Depends(query_model(StatsParams))],
 ) -> Response:
     """Actions per group (same filters as the list): counts per status, total, overdue,
     share completed and the oldest overdue action; plus the totals over all groups."""
-    body = await run_db(
-        stats.action_stats, session=session, filters=params.to_filters(), group_by=params.group_by
-    )
+    body = await run_read(stats.action_stats, filters=params.to_filters(), group_by=params.group_by)
     return _json(body)

@@ -5,8 +5,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from app.api.auth import Editor
-from app.api.deps import ReadSessionDep, SessionDep
-from app.db import run_db
+from app.api.deps import SessionDep
+from app.db import run_read
 from app.schemas.actions import (
     ActionCreate,
     ActionOut,
@@ -33,10 +33,9 @@ def _with_etag(response: Response, action: dict[str, Any]) -> dict[str, Any]:
 async def get_action(
     action_id: IdPath,
     response: Response,
-    session: ReadSessionDep,
     as_of: Annotated[Day | None, Query()] = None,
 ) -> Any:
-    action = await run_db(service.view, session=session, action_id=action_id, as_of=as_of)
+    action = await run_read(service.view, action_id=action_id, as_of=as_of)
     return _with_etag(response, action)
 
 

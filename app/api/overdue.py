@@ -8,9 +8,9 @@ import orjson
 from fastapi import APIRouter, Depends, Response
 
 from app import clock
-from app.api.deps import ReadSessionDep, SessionDep
+from app.api.deps import SessionDep
 from app.api.params import openapi_parameters, query_model
-from app.db import run_db
+from app.db import run_read
 from app.schemas.overdue import OverdueSummary
 from app.schemas.query_params import FilterParams, OverdueParams
 from app.services import calendar, overdue
@@ -26,13 +26,12 @@ calendar_router = APIRouter(prefix="/api/v1", tags=["overdue"])
     openapi_extra=openapi_parameters(OverdueParams),
 )
 async def overdue_summary(
-    session: ReadSessionDep, params: Annotated[OverdueParams, Depends(query_model(OverdueParams))]
+    params: Annotated[OverdueParams, Depends(query_model(OverdueParams))],
 ) -> Response:
     """Counts of overdue (and due-soon) actions among the open, in-progress and blocked ones,
     with the oldest overdue items. Same filters as the action list."""
-    body = await run_db(
+    body = await run_read(
         overdue.summary,
-        session=session,
         filters=params.to_filters(),
         as_of=params.as_of or clock.today(),
         due_within=params.due_within,

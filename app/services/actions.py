@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.db import Reader
 from app.enums import ActionStatus, Priority
 from app.errors import InvalidInput, NotFound, PreconditionFailed
 from app.models import Action, ActionEvent, Finding, Owner
@@ -49,11 +50,9 @@ def check_if_match(*, action: Action, if_match: str | None) -> None:
     )
 
 
-def view(*, session: Session, action_id: int, as_of: date | None = None) -> dict[str, Any]:
+def view(*, db: Reader, action_id: int, as_of: date | None = None) -> dict[str, Any]:
     """An action as every read shows it: with its report, question and overdue state."""
-    found = actions_query.one_action(
-        session=session, action_id=action_id, as_of=as_of or clock.today()
-    )
+    found = actions_query.one_action(db=db, action_id=action_id, as_of=as_of or clock.today())
     if found is None:
         raise NotFound(f"No action with id {action_id}.")
     return found
@@ -163,7 +162,7 @@ def _jsonable(value: Any) -> Any:
 
 def create_and_view(*, session: Session, data: ActionCreate, actor: Principal) -> dict[str, Any]:
     action = create_action(session=session, data=data, actor=actor)
-    return view(session=session, action_id=action.id)
+    return view(db=session, action_id=action.id)
 
 
 def patch(
@@ -172,14 +171,14 @@ def patch(
     action = get_action(session=session, action_id=action_id)
     check_if_match(action=action, if_match=if_match)
     update_action(session=session, action=action, data=data, actor=actor)
-    return view(session=session, action_id=action_id)
+    return view(db=session, action_id=action_id)
 
 
 def bulk_update_and_view(
     *, session: Session, data: BulkUpdate, actor: Principal
 ) -> list[dict[str, Any]]:
     ids = bulk_update(session=session, data=data, actor=actor)
-    return [view(session=session, action_id=action_id) for action_id in ids]
+    return [view(db=session, action_id=action_id) for action_id in ids]
 
 
 def move(
@@ -196,7 +195,7 @@ def move(
         superseded_by_action_id=data.superseded_by_action_id,
         superseded_by_finding_id=data.superseded_by_finding_id,
     )
-    return view(session=session, action_id=action_id)
+    return view(db=session, action_id=action_id)
 
 
 def events(*, session: Session, action_id: int) -> Sequence[ActionEvent]:

@@ -34,6 +34,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from app import clock
+from app.db import Reader
 from app.enums import ActionStatus
 from app.models import Action, Finding, Owner, Report, Section
 from app.schemas.queries import ActionFilters, ActionSort
@@ -328,9 +329,9 @@ def _to_dict(values: Sequence[Any], as_of: date) -> dict[str, Any]:
 _ONE = _BASE.where(A.id == bindparam("action_id"))
 
 
-def one_action(*, session: Session, action_id: int, as_of: date) -> dict[str, Any] | None:
+def one_action(*, db: Reader, action_id: int, as_of: date) -> dict[str, Any] | None:
     """One action as the dict an ActionOut is made from; None if there is no such action."""
-    row = session.execute(_ONE, {"action_id": action_id}).first()
+    row = db.execute(_ONE, {"action_id": action_id}).first()
     return None if row is None else _to_dict(row, as_of)
 
 
@@ -339,7 +340,7 @@ def one_action(*, session: Session, action_id: int, as_of: date) -> dict[str, An
 
 def fetch_batch(
     *,
-    session: Session,
+    db: Reader,
     filters: ActionFilters,
     sort: ActionSort,
     as_of: date,
@@ -353,7 +354,7 @@ def fetch_batch(
     if after is not None:
         params["after_key"], params["after_id"] = after.key, after.last_id
     statement = _page_statement(shape, sort, after is not None)
-    rows = session.execute(statement, params).all()
+    rows = db.execute(statement, params).all()
     following = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -376,7 +377,7 @@ def iter_batches(
     while True:
         with sessions() as session:
             items, after = fetch_batch(
-                session=session, filters=filters, sort=sort, as_of=as_of, after=after, limit=batch
+                db=session, filters=filters, sort=sort, as_of=as_of, after=after, limit=batch
             )
         yield items
         if after is None:
@@ -399,14 +400,14 @@ def iter_actions(
         yield from items
 
 
-def count_actions(*, session: Session, filters: ActionFilters, as_of: date) -> int:
+def count_actions(*, db: Reader, filters: ActionFilters, as_of: date) -> int:
     shape, params = filter_values(filters=filters, as_of=as_of)
-    return session.scalar(_count_statement(shape), params) or 0
+    return db.scalar(_count_statement(shape), params) or 0
 
 
 def list_page(
     *,
-    session: Session,
+    db: Reader,
     filters: ActionFilters,
     sort: ActionSort = ActionSort.ID,
     limit: int = 50,
@@ -427,12 +428,12 @@ def list_page(
             raise InvalidCursor(f"it was made for as_of={decoded.as_of.isoformat()}")
         as_of, after = decoded.as_of, decoded.position
     items, following = fetch_batch(
-        session=session, filters=filters, sort=sort, as_of=as_of, after=after, limit=limit
+        db=db, filters=filters, sort=sort, as_of=as_of, after=after, limit=limit
     )
     next_cursor = (
         encode_cursor(Cursor(sort=sort, position=following, as_of=as_of, fingerprint=fingerprint))
         if following is not None
         else None
     )
-    total = count_actions(session=session, filters=filters, as_of=as_of) if count else None
+    total = count_actions(db=db, filters=filters, as_of=as_of) if count else None
     return {"items": items, "next_cursor": next_cursor, "total": total}

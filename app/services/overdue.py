@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.db import Reader
 from app.models import Action
 from app.schemas.queries import ActionFilters, ActionSort
 from app.services import actions_query
@@ -65,7 +66,7 @@ def check(
 
 def summary(
     *,
-    session: Session,
+    db: Reader,
     filters: ActionFilters,
     as_of: date,
     due_within: int | None,
@@ -83,12 +84,12 @@ def summary(
         func.count().filter(overdue).label("overdue"),
         func.count().filter(due_soon).label("due_soon") if due_soon is not None else None,
     ]
-    counts = session.execute(
+    counts = db.execute(
         select(*(c for c in columns if c is not None)).select_from(FILTERABLE).where(*conditions),
         params,
     ).one()
     by_priority = dict(
-        session.execute(
+        db.execute(
             select(Action.priority, func.count())
             .select_from(FILTERABLE)
             .where(*conditions, overdue)
@@ -97,7 +98,7 @@ def summary(
         ).all()
     )
     items, _ = actions_query.fetch_batch(
-        session=session,
+        db=db,
         filters=replace(filters, overdue=True),
         sort=ActionSort.DAYS_OVERDUE_DESC,
         as_of=as_of,

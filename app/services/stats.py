@@ -7,9 +7,9 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, SQLColumnExpression, and_, case, func, select
-from sqlalchemy.orm import Session
 
 from app import clock
+from app.db import Reader
 from app.enums import ActionStatus, Priority
 from app.models import Owner
 from app.schemas.queries import ActionFilters, StatsGroupBy
@@ -129,14 +129,14 @@ def _statement(shape: tuple[str, ...], group_by: StatsGroupBy) -> Select[Any]:
 
 
 def action_stats(
-    *, session: Session, filters: ActionFilters, group_by: StatsGroupBy = StatsGroupBy.STATUS
+    *, db: Reader, filters: ActionFilters, group_by: StatsGroupBy = StatsGroupBy.STATUS
 ) -> dict[str, Any]:
     """Per group: actions per status, total, overdue, completed share and the oldest overdue
     action; and the same over all groups. Shaped like `StatsOut`."""
     as_of = filters.as_of or clock.today()
     shape, params = filter_values(filters=filters, as_of=as_of)
     result: list[dict[str, Any]] = []
-    for row in session.execute(_statement(shape, group_by), params).mappings():
+    for row in db.execute(_statement(shape, group_by), params).mappings():
         oldest = _oldest(row["oldest_id"], row["oldest_reference"], row["oldest_due_date"], as_of)
         counts = {status: int(row[f"n_{status}"] or 0) for status in _STATUSES}
         group_key = row["gkey"]
