@@ -37,10 +37,9 @@ def make_engine(url: str) -> Engine:
     return create_engine(
         url,
         pool_pre_ping=True,
-        # Sessions and bare read connections (run_read) each queue at `sessions`; the rest is
-        # room for exports and token lookups.
+        # Sessions and bare read connections (run_read) each queue at `sessions`.
         pool_size=sessions,
-        max_overflow=sessions + sessions // 2,
+        max_overflow=sessions,
         # Timestamps come back in UTC whatever the server's own time zone is.
         connect_args={"options": "-c timezone=UTC"},
     )
@@ -68,17 +67,20 @@ def _sqlite_begin(connection: Connection) -> None:
     # which no busy timeout cures) if another writer committed in between. So a transaction
     # that may write takes the write lock up front and waits its turn; readers stay deferred.
     deferred = connection.get_execution_options().get(DEFERRED, False)
-    # Straight to the driver: every request begins a transaction, and SQLAlchemy's own
-    # statement execution would cost more than SQLite takes to run this one.
-    connection.connection.driver_connection.execute(  # type: ignore[union-attr]
-        "BEGIN" if deferred else "BEGIN IMMEDIATE"
-    )
+    # Through SQLAlchemy, not straight to the driver: a busy database must raise SQLAlchemy's
+    # OperationalError (answered 503), which only its own execution wraps the driver's error in.
+    connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 T = TypeVar("T")
 
 engine = make_engine(get_settings().database_url)
 SessionLocal = sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@cache
+def _read_only_engine(engine: Engine) -> Engine:
+    return engine.execution_options(**{DEFERRED: True})
 
 
 @contextmanager
@@ -92,10 +94,10 @@ def read_connection(*, snapshot: bool = False) -> Iterator[Connection]:
     if isinstance(bind, Connection):
         yield bind
         return
-    options: dict[str, Any] = {DEFERRED: True}
+    readers = _read_only_engine(bind)
     if snapshot and bind.dialect.name == "postgresql":
-        options["isolation_level"] = "REPEATABLE READ"
-    with bind.connect().execution_options(**options) as connection, connection.begin():
+        readers = readers.execution_options(isolation_level="REPEATABLE READ")
+    with readers.connect() as connection, connection.begin():
         yield connection
 
 
@@ -181,11 +183,6 @@ async def _end(session: Session, end: Callable[[], None]) -> None:
 async def end_session(session: Session) -> None:
     """Close a session that only read, from async code."""
     await _end(session, session.close)
-
-
-@cache
-def _read_only_engine(engine: Engine) -> Engine:
-    return engine.execution_options(**{DEFERRED: True})
 
 
 def new_session(*, read_only: bool = False) -> Session:
