@@ -54,8 +54,9 @@ def create_app() -> FastAPI:
     app.include_router(health.router)
     # Every API route needs at least the viewer role; writes ask for more in their signature.
     readers = [Depends(require(Role.VIEWER))]
-    # overdue comes before actions, so /actions/overdue-summary is not read as an action id.
-    for module in (reports, action_queries, overdue, actions, evidence, owners):
+    # Routes are matched in the order they are added: the action list, the busiest, first;
+    # overdue before actions, so /actions/overdue-summary is not read as an action id.
+    for module in (action_queries, reports, overdue, actions, evidence, owners):
         app.include_router(module.router, dependencies=readers)
     app.include_router(
         overdue.calendar_router,

@@ -79,9 +79,6 @@ _COLUMNS = (
     R.pillar,
     _SECTION.c.heading.label("question"),
     A.owner_id,
-    _OWNER.c.name.label("owner_name"),
-    _OWNER.c.email.label("owner_email"),
-    _OWNER.c.team.label("owner_team"),
     A.status,
     A.priority,
     A.due_date,
@@ -93,6 +90,10 @@ _COLUMNS = (
     A.superseded_by_action_id,
     A.superseded_by_finding_id,
     F.withdrawn_at.label("finding_withdrawn_at"),
+    # Last, so that rows map to dicts by zip() without them; see _to_dict.
+    _OWNER.c.name.label("owner_name"),
+    _OWNER.c.email.label("owner_email"),
+    _OWNER.c.team.label("owner_team"),
 )
 
 # Every filter can rely on these joins (finding and report are never NULL for an action).
@@ -109,7 +110,8 @@ def base_query() -> Select[*tuple[Any, ...]]:
     return _BASE
 
 
-_NAMES = tuple(_BASE.selected_columns.keys())
+_NAMES = tuple(_BASE.selected_columns.keys())[:-3]
+_OWNER_AT = len(_NAMES)
 
 
 # --- overdue -------------------------------------------------------------------------------
@@ -304,11 +306,12 @@ _ACTIVE = frozenset(str(status) for status in ACTIVE_STATUSES)
 
 def _to_dict(values: Sequence[Any], as_of: date) -> dict[str, Any]:
     # Runs once per row of every page: kept to plain dict operations, days overdue included.
+    # zip() stops at the owner's columns (and the sort key after them).
     data = dict(zip(_NAMES, values, strict=False))
     owner_id = data["owner_id"]
-    name, email, team = data.pop("owner_name"), data.pop("owner_email"), data.pop("owner_team")
+    at = _OWNER_AT
     data["owner"] = (
-        {"id": owner_id, "name": name, "email": email, "team": team}
+        {"id": owner_id, "name": values[at], "email": values[at + 1], "team": values[at + 2]}
         if owner_id is not None
         else None
     )

@@ -152,7 +152,7 @@ def action_stats(
         "group_by": group_by.value,
         "as_of": as_of,
         "groups": result,
-        "totals": _totals(result, _STATUSES),
+        "totals": _totals(result),
     }
 
 
@@ -173,7 +173,7 @@ def _oldest(
     }
 
 
-def _totals(groups: list[dict[str, Any]], statuses: list[str]) -> dict[str, Any]:
+def _totals(groups: list[dict[str, Any]]) -> dict[str, Any]:
     counts = {status: sum(group["counts"][status] for group in groups) for status in _STATUSES}
     candidates = [group["oldest_overdue"] for group in groups if group["oldest_overdue"]]
     oldest = min(candidates, key=lambda item: (item["due_date"], item["action_id"]), default=None)
