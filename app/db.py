@@ -160,29 +160,11 @@ def _may_run_inline(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite" and _only_reads(session)
 
 
-async def run_db(call: Callable[..., T], /, *, session: Session, **kwargs: Any) -> T:
-    """Run blocking database work with `session` from async code.
-
-    A read-only request on SQLite runs it right here on the event loop: the database is a local
-    file, the queries take well under a millisecond and, in WAL mode, a reader never waits for
-    a lock, so a hop to a worker thread would cost more than the work. Everything else
-    (PostgreSQL's network round trips, SQLite transactions that may write and so may wait for
-    the write lock) goes to the thread pool."""
-    if _may_run_inline(session):
-        return call(session=session, **kwargs)
-    return await run_in_threadpool(call, session=session, **kwargs)
-
-
 async def _end(session: Session, end: Callable[[], None]) -> None:
     if _may_run_inline(session):
         end()
     else:
         await run_in_threadpool(end)
-
-
-async def end_session(session: Session) -> None:
-    """Close a session that only read, from async code."""
-    await _end(session, session.close)
 
 
 def new_session(*, read_only: bool = False) -> Session:
@@ -200,8 +182,9 @@ def new_session(*, read_only: bool = False) -> Session:
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """Request-scoped session: commits when the request succeeds, rolls back on any error.
 
-    GET requests only read. Sync routes use the session from a worker thread, async ones
-    through `run_db`; its own commit or rollback is blocking work, run the same way."""
+    GET requests only read. Sync routes use the session from a worker thread, async ones hand
+    their work with it to one; its own commit or rollback is blocking work, run the same way
+    (except a SQLite read's, which never waits)."""
     session = new_session(read_only=request.method in ("GET", "HEAD"))
     try:
         yield session

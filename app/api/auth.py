@@ -14,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
-from app.db import SessionLocal, end_session, new_session, run_db
+from app.db import SessionLocal, run_read
 from app.enums import Role
 from app.errors import Forbidden, TooManyRequests, Unauthorized
 from app.principal import ANONYMOUS, Principal
@@ -57,13 +57,9 @@ class FailedAttempts:
 async def _authenticate(request: Request, secret: str | None) -> Principal:
     if secret is None:
         return ANONYMOUS
-    # A read-only session of its own, not the request's: a request that writes must not take
+    # A read of its own, not the request's session: a request that writes must not take
     # SQLite's write lock before it even starts (say, while its body is still arriving).
-    session = new_session(read_only=True)
-    try:
-        found = await run_db(tokens.authenticate, session=session, secret=secret)
-    finally:
-        await end_session(session)
+    found = await run_read(tokens.authenticate, secret=secret)
     if found is None:
         _refuse(request)
     if found.needs_use_recorded and found.principal.token_id is not None:

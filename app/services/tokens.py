@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.db import Reader
 from app.enums import Role
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import ApiToken, Owner
@@ -97,20 +98,34 @@ class Authenticated:
     needs_use_recorded: bool
 
 
-def authenticate(*, session: Session, secret: str) -> Authenticated | None:
+_TOKEN = ApiToken.__table__.c
+# Core columns, not the entity: authentication runs on every request, on a bare Connection.
+_BY_DIGEST = (
+    select(
+        _TOKEN.id,
+        _TOKEN.name,
+        _TOKEN.role,
+        _TOKEN.owner_id,
+        _TOKEN.secret_sha256,
+        _TOKEN.revoked_at,
+        _TOKEN.expires_at,
+        _TOKEN.last_used_at,
+        Owner.__table__.c.name.label("owner_name"),
+    )
+    .outerjoin(Owner.__table__, Owner.__table__.c.id == _TOKEN.owner_id)
+    .where(_TOKEN.secret_sha256 == bindparam("digest"))
+)
+
+
+def authenticate(*, db: Reader, secret: str) -> Authenticated | None:
     """Who presents this secret, or None if it is unknown, expired or revoked. Reads only:
     recording the use is a separate write (`record_use`), made at most once a minute."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
     presented = digest(secret)
-    row = session.execute(
-        select(ApiToken, Owner.name)
-        .outerjoin(Owner, Owner.id == ApiToken.owner_id)
-        .where(ApiToken.secret_sha256 == presented)
-    ).first()
-    if row is None:
+    token = db.execute(_BY_DIGEST, {"digest": presented}).first()
+    if token is None:
         return None
-    token, owner_name = row
     now = clock.utcnow()
     if not hmac.compare_digest(token.secret_sha256, presented):
         return None
@@ -121,7 +136,7 @@ def authenticate(*, session: Session, secret: str) -> Authenticated | None:
         name=token.name,
         role=Role(token.role),
         owner_id=token.owner_id,
-        owner_name=owner_name,
+        owner_name=token.owner_name,
     )
     stale = token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION
     return Authenticated(principal=principal, needs_use_recorded=stale)
