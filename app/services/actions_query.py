@@ -110,8 +110,11 @@ def base_query() -> Select[*tuple[Any, ...]]:
     return _BASE
 
 
-_NAMES = tuple(_BASE.selected_columns.keys())[:-3]
-_OWNER_AT = len(_NAMES)
+_SELECTED = tuple(_BASE.selected_columns.keys())
+_OWNER_AT = _SELECTED.index("owner_name")
+_NAMES = _SELECTED[:_OWNER_AT]
+if _SELECTED[_OWNER_AT:] != ("owner_name", "owner_email", "owner_team"):
+    raise RuntimeError("_to_dict reads the owner's columns last; keep them last in _COLUMNS")
 
 
 # --- overdue -------------------------------------------------------------------------------
