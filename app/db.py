@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from functools import cache
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
@@ -99,10 +99,6 @@ def read_connection(*, snapshot: bool = False) -> Iterator[Connection]:
         readers = readers.execution_options(isolation_level="REPEATABLE READ")
     with readers.connect() as connection, connection.begin():
         yield connection
-
-
-def snapshot_connection() -> AbstractContextManager[Connection]:
-    return read_connection(snapshot=True)
 
 
 # Queries run on a Session (inside a unit of work) or on a bare Connection (reads on their own).

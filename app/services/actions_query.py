@@ -105,11 +105,6 @@ _BASE = select(*_COLUMNS).select_from(
 )
 
 
-def base_query() -> Select[*tuple[Any, ...]]:
-    """Actions with their finding, report, question and owner, as one row each."""
-    return _BASE
-
-
 _SELECTED = tuple(_BASE.selected_columns.keys())
 _OWNER_AT = _SELECTED.index("owner_name")
 _NAMES = _SELECTED[:_OWNER_AT]
@@ -365,7 +360,7 @@ def fetch_batch(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        following = Position(None if sort_key(sort) is None else last[-1], last[0])
+        following = Position(None if sort.field == "id" else last[-1], last[0])
     return [_to_dict(row, as_of) for row in rows], following
 
 
