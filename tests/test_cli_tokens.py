@@ -51,9 +51,9 @@ def test_token_cli_errors() -> None:
 
 
 def test_serve_start_up_explains_how_to_make_the_first_token() -> None:
-    from app import cli as cli_module
+    from app.cli.common import err
 
     assert runner.invoke(cli, ["token", "list"]).stdout == ""
-    with cli_module.err.capture() as captured:
+    with err.capture() as captured:
         prepare_database()
     assert "afi token create --name admin --role admin" in captured.get()

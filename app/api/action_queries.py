@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 
 from app.api.params import openapi_parameters, query_model
+from app.api.responses import json_response
 from app.db import new_session, run_read
 from app.schemas.actions import ActionOut
 from app.schemas.common import Page, Problem
@@ -22,7 +22,6 @@ from app.services import actions_query, csv_export, stats
 
 router = APIRouter(prefix="/api/v1", tags=["actions"])
 
-_JSON_OPTIONS = orjson.OPT_UTC_Z
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     422: {"model": Problem, "description": "A parameter is invalid; `errors` names it."}
 }
@@ -49,12 +48,6 @@ def _wants_csv(output_format: OutputFormat | None, accept: str) -> bool:
     csv_weight = weights.get("text/csv", 0.0)
     json_weight = weights.get("application/json", 0.0)
     return csv_weight > 0 and csv_weight >= json_weight
-
-
-def _json(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        orjson.dumps(body, option=_JSON_OPTIONS), media_type="application/json", headers=headers
-    )
 
 
 @router.get(
@@ -99,7 +92,7 @@ async def list_actions(
     if page["next_cursor"] is not None:
         following = request.url.include_query_params(cursor=page["next_cursor"])
         headers = {"Link": f'<{following}>; rel="next"'}
-    return _json(page, headers)
+    return json_response(page, headers)
 
 
 @router.get(
@@ -114,4 +107,4 @@ async def action_stats(
     """Actions per group (same filters as the list): counts per status, total, overdue,
     share completed and the oldest overdue action; plus the totals over all groups."""
     body = await run_read(stats.action_stats, filters=params.to_filters(), group_by=params.group_by)
-    return _json(body)
+    return json_response(body)

@@ -141,7 +141,5 @@ def require(
     return check
 
 
-Viewer = Annotated[Principal, Depends(require(Role.VIEWER))]
 Editor = Annotated[Principal, Depends(require(Role.EDITOR))]
-Approver = Annotated[Principal, Depends(require(Role.APPROVER))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]

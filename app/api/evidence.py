@@ -138,7 +138,6 @@ def get_evidence_content(evidence_id: IdPath, session: SessionDep) -> FileRespon
         headers={
             "Content-Type": evidence.media_type or service.DEFAULT_MEDIA_TYPE,
             "Content-Disposition": content_disposition(name),
-            "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "default-src 'none'; sandbox",
         },
     )

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Depends, Response
 
 from app import clock
 from app.api.deps import SessionDep
 from app.api.params import openapi_parameters, query_model
+from app.api.responses import json_response
 from app.db import run_read
 from app.schemas.overdue import OverdueSummary
 from app.schemas.query_params import FilterParams, OverdueParams
@@ -36,7 +36,7 @@ async def overdue_summary(
         as_of=params.as_of or clock.today(),
         due_within=params.due_within,
     )
-    return Response(orjson.dumps(body, option=orjson.OPT_UTC_Z), media_type="application/json")
+    return json_response(body)
 
 
 @calendar_router.get(

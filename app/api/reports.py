@@ -25,7 +25,6 @@ from app.services import reports as service
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 
-_METADATA_FIELDS = ("force", "programme", "year", "pillar")
 _METADATA: dict[str, TypeAdapter[str]] = {
     "force": TypeAdapter(Force),
     "programme": TypeAdapter(Programme),
@@ -45,7 +44,7 @@ _UPLOAD_DOC: dict[str, Any] = {
                         "file": {"type": "string", "format": "binary"},
                         **{
                             name: {"type": "string", "maxLength": METADATA_MAX_CHARS[name]}
-                            for name in _METADATA_FIELDS
+                            for name in _METADATA
                         },
                     },
                 }
@@ -123,12 +122,12 @@ async def _read_report_body(request: Request, metadata: dict[str, str | None]) -
             f"Send the report as text/plain or as multipart/form-data with a 'file' part, "
             f"not {content_type!r}."
         )
-    async with request.form(max_files=1, max_fields=len(_METADATA_FIELDS)) as form:
+    async with request.form(max_files=1, max_fields=len(_METADATA)) as form:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise InvalidInput("The multipart body needs a 'file' part with the report text.")
         errors: list[dict[str, Any]] = []
-        for name in _METADATA_FIELDS:
+        for name in _METADATA:
             value = form.get(name)
             if not isinstance(value, str):
                 continue

@@ -31,7 +31,6 @@ def create_token(
         expires_in_days=data.expires_in_days,
     )
     response.headers["Location"] = str(request.url_for("get_token", token_id=token.id))
-    response.headers["Cache-Control"] = "no-store"
     return TokenCreated.model_validate(
         {**TokenOut.model_validate(token).model_dump(), "token": secret}
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from app.cli import data, overdue, reports, server, tokens
-from app.cli.common import err
 from app.cli.server import prepare_database
 
 cli = typer.Typer(help="AFI Tracker: follow up inspection findings.", no_args_is_help=True)
@@ -16,7 +15,7 @@ cli.add_typer(tokens.app, name="token")
 cli.add_typer(data.app)
 cli.add_typer(overdue.app)
 
-__all__ = ["cli", "err", "main", "prepare_database"]
+__all__ = ["cli", "main", "prepare_database"]
 
 
 def main() -> None:

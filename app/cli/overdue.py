@@ -136,22 +136,18 @@ def _check_local(
         with SessionLocal() as session:
             if owner is not None:
                 query = select(Owner.id).where(
-                    Owner.id == _owner_id(owner) if owner.isdigit() else Owner.name == owner
+                    Owner.id == _owner_id(owner) if _is_id(owner) else Owner.name == owner
                 )
                 owner_ids = session.scalars(query).all()
                 if len(owner_ids) != 1:
                     raise CheckFailed(f"No single owner matches {owner!r}.")
-                filters = _with_owner(filters, owner_ids[0])
+                filters = replace(filters, owner_id=owner_ids[0])
             as_of = filters.as_of or clock.today()
             return service.check(
                 session=session, filters=filters, as_of=as_of, due_within=due_within
             )
     except (SQLAlchemyError, AppError) as exc:
         raise CheckFailed(f"Cannot read the database: {str(exc).splitlines()[0]}") from exc
-
-
-def _with_owner(filters: ActionFilters, owner_id: int) -> ActionFilters:
-    return replace(filters, owner_id=owner_id)
 
 
 def _check_remote(
@@ -171,7 +167,7 @@ def _check_remote(
             base_url=url.rstrip("/"), headers=headers, timeout=timeout, transport=transport
         ) as client:
             if owner is not None:
-                filters = _with_owner(filters, _remote_owner_id(client, owner))
+                filters = replace(filters, owner_id=_remote_owner_id(client, owner))
             params = _params(filters)
             summary = _get(client, "/api/v1/actions/overdue-summary", params)
             as_of = date.fromisoformat(summary["as_of"])
@@ -222,8 +218,13 @@ def _owner_id(owner: str) -> int:
     return int(owner)
 
 
+def _is_id(owner: str) -> bool:
+    # isdigit() alone takes "²" for a digit, which int() refuses.
+    return owner.isascii() and owner.isdecimal()
+
+
 def _remote_owner_id(client: httpx.Client, owner: str) -> int:
-    if owner.isdigit():
+    if _is_id(owner):
         return _owner_id(owner)
     matches = [o["id"] for o in _get(client, "/api/v1/owners", {})["items"] if o["name"] == owner]
     if len(matches) != 1:

@@ -24,16 +24,21 @@ class Owner(Base):
     updated_at: Mapped[datetime]
 
 
+# Sorting by due date puts actions without one after every dated action (before, descending):
+# the key is COALESCE(due_date, FAR_FUTURE), the same on SQLite and PostgreSQL, and indexed.
+FAR_FUTURE = date(9999, 12, 31)
+
+
 class Action(Base):
     __tablename__ = "action"
     __table_args__ = (
         Index("ix_action_status_due_date", "status", "due_date"),
         Index("ix_action_updated_at_id", "updated_at", "id"),
         Index("ix_action_priority_rank_id", "priority_rank", "id"),
-        # Sorting by due date puts undated actions last: the list orders by this expression.
+        # The due-date sort orders by this expression (app.services.actions_query.sort_key).
         Index(
             "ix_action_due_date_sort",
-            func.coalesce(text("due_date"), literal_column("'9999-12-31'")),
+            func.coalesce(text("due_date"), literal_column(f"'{FAR_FUTURE.isoformat()}'")),
             "id",
         ),
     )

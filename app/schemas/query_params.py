@@ -7,10 +7,9 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.enums import ActionStatus, FindingKind, Priority
-from app.schemas.common import ID_MAX, Day, Force, Id, Pillar, Programme, SingleLine, Year
+from app.schemas.common import Day, Force, Id, Pillar, Programme, SingleLine, Year
 from app.schemas.queries import ActionFilters, ActionSort, OutputFormat, StatsGroupBy
 
-ID_LIMIT = ID_MAX
 SearchText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), SingleLine]
 
 

@@ -178,13 +178,15 @@ def bulk_update_and_view(
     *, session: Session, data: BulkUpdate, actor: Principal
 ) -> list[dict[str, Any]]:
     ids = bulk_update(session=session, data=data, actor=actor)
-    return [view(db=session, action_id=action_id) for action_id in ids]
+    return actions_query.many_actions(db=session, action_ids=ids, as_of=clock.today())
 
 
 def move(
     *, session: Session, action_id: int, data: TransitionIn, actor: Principal, if_match: str | None
 ) -> dict[str, Any]:
-    action = get_action(session=session, action_id=action_id)
+    # Locked, as adding and removing evidence lock it: the evidence rules of a transition must
+    # not race a removal (PostgreSQL runs at READ COMMITTED; SQLite writers queue anyway).
+    action = get_action(session=session, action_id=action_id, for_update=True)
     check_if_match(action=action, if_match=if_match)
     workflow.transition(
         session=session,

@@ -37,6 +37,7 @@ from app import clock
 from app.db import Reader
 from app.enums import ActionStatus
 from app.models import Action, Finding, Owner, Report, Section
+from app.models.action import FAR_FUTURE
 from app.schemas.queries import ActionFilters, ActionSort
 from app.services.cursors import (
     Cursor,
@@ -50,9 +51,6 @@ from app.services.cursors import (
 # Statuses in which a passed due date makes an action overdue.
 ACTIVE_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS, ActionStatus.BLOCKED)
 
-# Sorting by due date puts actions without one after every dated action (before, descending):
-# the key is COALESCE(due_date, FAR_FUTURE), the same on SQLite and PostgreSQL.
-FAR_FUTURE = date(9999, 12, 31)
 
 # Core columns, not ORM attributes: a statement made of ORM attributes goes through the ORM's
 # compile and loading machinery, which costs more than the query itself on a page of rows.
@@ -328,6 +326,13 @@ def _to_dict(values: Sequence[Any], as_of: date) -> dict[str, Any]:
 
 
 _ONE = _BASE.where(A.id == bindparam("action_id"))
+_MANY = _BASE.where(A.id.in_(bindparam("action_ids", expanding=True)))
+
+
+def many_actions(*, db: Reader, action_ids: Sequence[int], as_of: date) -> list[dict[str, Any]]:
+    """The actions with these ids, in one statement, in the order of `action_ids`."""
+    by_id = {row[0]: _to_dict(row, as_of) for row in db.execute(_MANY, {"action_ids": action_ids})}
+    return [by_id[action_id] for action_id in action_ids if action_id in by_id]
 
 
 def one_action(*, db: Reader, action_id: int, as_of: date) -> dict[str, Any] | None:

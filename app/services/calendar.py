@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import timedelta
+from itertools import takewhile
 from typing import Any
 
 from icalendar import Calendar, Event
@@ -39,7 +40,8 @@ def _with_due_date(*, session: Session, filters: ActionFilters) -> Iterable[dict
         sort=ActionSort.DUE_DATE,
         as_of=filters.as_of or clock.today(),
     )
-    return (item for item in items if item["due_date"] is not None)
+    # Undated actions sort last: stop there rather than fetch them.
+    return takewhile(lambda item: item["due_date"] is not None, items)
 
 
 def build(*, items: Iterable[dict[str, Any]], base_url: str, name: str) -> bytes:
@@ -65,8 +67,8 @@ def _event(item: dict[str, Any], *, base_url: str) -> Event:
     event.add("last-modified", item["updated_at"])
     event.add("sequence", item["version"] - 1)
     event.add("dtstart", item["due_date"])
-    if item["due_date"] < date.max:  # RFC 5545: without DTEND a date event lasts the day
-        event.add("dtend", item["due_date"] + timedelta(days=1))
+    # RFC 5545: a date event without DTEND lasts the day; due dates stop well before date.max.
+    event.add("dtend", item["due_date"] + timedelta(days=1))
     event.add("summary", f"{item['reference']}: {item['title']}")
     event.add(
         "description",
