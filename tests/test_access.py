@@ -18,7 +18,7 @@ from app.main import create_app
 from app.models import Action, ActionEvent, ApiToken, Evidence
 from app.services.tokens import create_token, revoke_token
 from tests.conftest import make_token
-from tests.helpers import assert_problem
+from tests.helpers import add_note, assert_problem, move
 
 SMALL_REPORT = "Kent PEEL 2017\nIs it good?\nAreas for improvement\n- The force should act.\n"
 
@@ -266,26 +266,22 @@ def test_separation_of_duties_and_the_actor_in_history(
     editor = client_as("editor", name="ed")
     approver = client_as("approver", name="ann")
     action_id = editor.get("/api/v1/actions?limit=1").json()["items"][0]["id"]
-    editor.post(f"/api/v1/actions/{action_id}/transitions", json={"to": "in_progress"})
-    editor.post(f"/api/v1/actions/{action_id}/evidence", json={"kind": "note", "text": "Done"})
-    editor.post(f"/api/v1/actions/{action_id}/transitions", json={"to": "pending_sign_off"})
+    assert move(editor, action_id, "in_progress").status_code == 200
+    add_note(editor, action_id, "Done")
+    assert move(editor, action_id, "pending_sign_off").status_code == 200
     body = assert_problem(
         editor.post(f"/api/v1/actions/{action_id}/transitions", json={"to": "completed"}), 403
     )
     assert "approver" in body["detail"]
     # An approver who asked for sign-off cannot give it either.
-    approver.post(
-        f"/api/v1/actions/{action_id}/transitions",
-        json={"to": "in_progress", "comment": "Not yet"},
-    )
-    approver.post(f"/api/v1/actions/{action_id}/transitions", json={"to": "pending_sign_off"})
+    assert move(approver, action_id, "in_progress", comment="Not yet").status_code == 200
+    assert move(approver, action_id, "pending_sign_off").status_code == 200
     body = assert_problem(
         approver.post(f"/api/v1/actions/{action_id}/transitions", json={"to": "completed"}), 403
     )
     assert "separation of duties" in body["detail"]
-    editor.post(
-        f"/api/v1/actions/{action_id}/transitions", json={"to": "in_progress", "comment": "x"}
-    )  # refused: editors cannot refuse sign-off
+    # Editors cannot refuse sign-off either.
+    assert_problem(move(editor, action_id, "in_progress", comment="x"), 403)
     second_approver = client_as("approver", name="bea")
     done = second_approver.post(
         f"/api/v1/actions/{action_id}/transitions", json={"to": "completed"}

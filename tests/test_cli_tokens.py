@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hashlib
+
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +23,7 @@ def test_token_create_prints_only_the_secret_on_stdout(
     assert "first-admin" in result.stderr and secret not in result.stderr
     stored = session.scalars(select(ApiToken)).one()
     assert stored.role == "admin" and secret not in stored.secret_sha256
+    assert stored.secret_sha256 == hashlib.sha256(secret.encode()).hexdigest()
     response = anonymous.get("/api/v1/tokens", headers={"Authorization": f"Bearer {secret}"})
     assert response.status_code == 200
 
