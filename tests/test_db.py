@@ -4,6 +4,7 @@ connection (the rest of the suite binds every session to one test connection).""
 from __future__ import annotations
 
 import asyncio
+import gc
 import sqlite3
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def own_connections(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(app_db.SessionLocal.kw, "bind", app_db.engine)
 
 
-def test_run_read_runs_in_a_transaction_of_its_own_and_gives_the_connection_back(
+def test_run_read_runs_in_a_transaction_of_its_own_and_leaves_no_connection_behind(
     own_connections: None,
 ) -> None:
     checked_out = app_db.engine.pool.checkedout()
@@ -54,14 +55,28 @@ def test_run_read_runs_in_a_transaction_of_its_own_and_gives_the_connection_back
         seen.append(db)
         return int(db.scalar(text("SELECT :value"), {"value": value}))
 
-    assert asyncio.run(app_db.run_read(query, value=7)) == 7
-    assert seen and seen[0].closed
-    assert app_db.engine.pool.checkedout() == checked_out
-
     def failing(*, db: Connection) -> None:
         db.execute(text("SELECT 1"))
         raise LookupError("gone")
 
-    with pytest.raises(LookupError):
-        asyncio.run(app_db.run_read(failing))
+    async def reads() -> None:
+        assert await app_db.run_read(query, value=7) == 7
+        with pytest.raises(LookupError):
+            await app_db.run_read(failing)
+        assert await app_db.run_read(query, value=8) == 8
+        # Each read's transaction is over once it returns, error or not.
+        assert not any(connection.in_transaction() for connection in seen)
+        if app_db.engine.dialect.name == "sqlite":
+            # Reads on the event loop keep one connection between them...
+            assert seen[0] is seen[1]
+        else:
+            assert all(connection.closed for connection in seen)
+
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(reads())
+    loop.close()
+    del loop
+    gc.collect()
+    # ... which goes back to the pool with the loop.
     assert app_db.engine.pool.checkedout() == checked_out
+    assert all(connection.closed for connection in seen)
