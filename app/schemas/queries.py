@@ -77,16 +77,18 @@ class ActionFilters:
     def fingerprint_source(self) -> list[object]:
         """The filters (without as_of) in a stable, JSON-ready form, to tie cursors to them."""
         values: list[object] = []
-        for item in fields(self):
-            if item.name == "as_of":
-                continue
-            value = getattr(self, item.name)
+        for name in _FINGERPRINTED:
+            value = getattr(self, name)
             if isinstance(value, tuple):
                 value = sorted(value)
             elif isinstance(value, date):
                 value = value.isoformat()
             values.append(value)
         return values
+
+
+# The fields a cursor is tied to: every filter, but not the day overdue is judged on.
+_FINGERPRINTED = tuple(item.name for item in fields(ActionFilters) if item.name != "as_of")
 
 
 class OldestOverdue(BaseModel):
