@@ -138,7 +138,12 @@ def _loop_connection(engine: Engine) -> Connection:
     readers = _read_only_engine(engine)
     loop = asyncio.get_running_loop()
     connection = _loop_connections.get(loop)
-    if connection is None or connection.engine is not readers or connection.invalidated:
+    if (
+        connection is None
+        or connection.engine is not readers
+        or connection.invalidated
+        or connection.in_transaction()  # a read whose end failed: start afresh
+    ):
         if connection is not None:
             connection.close()
         connection = _loop_connections[loop] = readers.connect()
@@ -159,9 +164,10 @@ async def run_read(call: Callable[..., T], /, **kwargs: Any) -> T:
     """Run a query function (`call(db=connection, **kwargs)`) in a read transaction of its own.
 
     For requests that only read: a bare Connection costs a fraction of a Session per request.
-    On SQLite it runs right here on the event loop (a reader in WAL mode never waits for a
-    lock); on PostgreSQL in a worker thread, at most max_concurrent_sessions at once, so that
-    requests queue without holding threads rather than wait in threads for the pool."""
+    On SQLite it runs right here on the event loop, on the loop's own connection (a reader in
+    WAL mode never waits for a lock); on PostgreSQL in a worker thread, at most
+    max_concurrent_sessions at once, so that requests queue without holding threads rather
+    than wait in threads for the pool."""
     if SessionLocal.kw["bind"].dialect.name == "sqlite":
         return _read_on_loop(call, kwargs)
     return await to_thread.run_sync(_read, call, kwargs, limiter=_read_limiter())

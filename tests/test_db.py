@@ -80,3 +80,22 @@ def test_run_read_runs_in_a_transaction_of_its_own_and_leaves_no_connection_behi
     # ... which goes back to the pool with the loop.
     assert app_db.engine.pool.checkedout() == checked_out
     assert all(connection.closed for connection in seen)
+
+
+def test_a_loop_connection_left_in_a_transaction_is_replaced(own_connections: None) -> None:
+    seen: list[Connection] = []
+
+    def query(*, db: Connection) -> None:
+        seen.append(db)
+
+    async def reads() -> None:
+        await app_db.run_read(query)
+        if not seen[0].closed:  # SQLite: the loop's own connection, kept between reads
+            seen[0].begin()  # as if the end of a read had failed
+        await app_db.run_read(query)
+
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(reads())
+    loop.close()
+    assert seen[1] is not seen[0]
+    assert seen[0].closed
