@@ -27,16 +27,19 @@ def _is_list(annotation: Any) -> bool:
 
 def query_model(model: type[M]) -> Callable[[Request], Awaitable[M]]:
     """A dependency that reads the query string into `model` (repeated keys for list fields)."""
-    fields = [
-        (field.alias or name, _is_list(field.annotation))
+    # Parameter name -> whether it may repeat (a list field).
+    fields = {
+        field.alias or name: _is_list(field.annotation)
         for name, field in model.model_fields.items()
-    ]
+    }
 
     async def read(request: Request) -> M:
         query = request.query_params
         data: dict[str, Any] = {}
-        for key, many in fields:
-            if key in query:
+        # Over the parameters given, not the model's fields: most requests give few or none.
+        for key in query:
+            many = fields.get(key)
+            if many is not None:
                 data[key] = query.getlist(key) if many else query[key]
         try:
             return model.model_validate(data)
