@@ -1,0 +1,117 @@
+"""One endpoint in process: the service's or the baseline's ASGI app called directly, no HTTP.
+
+    .venv/bin/python bench/inprocess.py --db /tmp/afi-bench.db                 # both apps
+    PYTHONHASHSEED=0 valgrind --tool=callgrind --collect-atstart=no \\
+        --toggle-collect=_operator_call --callgrind-out-file=/tmp/service.cg \\
+        .venv/bin/python bench/inprocess.py --db /tmp/afi-bench.db --app service -n 50
+
+The database is filled on first use (as bench/run.py does) and kept. Time per request drifts
+with whatever else the machine does; the instructions callgrind counts do not, so they show
+what a change to the code saves. Only the measured requests run inside `operator.call`, which
+is what `--toggle-collect` selects: divide the "Collected" total by -n. A fixed PYTHONHASHSEED
+keeps dict layouts, which move the count by about 1%, the same from run to run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import operator
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", required=True, help="SQLite file; filled if it does not exist")
+    parser.add_argument("--app", choices=("service", "baseline", "both"), default="both")
+    parser.add_argument("--target", default="/api/v1/actions", help="a target of bench/run.py")
+    parser.add_argument("-n", "--requests", type=int, default=2000)
+    parser.add_argument("--actions", type=int, default=2000, help="actions in a new database")
+    args = parser.parse_args()
+
+    path = Path(args.db).resolve()
+    url = f"sqlite:///{path}"
+    spec = path.with_name(path.name + ".spec.json")
+    os.environ.update(
+        AFI_DATABASE_URL=url,
+        AFI_DATA_DIR=tempfile.mkdtemp(prefix="afi-bench-"),
+        AFI_LOG_LEVEL="warning",
+        AFI_PUBLIC_READ="true",
+        BENCH_DB=str(path),
+        BENCH_SPEC=str(spec),
+    )
+    sys.path.insert(0, str(ROOT))
+    if not path.exists():
+        from bench.dataset import fill_database
+
+        fill_database(url, args.actions)
+    if not spec.exists():
+        from bench.run import endpoints_and_spec
+
+        endpoints_and_spec(spec, {})
+
+    apps = ("service", "baseline") if args.app == "both" else (args.app,)
+    for name in apps:
+        per_request = measure(name, args.target, args.requests)
+        print(f"{name:<9} {args.target}: {per_request * 1e6:.0f} µs per request")
+
+
+def measure(name: str, target: str, requests: int) -> float:
+    if name == "service":
+        from app.main import app
+    else:
+        from bench.baseline import app
+
+    path, _, query = target.partition("?")
+    statuses: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    def scope() -> dict[str, Any]:
+        return {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": query.encode(),
+            "root_path": "",
+            "headers": [(b"host", b"127.0.0.1"), (b"accept", b"application/json")],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 8000),
+            "state": {},
+        }
+
+    loop = asyncio.new_event_loop()
+
+    def one() -> None:
+        loop.run_until_complete(app(scope(), receive, send))
+
+    for _ in range(30):
+        one()
+    if set(statuses) != {200}:
+        sys.exit(f"{name} answers {sorted(set(statuses))} to {target}")
+    started = time.perf_counter()
+    for _ in range(requests):
+        operator.call(one)
+    elapsed = time.perf_counter() - started
+    loop.close()
+    return elapsed / requests
+
+
+if __name__ == "__main__":
+    main()
