@@ -348,3 +348,16 @@ def test_calendar_urls_take_only_viewer_tokens(anonymous: TestClient, seeded: in
     body = assert_problem(anonymous.get(f"/api/v1/calendar.ics?token={editor}"), 403)
     assert "viewer" in body["detail"]
     assert anonymous.get(f"/api/v1/calendar.ics?token={make_token('viewer')}").status_code == 200
+
+
+def test_a_calendar_token_in_the_header_wins_over_one_in_the_url(
+    anonymous: TestClient, seeded: int
+) -> None:
+    editor = make_token("editor")
+    url = f"/api/v1/calendar.ics?token={editor}"
+    # The header's editor token is used: the editor token in the URL is not even looked at.
+    assert anonymous.get(url, headers={"Authorization": f"Bearer {editor}"}).status_code == 200
+    # A bad header token is refused, whatever the URL carries.
+    viewer_url = f"/api/v1/calendar.ics?token={make_token('viewer')}"
+    response = anonymous.get(viewer_url, headers={"Authorization": "Bearer afi_not-a-token"})
+    assert_problem(response, 401)

@@ -10,7 +10,7 @@ from threading import Lock
 from typing import Annotated, NoReturn
 
 from fastapi import Depends, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
@@ -22,7 +22,6 @@ from app.services import tokens
 from app.settings import get_settings
 
 logger = logging.getLogger("afi.auth")
-bearer = HTTPBearer(auto_error=False, description="An API token: `afi token create`.")
 
 
 class FailedAttempts:
@@ -119,7 +118,7 @@ get_principal = BearerToken()
 
 async def get_feed_principal(
     request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    principal: Annotated[Principal, Depends(get_principal)],
     token: Annotated[
         str | None,
         Query(
@@ -128,8 +127,9 @@ async def get_feed_principal(
         ),
     ] = None,
 ) -> Principal:
-    if credentials is not None or token is None:
-        return await _authenticate(request, credentials.credentials if credentials else None)
+    # A token in the header wins; without one, the token in the URL, if any.
+    if principal.role is not None or token is None:
+        return principal
     principal = await _authenticate(request, token)
     # A URL ends up in logs and browser histories: only a read-only token may travel in one.
     if principal.role is not Role.VIEWER:
