@@ -150,9 +150,9 @@ def test_a_bad_dump_stores_nothing(busy_database: None, tmp_path: Path) -> None:
     assert runner.invoke(cli, ["restore", str(not_a_dump)]).exit_code == 2
 
 
-def test_restore_into_the_empty_test_database_with_the_cli(
-    tmp_path: Path, session: Session
-) -> None:
+@pytest.fixture
+def seed_dump(tmp_path: Path) -> Path:
+    """A dump of a database that holds only the seed report, made apart from the test database."""
     from app.principal import system
     from app.services.reports import import_text
     from tests.conftest import SEED
@@ -166,6 +166,48 @@ def test_restore_into_the_empty_test_database_with_the_cli(
         with engine.connect() as connection:
             service.dump(connection=connection, path=path)
         engine.dispose()
-    result = runner.invoke(cli, ["restore", str(path)])
+    return path
+
+
+def test_restore_into_the_empty_test_database_with_the_cli(
+    seed_dump: Path, session: Session
+) -> None:
+    result = runner.invoke(cli, ["restore", str(seed_dump)])
     assert result.exit_code == 0, result.output
     assert session.scalar(select(func.count(Action.id))) == 17
+
+
+def _edit_first_row(path: Path, table: str, **changes: Any) -> int:
+    """Changes the first row of `table` in the dump at `path`; returns its line number."""
+    lines = path.read_bytes().splitlines()
+    for index, line in enumerate(lines):
+        record = orjson.loads(line)
+        if record.get("table") == table:
+            record["row"].update(changes)
+            lines[index] = orjson.dumps(record)
+            path.write_bytes(b"\n".join(lines) + b"\n")
+            return index + 1
+    raise AssertionError(f"no {table} row in the dump")
+
+
+@pytest.mark.parametrize(
+    ("table", "changes", "message"),
+    [
+        ("action", {"created_at": "yesterday"}, "action.created_at is not an ISO datetime"),
+        ("action", {"due_date": "31/01/2027"}, "action.due_date is not an ISO date"),
+        ("action", {"colour": "red"}, "unknown columns for table action"),
+        ("action", {"finding_id": 999_999}, "Rows of table action do not fit the schema"),
+        ("action", {"title": None}, "Rows of table action do not fit the schema"),
+    ],
+)
+def test_a_dump_with_bad_rows_is_refused_by_line_and_stores_nothing(
+    seed_dump: Path, session: Session, table: str, changes: dict[str, Any], message: str
+) -> None:
+    line = _edit_first_row(seed_dump, table, **changes)
+    result = runner.invoke(cli, ["restore", str(seed_dump)])
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.stderr.split())  # the console wraps long lines
+    assert message in said
+    if "schema" not in message:  # refused while reading, so the line is known
+        assert f"Line {line}:" in said
+    assert session.scalar(select(func.count(Action.id))) == 0

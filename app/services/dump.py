@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tarfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import IO, Any
 import orjson
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, Date, DateTime, Table, func, select, text, update
+from sqlalchemy.exc import DataError, IntegrityError, StatementError
 
 from app import clock
 from app.errors import Conflict, InvalidInput
@@ -94,7 +96,8 @@ def _archive_blobs(digests: list[str], archive: Path) -> int:
     return count
 
 
-def _read(lines: IO[bytes]) -> Iterator[dict[str, Any]]:
+def _read(lines: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, record) for every line that is not blank."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -104,34 +107,44 @@ def _read(lines: IO[bytes]) -> Iterator[dict[str, Any]]:
             raise InvalidInput(f"Line {number} of the dump is not JSON.", line=number) from exc
         if not isinstance(record, dict):
             raise InvalidInput(f"Line {number} of the dump is not an object.", line=number)
-        yield record
+        yield number, record
 
 
-def _decoder(table: Table) -> dict[str, type]:
-    """Columns whose JSON form (ISO text) must be turned back into Python values."""
-    kinds: dict[str, type] = {}
-    for column in table.columns:
-        if isinstance(column.type, DateTime) or (
-            hasattr(column.type, "impl") and isinstance(column.type.impl, DateTime)
-        ):
-            kinds[column.name] = datetime
-        elif isinstance(column.type, Date):
-            kinds[column.name] = date
-    return kinds
+class _RowDecoder:
+    """Turns one table's rows from their JSON form back into Python values (ISO text into
+    dates and datetimes), refusing columns the table does not have."""
 
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.columns = set(table.columns.keys())
+        self.kinds: dict[str, type[date]] = {}
+        for column in table.columns:
+            column_type = getattr(column.type, "impl", column.type)
+            if isinstance(column_type, DateTime):
+                self.kinds[column.name] = datetime
+            elif isinstance(column_type, Date):
+                self.kinds[column.name] = date
 
-def _decode_row(row: dict[str, Any], kinds: dict[str, type], columns: set[str]) -> dict[str, Any]:
-    unknown = set(row) - columns
-    if unknown:
-        raise InvalidInput(f"Unknown columns in the dump: {sorted(unknown)}.")
-    decoded = dict(row)
-    for name, kind in kinds.items():
-        value = decoded.get(name)
-        if isinstance(value, str):
-            decoded[name] = (
-                datetime.fromisoformat(value) if kind is datetime else date.fromisoformat(value)
+    def __call__(self, row: dict[str, Any], *, line: int) -> dict[str, Any]:
+        unknown = set(row) - self.columns
+        if unknown:
+            raise InvalidInput(
+                f"Line {line}: unknown columns for table {self.table.name}: {sorted(unknown)}.",
+                line=line,
             )
-    return decoded
+        decoded = dict(row)
+        for name, kind in self.kinds.items():
+            value = decoded.get(name)
+            if isinstance(value, str):
+                try:
+                    decoded[name] = kind.fromisoformat(value)
+                except ValueError as exc:
+                    raise InvalidInput(
+                        f"Line {line}: {self.table.name}.{name} is not an ISO "
+                        f"{kind.__name__}: {value[:40]!r}.",
+                        line=line,
+                    ) from exc
+        return decoded
 
 
 def _is_empty(connection: Connection) -> bool:
@@ -146,24 +159,27 @@ def restore(*, connection: Connection, path: Path) -> DumpSummary:
     if not _is_empty(connection):
         raise Conflict("The database is not empty; restore only into an empty database.")
     tables = {table.name: table for table in _tables()}
+    decoders = {name: _RowDecoder(table) for name, table in tables.items()}
     summary = DumpSummary()
     with path.open("rb") as lines:
         records = _read(lines)
-        header = next(records, None)
+        _, header = next(records, (0, None))
         _check_header(header, current=_revision(connection))
         pending: dict[str, list[dict[str, Any]]] = {}
         self_refs: list[tuple[Table, dict[str, Any]]] = []
         current: str | None = None
-        for record in records:
+        for number, record in records:
             name = record.get("table")
             if name not in tables or not isinstance(record.get("row"), dict):
-                raise InvalidInput(f"Unexpected record in the dump: {str(record)[:100]}")
+                raise InvalidInput(
+                    f"Line {number}: unexpected record in the dump: {str(record)[:100]}",
+                    line=number,
+                )
             if name != current and current is not None:
                 _flush(connection, tables[current], pending.pop(current, []), self_refs)
             current = name
             table = tables[name]
-            row = _decode_row(record["row"], _decoder(table), set(table.columns.keys()))
-            pending.setdefault(name, []).append(row)
+            pending.setdefault(name, []).append(decoders[name](record["row"], line=number))
             summary.rows[name] = summary.rows.get(name, 0) + 1
             if len(pending[name]) >= _BATCH:
                 _flush(connection, table, pending.pop(name), self_refs)
@@ -172,7 +188,8 @@ def restore(*, connection: Connection, path: Path) -> DumpSummary:
     for table, row in self_refs:
         keys = {c.name: row[c.name] for c in table.primary_key.columns}
         values = {k: v for k, v in row.items() if k not in keys}
-        connection.execute(update(table).filter_by(**keys).values(**values))
+        with _refused_rows(table):
+            connection.execute(update(table).filter_by(**keys).values(**values))
     _reset_sequences(connection)
     archive = evidence_archive(path)
     if archive.exists():
@@ -210,7 +227,18 @@ def _flush(
                     (table, {**{c.name: row[c.name] for c in table.primary_key}, **links})
                 )
                 row.update(dict.fromkeys(links))
-    connection.execute(table.insert(), rows)
+    with _refused_rows(table):
+        connection.execute(table.insert(), rows)
+
+
+@contextmanager
+def _refused_rows(table: Table) -> Iterator[None]:
+    """Rows the schema refuses (a missing reference, a wrong type) are bad input, not a crash."""
+    try:
+        yield
+    except (IntegrityError, DataError, StatementError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise InvalidInput(f"Rows of table {table.name} do not fit the schema: {reason}.") from exc
 
 
 def _reset_sequences(connection: Connection) -> None:
