@@ -15,7 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from app.errors import AppError
+from app.errors import AppError, Conflict, InvalidInput, PreconditionFailed
 
 logger = logging.getLogger("afi.errors")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -60,8 +60,7 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return errors
 
 
-async def _app_error(_request: Request, exc: Exception) -> ProblemResponse:
-    assert isinstance(exc, AppError)
+def _problem_for(exc: AppError) -> ProblemResponse:
     return problem(
         exc.status_code,
         title=exc.title,
@@ -70,6 +69,11 @@ async def _app_error(_request: Request, exc: Exception) -> ProblemResponse:
         headers=exc.headers,
         **exc.extra,
     )
+
+
+async def _app_error(_request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, AppError)
+    return _problem_for(exc)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> ProblemResponse:
@@ -84,13 +88,7 @@ async def _validation_error(_request: Request, exc: Exception) -> ProblemRespons
             errors=errors,
         )
     names = ", ".join(sorted({error["field"] for error in errors}))
-    return problem(
-        422,
-        title="Invalid input",
-        detail=f"Invalid value for: {names}",
-        type_slug="invalid-input",
-        errors=errors,
-    )
+    return _problem_for(InvalidInput(f"Invalid value for: {names}", errors=errors))
 
 
 async def _http_error(_request: Request, exc: Exception) -> ProblemResponse:
@@ -108,29 +106,26 @@ async def _http_error(_request: Request, exc: Exception) -> ProblemResponse:
     return problem(exc.status_code, detail=detail, headers=headers)
 
 
-def _conflict(detail: str) -> ProblemResponse:
-    return problem(409, title="Conflict", detail=detail, type_slug="conflict")
-
-
 async def _concurrent_change(request: Request, exc: Exception) -> ProblemResponse:
     # Another request changed the row between our read and our write. With If-Match the
     # client asked for exactly this check (412); without it, it is a plain conflict (409).
     if request.headers.get("if-match"):
-        return problem(
-            412,
-            title="Precondition failed",
-            detail="The item was changed by another request at the same time; read it again.",
-            type_slug="precondition-failed",
+        return _problem_for(
+            PreconditionFailed(
+                "The item was changed by another request at the same time; read it again."
+            )
         )
-    return _conflict("The item was changed by another request at the same time; read it and retry.")
+    return _problem_for(
+        Conflict("The item was changed by another request at the same time; read it and retry.")
+    )
 
 
 async def _integrity_error(request: Request, exc: Exception) -> ProblemResponse:
     # The unique and foreign-key constraints are the last line against races between
     # requests (two imports of one new report, two extra actions numbered at once).
     logger.warning("constraint refused %s %s: %s", request.method, request.url.path, exc)
-    return _conflict(
-        "The change conflicts with one made at the same time; read the data and retry."
+    return _problem_for(
+        Conflict("The change conflicts with one made at the same time; read the data and retry.")
     )
 
 
