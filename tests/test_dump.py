@@ -198,6 +198,9 @@ def _edit_first_row(path: Path, table: str, **changes: Any) -> int:
         ("action", {"colour": "red"}, "unknown columns for table action"),
         ("action", {"finding_id": 999_999}, "Rows of table action do not fit the schema"),
         ("action", {"title": None}, "Rows of table action do not fit the schema"),
+        ("action", {"title": ["a", "list"]}, "action.title is not text"),
+        ("action", {"title": "x" * 10_000}, "action.title is longer than"),
+        ("action", {"version": True}, "action.version is not an integer"),
     ],
 )
 def test_a_dump_with_bad_rows_is_refused_by_line_and_stores_nothing(

@@ -8,7 +8,7 @@ archive beside the dump (`<dump>.evidence.tar`), named by their SHA-256.
 from __future__ import annotations
 
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -17,8 +17,20 @@ from typing import IO, Any
 
 import orjson
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, Date, DateTime, Table, func, select, text, update
-from sqlalchemy.exc import DataError, IntegrityError, StatementError
+from sqlalchemy import (
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Integer,
+    String,
+    Table,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import OperationalError, StatementError
 
 from app import clock
 from app.errors import Conflict, InvalidInput
@@ -111,40 +123,70 @@ def _read(lines: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 class _RowDecoder:
-    """Turns one table's rows from their JSON form back into Python values (ISO text into
-    dates and datetimes), refusing columns the table does not have."""
+    """Turns one table's rows from their JSON form back into Python values, checking each value
+    against its column first: what the schema would not hold must not reach the database (on
+    SQLite, which types loosely, it would be stored as it is)."""
 
     def __init__(self, table: Table) -> None:
         self.table = table
-        self.columns = set(table.columns.keys())
-        self.kinds: dict[str, type[date]] = {}
-        for column in table.columns:
-            column_type = getattr(column.type, "impl", column.type)
-            if isinstance(column_type, DateTime):
-                self.kinds[column.name] = datetime
-            elif isinstance(column_type, Date):
-                self.kinds[column.name] = date
+        self.checks = {column.name: _value_check(column) for column in table.columns}
 
     def __call__(self, row: dict[str, Any], *, line: int) -> dict[str, Any]:
-        unknown = set(row) - self.columns
+        unknown = set(row) - self.checks.keys()
         if unknown:
             raise InvalidInput(
                 f"Line {line}: unknown columns for table {self.table.name}: {sorted(unknown)}.",
                 line=line,
             )
         decoded = dict(row)
-        for name, kind in self.kinds.items():
-            value = decoded.get(name)
+        for name, value in row.items():
+            if value is None:
+                continue
+            try:
+                decoded[name] = self.checks[name](value)
+            except ValueError as exc:
+                raise InvalidInput(
+                    f"Line {line}: {self.table.name}.{name} {exc}: {str(value)[:40]!r}.",
+                    line=line,
+                ) from exc
+        return decoded
+
+
+def _value_check(column: Column[Any]) -> Callable[[Any], Any]:
+    """The column's value from its JSON form; ValueError says what it should have been."""
+    column_type = getattr(column.type, "impl", column.type)
+    if isinstance(column_type, DateTime | Date):
+        kind = datetime if isinstance(column_type, DateTime) else date
+
+        def iso(value: Any) -> Any:
             if isinstance(value, str):
                 try:
-                    decoded[name] = kind.fromisoformat(value)
-                except ValueError as exc:
-                    raise InvalidInput(
-                        f"Line {line}: {self.table.name}.{name} is not an ISO "
-                        f"{kind.__name__}: {value[:40]!r}.",
-                        line=line,
-                    ) from exc
-        return decoded
+                    return kind.fromisoformat(value)
+                except ValueError:
+                    pass
+            raise ValueError(f"is not an ISO {kind.__name__}")
+
+        return iso
+    if isinstance(column_type, Integer):
+
+        def integer(value: Any) -> Any:
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+            raise ValueError("is not an integer")
+
+        return integer
+    if isinstance(column_type, String):  # Text too
+        limit = column_type.length
+
+        def string(value: Any) -> Any:
+            if not isinstance(value, str):
+                raise ValueError("is not text")
+            if limit is not None and len(value) > limit:
+                raise ValueError(f"is longer than {limit} characters")
+            return value
+
+        return string
+    return lambda value: value  # JSON columns hold any JSON value
 
 
 def _is_empty(connection: Connection) -> bool:
@@ -233,10 +275,12 @@ def _flush(
 
 @contextmanager
 def _refused_rows(table: Table) -> Iterator[None]:
-    """Rows the schema refuses (a missing reference, a wrong type) are bad input, not a crash."""
+    """Rows the schema refuses (a missing reference, a duplicate key) are bad input, not a crash."""
     try:
         yield
-    except (IntegrityError, DataError, StatementError) as exc:
+    except OperationalError:
+        raise  # the database itself (busy, gone), not the dump
+    except StatementError as exc:  # IntegrityError, DataError and the like: refused rows
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         raise InvalidInput(f"Rows of table {table.name} do not fit the schema: {reason}.") from exc
 
