@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy.orm import Session
 
 from app import migrate
-from app.models import Base
+from app.models import Base, Owner
 from tests.conftest import fresh_database
 
 
@@ -39,3 +42,47 @@ def test_models_and_migrations_agree(base_database_url: str) -> None:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             assert compare_metadata(context, Base.metadata) == []
         engine.dispose()
+
+
+def test_timestamps_written_before_0005_read_back_as_the_same_utc_instant(
+    base_database_url: str,
+) -> None:
+    """0005 adds the offset to SQLite's timestamp text; downgrading takes it off again."""
+    written = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    with fresh_database(base_database_url) as url:
+        migrate.upgrade(url, "0004")
+        engine = create_engine(url)
+        sqlite = engine.dialect.name == "sqlite"
+        # As revision 0004's code wrote it: SQLite text without an offset.
+        stored_before = "2026-01-02 03:04:05.000006" if sqlite else written
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO owner (name, created_at, updated_at) VALUES ('Ann', :at, :at)"
+                ),
+                {"at": stored_before},
+            )
+        engine.dispose()
+
+        migrate.upgrade(url)
+        engine = create_engine(url)
+        with Session(engine) as session:
+            owner = session.scalars(select(Owner)).one()
+            assert owner.created_at == written
+            assert owner.created_at.utcoffset() == timedelta(0)
+            raw = session.execute(text("SELECT created_at FROM owner")).scalar_one()
+            if sqlite:
+                assert raw == "2026-01-02 03:04:05.000006+00:00"
+            # Written now, the new way, and compared in SQL with a value of the old one.
+            owner.updated_at = written + timedelta(days=1)
+            session.commit()
+            later = session.scalars(select(Owner).where(Owner.updated_at > written)).all()
+            assert [o.name for o in later] == ["Ann"]
+        engine.dispose()
+
+        migrate.downgrade(url, "0004")
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            raw = connection.execute(text("SELECT created_at FROM owner")).scalar_one()
+        engine.dispose()
+        assert raw == stored_before
