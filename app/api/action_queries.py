@@ -6,12 +6,12 @@ dicts and serialised with orjson (the response_model documents the shape in Open
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
-from app.api.params import openapi_parameters, query_model
+from app.api.params import openapi_parameters, read_query
 from app.api.responses import json_response
 from app.db import new_session, run_read
 from app.schemas.actions import ActionOut
@@ -63,12 +63,10 @@ def _wants_csv(output_format: OutputFormat | None, accept: str) -> bool:
     },
     openapi_extra=openapi_parameters(ListParams),
 )
-async def list_actions(
-    request: Request,
-    params: Annotated[ListParams, Depends(query_model(ListParams))],
-) -> Response:
+async def list_actions(request: Request) -> Response:
     """Actions matching every filter given, a page at a time (keyset: follow `next_cursor` or
     the `Link: rel="next"` header). `total` is counted only with `count=true`."""
+    params = read_query(ListParams, request)
     filters = params.to_filters()
     if _wants_csv(params.format, request.headers.get("accept", "")):
         return StreamingResponse(
@@ -101,10 +99,9 @@ async def list_actions(
     responses=_PROBLEMS,
     openapi_extra=openapi_parameters(StatsParams),
 )
-async def action_stats(
-    params: Annotated[StatsParams, Depends(query_model(StatsParams))],
-) -> Response:
+async def action_stats(request: Request) -> Response:
     """Actions per group (same filters as the list): counts per status, total, overdue,
     share completed and the oldest overdue action; plus the totals over all groups."""
+    params = read_query(StatsParams, request)
     body = await run_read(stats.action_stats, filters=params.to_filters(), group_by=params.group_by)
     return json_response(body)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Request, Response
 
 from app import clock
 from app.api.deps import SessionDep
-from app.api.params import openapi_parameters, query_model
+from app.api.params import openapi_parameters, read_query
 from app.api.responses import json_response
 from app.db import run_read
 from app.schemas.overdue import OverdueSummary
@@ -25,11 +23,10 @@ calendar_router = APIRouter(prefix="/api/v1", tags=["overdue"])
     response_model=OverdueSummary,
     openapi_extra=openapi_parameters(OverdueParams),
 )
-async def overdue_summary(
-    params: Annotated[OverdueParams, Depends(query_model(OverdueParams))],
-) -> Response:
+async def overdue_summary(request: Request) -> Response:
     """Counts of overdue (and due-soon) actions among the open, in-progress and blocked ones,
     with the oldest overdue items. Same filters as the action list."""
+    params = read_query(OverdueParams, request)
     body = await run_read(
         overdue.summary,
         filters=params.to_filters(),
@@ -45,12 +42,11 @@ async def overdue_summary(
     responses={200: {"content": {"text/calendar": {}}, "description": "An iCalendar feed"}},
     openapi_extra=openapi_parameters(FilterParams),
 )
-def calendar_feed(
-    session: SessionDep, params: Annotated[FilterParams, Depends(query_model(FilterParams))]
-) -> Response:
+def calendar_feed(request: Request, session: SessionDep) -> Response:
     """Due dates as all-day events (RFC 5545), to subscribe to in a calendar application.
     Calendar applications cannot send headers, so this feed also takes `?token=`; use a
     viewer token made for the purpose."""
+    params = read_query(FilterParams, request)
     body = calendar.feed(
         session=session,
         filters=params.to_filters(),

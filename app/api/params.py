@@ -2,14 +2,15 @@
 
 FastAPI validates query parameters one by one, with introspection on every request; on the
 action list (fifteen filters and five paging options) that cost more than the SQL. Here the
-model is validated in one step, errors still come out as FastAPI's validation errors (and so
-as problem+json), and the OpenAPI document still lists every parameter.
+model is validated in one step, in the route body; errors still come out as FastAPI's
+validation errors (and so as problem+json), and the OpenAPI document still lists every
+parameter.
 """
 
 from __future__ import annotations
 
 import typing
-from collections.abc import Awaitable, Callable
+from functools import cache
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -25,31 +26,35 @@ def _is_list(annotation: Any) -> bool:
     return any(_is_list(arg) for arg in typing.get_args(annotation))
 
 
-def query_model(model: type[M]) -> Callable[[Request], Awaitable[M]]:
-    """A dependency that reads the query string into `model` (repeated keys for list fields)."""
-    # Parameter name -> whether it may repeat (a list field).
-    fields = {
+@cache
+def _query_fields(model: type[BaseModel]) -> dict[str, bool]:
+    """Parameter name -> whether it may repeat (a list field)."""
+    return {
         field.alias or name: _is_list(field.annotation)
         for name, field in model.model_fields.items()
     }
 
-    async def read(request: Request) -> M:
-        query = request.query_params
-        data: dict[str, Any] = {}
-        # Over the parameters given, not the model's fields: most requests give few or none.
-        for key in query:
-            many = fields.get(key)
-            if many is not None:
-                data[key] = query.getlist(key) if many else query[key]
-        try:
-            return model.model_validate(data)
-        except ValidationError as exc:
-            errors = exc.errors(include_url=False, include_context=False)
-            raise RequestValidationError(
-                [{**error, "loc": ("query", *error["loc"])} for error in errors]
-            ) from None
 
-    return read
+def read_query(model: type[M], request: Request) -> M:
+    """The query string read into `model` (repeated keys for list fields).
+
+    Called in the route body rather than declared with Depends: a dependency costs FastAPI more
+    to solve on every request than reading the parameters does."""
+    fields = _query_fields(model)
+    query = request.query_params
+    data: dict[str, Any] = {}
+    # Over the parameters given, not the model's fields: most requests give few or none.
+    for key in query:
+        many = fields.get(key)
+        if many is not None:
+            data[key] = query.getlist(key) if many else query[key]
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False)
+        raise RequestValidationError(
+            [{**error, "loc": ("query", *error["loc"])} for error in errors]
+        ) from None
 
 
 def _inline(schema: Any, definitions: dict[str, Any]) -> Any:
@@ -63,7 +68,7 @@ def _inline(schema: Any, definitions: dict[str, Any]) -> Any:
 
 
 def openapi_parameters(model: type[BaseModel]) -> dict[str, Any]:
-    """`openapi_extra` for a route that reads `model` with `query_model`."""
+    """`openapi_extra` for a route that reads `model` with `read_query`."""
     schema = model.model_json_schema(by_alias=True)
     definitions = schema.get("$defs", {})
     parameters = []
