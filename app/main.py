@@ -17,7 +17,7 @@ from app.api import (
     reports,
     tokens,
 )
-from app.api.auth import FailedAttempts, get_feed_principal, require
+from app.api.auth import FailedAttempts, get_feed_principal, get_principal, require
 from app.api.limits import BodySizeLimitMiddleware
 from app.api.security import SecurityHeadersMiddleware
 from app.enums import Role
@@ -52,8 +52,9 @@ def create_app() -> FastAPI:
             max_age=600,
         )
     app.include_router(health.router)
-    # Every API route needs at least the viewer role; writes ask for more in their signature.
-    readers = [Depends(require(Role.VIEWER))]
+    # Every API route needs at least the viewer role (get_principal refuses anyone less);
+    # writes ask for more in their signature.
+    readers = [Depends(get_principal)]
     # Routes are matched in the order they are added: the action list, the busiest, first;
     # overdue before actions, so /actions/overdue-summary is not read as an action id.
     for module in (action_queries, reports, overdue, actions, evidence, owners):

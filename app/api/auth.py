@@ -98,27 +98,39 @@ def _record_use(token_id: int) -> None:
 
 class BearerToken(HTTPBearer):
     """The API's security scheme (a bearer token, `HTTPBearer` in OpenAPI) as the dependency
-    that answers who is calling: one dependency where a chain of two would cost FastAPI a
-    second one to solve on every request."""
+    that answers who is calling, and with `readers_only`, refuses anyone who may not even read
+    (anonymous callers, unless reads are public). One dependency where a chain of two would cost
+    FastAPI a second one to solve on every request."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, readers_only: bool) -> None:
         super().__init__(
             auto_error=False,
             scheme_name="HTTPBearer",
             description="An API token: `afi token create`.",
         )
+        self.readers_only = readers_only
 
     async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
         credentials = await super().__call__(request)
-        return await _authenticate(request, credentials.credentials if credentials else None)
+        principal = await _authenticate(request, credentials.credentials if credentials else None)
+        if self.readers_only and principal.role is None and not get_settings().public_read:
+            _authentication_required()
+        return principal
 
 
-get_principal = BearerToken()
+def _authentication_required() -> NoReturn:
+    raise Unauthorized("Authentication is required: send 'Authorization: Bearer <token>'.")
+
+
+# Every API route's caller: at least a viewer. The calendar feed's caller may also bring a
+# token in the URL, so its header alone decides nothing yet.
+get_principal = BearerToken(readers_only=True)
+_header_caller = BearerToken(readers_only=False)
 
 
 async def get_feed_principal(
     request: Request,
-    principal: Annotated[Principal, Depends(get_principal)],
+    principal: Annotated[Principal, Depends(_header_caller)],
     token: Annotated[
         str | None,
         Query(
@@ -146,7 +158,7 @@ def require(
         if principal.role is None:
             if role is Role.VIEWER and get_settings().public_read:
                 return principal
-            raise Unauthorized("Authentication is required: send 'Authorization: Bearer <token>'.")
+            _authentication_required()
         if not principal.role.includes(role):
             raise Forbidden(f"This needs the {role} role; the token has the {principal.role} role.")
         return principal
