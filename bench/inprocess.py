@@ -1,6 +1,7 @@
 """One endpoint in process: the service's or the baseline's ASGI app called directly, no HTTP.
 
     .venv/bin/python bench/inprocess.py --db /tmp/afi-bench.db                 # both apps
+    .venv/bin/python bench/inprocess.py --db /tmp/afi-bench.db -n 500 --rounds 15  # taking turns
     PYTHONHASHSEED=0 valgrind --tool=callgrind --collect-atstart=no \\
         --toggle-collect=_operator_call --callgrind-out-file=/tmp/service.cg \\
         .venv/bin/python bench/inprocess.py --db /tmp/afi-bench.db --app service -n 50
@@ -18,9 +19,11 @@ import argparse
 import asyncio
 import operator
 import os
+import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +35,8 @@ def main() -> None:
     parser.add_argument("--db", required=True, help="SQLite file; filled if it does not exist")
     parser.add_argument("--app", choices=("service", "baseline", "both"), default="both")
     parser.add_argument("--target", default="/api/v1/actions", help="a target of bench/run.py")
-    parser.add_argument("-n", "--requests", type=int, default=2000)
+    parser.add_argument("-n", "--requests", type=int, default=2000, help="requests per round")
+    parser.add_argument("--rounds", type=int, default=1, help="rounds, the apps taking turns")
     parser.add_argument("--actions", type=int, default=2000, help="actions in a new database")
     args = parser.parse_args()
 
@@ -58,12 +62,25 @@ def main() -> None:
         endpoints_and_spec(spec, {})
 
     apps = ("service", "baseline") if args.app == "both" else (args.app,)
-    for name in apps:
-        per_request = measure(name, args.target, args.requests)
+    runners = {name: runner(name, args.target) for name in apps}
+    # The apps take turns, round after round, so that a slow spell of the machine weighs on both.
+    times: dict[str, list[float]] = {name: [] for name in apps}
+    for _ in range(args.rounds):
+        for name, run in runners.items():
+            times[name].append(run(args.requests))
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    for name, per_request in medians.items():
         print(f"{name:<9} {args.target}: {per_request * 1e6:.0f} µs per request")
+    if len(apps) == 2:
+        ratios = [base / service for service, base in zip(*times.values(), strict=True)]
+        print(
+            f"ratio baseline/service (throughput service/baseline): median "
+            f"{statistics.median(ratios):.2f}, from {min(ratios):.2f} to {max(ratios):.2f}"
+        )
 
 
-def measure(name: str, target: str, requests: int) -> float:
+def runner(name: str, target: str) -> Callable[[int], float]:
+    """A function that sends `n` requests to the app and returns the time per request."""
     if name == "service":
         from app.main import app
     else:
@@ -105,12 +122,14 @@ def measure(name: str, target: str, requests: int) -> float:
         one()
     if set(statuses) != {200}:
         sys.exit(f"{name} answers {sorted(set(statuses))} to {target}")
-    started = time.perf_counter()
-    for _ in range(requests):
-        operator.call(one)
-    elapsed = time.perf_counter() - started
-    loop.close()
-    return elapsed / requests
+
+    def run(requests: int) -> float:
+        started = time.perf_counter()
+        for _ in range(requests):
+            operator.call(one)
+        return (time.perf_counter() - started) / requests
+
+    return run
 
 
 if __name__ == "__main__":
