@@ -57,9 +57,7 @@ def test_timestamps_written_before_0005_read_back_as_the_same_utc_instant(
         stored_before = "2026-01-02 03:04:05.000006" if sqlite else written
         with engine.begin() as connection:
             connection.execute(
-                text(
-                    "INSERT INTO owner (name, created_at, updated_at) VALUES ('Ann', :at, :at)"
-                ),
+                text("INSERT INTO owner (name, created_at, updated_at) VALUES ('Ann', :at, :at)"),
                 {"at": stored_before},
             )
         engine.dispose()
