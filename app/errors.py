@@ -72,8 +72,26 @@ class ServiceUnavailable(AppError):
 
 
 class InvalidInput(AppError):
+    """422. With `field`, shaped like FastAPI's request-validation problems: the field is named
+    in `field` and in an `errors` list, so a client reads every 422 the same way."""
+
     status_code = 422
     title = "Invalid input"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        field: str | None = None,
+        location: str = "body",
+        message: str | None = None,
+        error_type: str = "value_error",
+        **extra: Any,
+    ) -> None:
+        if field is not None:
+            error = {"field": field, "in": location, "message": message or detail}
+            extra.update(field=field, errors=[{**error, "type": error_type}])
+        super().__init__(detail, **extra)
 
 
 class ParseError(InvalidInput):

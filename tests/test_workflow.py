@@ -75,6 +75,7 @@ def test_steps_that_need_a_comment(
     _set_status(session, action_id, current)
     body = assert_problem(move(client, action_id, to, comment=None), 422)
     assert "comment" in body["detail"]
+    assert [error["field"] for error in body["errors"]] == ["comment"]
     assert_problem(move(client, action_id, to, comment="   "), 422)
     assert client.get(f"/api/v1/actions/{action_id}").json()["status"] == current
     assert move(client, action_id, to, comment="Because").status_code == 200

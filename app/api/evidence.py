@@ -189,18 +189,20 @@ async def _receive_upload(request: Request) -> _Upload:
     async with request.form(max_files=1, max_fields=1, max_part_size=_MAX_FIELD_BYTES) as form:
         unexpected = sorted(set(form.keys()) - {"file", "description"})
         if unexpected:
-            raise _invalid_part(
-                unexpected[0][:100], "Send only a 'file' part and an optional 'description'."
+            raise InvalidInput(
+                "Send only a 'file' part and an optional 'description'.", field=unexpected[0][:100]
             )
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise _invalid_part("file", "The multipart body needs a 'file' part.", "missing")
+            raise InvalidInput(
+                "The multipart body needs a 'file' part.", field="file", error_type="missing"
+            )
         description = form.get("description")
         if description is not None and not isinstance(description, str):
-            raise _invalid_part("description", "The description must be text, not a file.")
+            raise InvalidInput("The description must be text, not a file.", field="description")
         problem = control_character_problem(description, multi=True) if description else None
         if problem:
-            raise _invalid_part("description", problem, "control_character")
+            raise InvalidInput(problem, field="description", error_type="control_character")
         writer = await run_in_threadpool(storage.BlobWriter)
         try:
             while chunk := await upload.read(_CHUNK_BYTES):
@@ -215,9 +217,3 @@ async def _receive_upload(request: Request) -> _Upload:
             media_type=upload.content_type,
             description=description,
         )
-
-
-def _invalid_part(name: str, message: str, error_type: str = "value_error") -> InvalidInput:
-    return InvalidInput(
-        message, errors=[{"field": name, "in": "body", "message": message, "type": error_type}]
-    )

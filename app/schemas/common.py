@@ -117,4 +117,11 @@ class Problem(BaseModel):
     status: int
     detail: str | None = None
     instance: str | None = None
-    errors: list[dict[str, object]] | None = None
+    errors: list[dict[str, object]] | None = Field(
+        default=None,
+        description="422: each invalid field, with `field`, `in` (body, query, path or header), "
+        "`message` and `type`.",
+    )
+    field: str | None = Field(
+        default=None, description="422 about one field found by the service: its name."
+    )

@@ -51,7 +51,10 @@ class InvalidCursor(InvalidInput):
         super().__init__(
             f"Invalid value for: cursor ({message}). Use the next_cursor or Link of the previous "
             "page, with the same filters and sort, or start again without a cursor.",
-            errors=[{"field": "cursor", "in": "query", "message": message, "type": "cursor"}],
+            field="cursor",
+            location="query",
+            message=message,
+            error_type="cursor",
         )
 
 

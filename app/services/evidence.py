@@ -129,13 +129,13 @@ def add_file(
     this raises; that is a no-op once it is stored."""
     action = actions.get_action(session=session, action_id=action_id, for_update=True)
     if blob.size_bytes == 0:
-        raise _invalid("file", "The uploaded file is empty.", "empty")
+        raise InvalidInput("The uploaded file is empty.", field="file", error_type="empty")
     description = (description or "").strip() or None
     if description is not None and len(description) > MAX_DESCRIPTION_CHARS:
-        raise _invalid(
-            "description",
+        raise InvalidInput(
             f"The description should have at most {MAX_DESCRIPTION_CHARS} characters.",
-            "string_too_long",
+            field="description",
+            error_type="string_too_long",
         )
     name = sanitise_file_name(file_name)
     storage.store(blob)
@@ -234,14 +234,6 @@ def remove(*, session: Session, evidence_id: int, actor: Principal) -> Evidence:
     )
     session.flush()
     return evidence
-
-
-def _invalid(field: str, message: str, error_type: str) -> InvalidInput:
-    """422 shaped like the app's request-validation problems (an `errors` list)."""
-    return InvalidInput(
-        message,
-        errors=[{"field": field, "in": "body", "message": message, "type": error_type}],
-    )
 
 
 def _new(*, action: Action, kind: EvidenceKind, actor: Principal, **fields: Any) -> Evidence:
