@@ -17,6 +17,7 @@ from starlette.datastructures import UploadFile
 
 from app.api.auth import Admin, Editor
 from app.api.deps import SessionDep
+from app.api.problems import located_errors
 from app.errors import InvalidInput, UnsupportedMediaType
 from app.schemas.common import IdPath, Problem, control_character_problem
 from app.schemas.evidence import (
@@ -166,12 +167,11 @@ def _validated_json(body: bytes) -> NoteIn | LinkIn:
     try:
         return EVIDENCE_IN.validate_json(body)
     except ValidationError as exc:
-        errors = []
-        for error in exc.errors(include_url=False, include_context=False, include_input=False):
-            loc = tuple(error["loc"])
+        errors = located_errors(exc, "body")
+        for error in errors:
+            # The union's tag is the `kind` field; Pydantic locates it at the union itself.
             if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
-                loc = ("kind",)
-            errors.append({**error, "loc": ("body", *loc)})
+                error["loc"] = ("body", "kind")
         raise RequestValidationError(errors) from None
 
 

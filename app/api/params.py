@@ -17,6 +17,8 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
+from app.api.problems import located_errors
+
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -51,10 +53,7 @@ def read_query(model: type[M], request: Request) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_context=False)
-        raise RequestValidationError(
-            [{**error, "loc": ("query", *error["loc"])} for error in errors]
-        ) from None
+        raise RequestValidationError(located_errors(exc, "query")) from None
 
 
 def _inline(schema: Any, definitions: dict[str, Any]) -> Any:

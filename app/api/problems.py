@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.orm.exc import StaleDataError
@@ -43,6 +44,15 @@ def problem(
         body["detail"] = detail
     body.update(extra)
     return ProblemResponse(body, status_code=status, headers=headers)
+
+
+def located_errors(exc: ValidationError, *location: str) -> list[dict[str, Any]]:
+    """A Pydantic model's errors as a RequestValidationError wants them: each `loc` starting
+    where the model's input was found (("query",), ("body", "file"), ...)."""
+    return [
+        {**error, "loc": (*location, *error["loc"])}
+        for error in exc.errors(include_url=False, include_context=False, include_input=False)
+    ]
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from starlette.datastructures import UploadFile
 
 from app.api.auth import Admin
 from app.api.deps import SessionDep
+from app.api.problems import located_errors
 from app.errors import InvalidInput, UnsupportedMediaType
 from app.schemas.common import (
     METADATA_MAX_CHARS,
@@ -134,8 +135,7 @@ async def _read_report_body(request: Request, metadata: dict[str, str | None]) -
             try:
                 checked = _METADATA[name].validate_python(value)
             except ValidationError as exc:
-                for error in exc.errors(include_url=False, include_context=False):
-                    errors.append({**error, "loc": ("body", name, *error["loc"])})
+                errors.extend(located_errors(exc, "body", name))
                 continue
             if checked:
                 metadata[name] = checked
