@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -236,6 +237,18 @@ def test_link_header_carries_every_filter_and_stops_on_the_last_page(
     assert len(pages) > 2
     last = client.get(f"/api/v1/actions?status=open&status=blocked&limit={len(pages)}")
     assert "link" not in last.headers and last.json()["next_cursor"] is None
+
+
+def test_link_replaces_the_cursor_and_keeps_every_other_parameter_as_given(
+    client: TestClient, dataset: Dataset
+) -> None:
+    query = [("status", "open"), ("status", "blocked"), ("limit", "2"), ("as_of", str(AS_OF))]
+    second = client.get(next_link(client.get(f"/api/v1/actions?{urlencode(query)}")) or "")
+    url = next_link(second)
+    assert url is not None
+    parts = urlsplit(url)
+    assert parts.path == "/api/v1/actions"
+    assert parse_qsl(parts.query) == [*query, ("cursor", second.json()["next_cursor"])]
 
 
 def test_count_only_when_asked(client: TestClient, dataset: Dataset) -> None:
