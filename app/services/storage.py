@@ -14,7 +14,7 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -133,8 +133,15 @@ def store(staged: StagedBlob) -> Path:
     """Move a staged upload into the store (atomically); identical content is kept once."""
     target = blob_path(staged.sha256)
     if target.is_file() and target.stat().st_size == staged.size_bytes:
-        staged.discard()
-        return target
+        try:
+            # Fresh again: `afi files prune` leaves young blobs alone, so one that an upload
+            # is about to refer to is not taken from under it.
+            os.utime(target)
+        except FileNotFoundError:
+            pass  # pruned just now: the staged copy takes its place
+        else:
+            staged.discard()
+            return target
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(staged.path, target)
     _fsync_directory(target.parent)
@@ -149,3 +156,75 @@ def _fsync_directory(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+# --- pruning ---------------------------------------------------------------------------------
+
+
+def stored_blobs() -> Iterator[tuple[str, Path]]:
+    """Every blob in the store, as (digest, path); anything else under the root is ignored."""
+    root = blobs_root()
+    if not root.is_dir():
+        return
+    for path in root.glob("??/??/*"):
+        digest = path.name
+        if is_sha256(digest) and path.parent.parent.name + path.parent.name == digest[:4]:
+            yield digest, path
+
+
+def stale_uploads(*, before: float) -> list[Path]:
+    """Temporary upload files last written before `before` (a time.time() value): left behind
+    by uploads that never finished (a killed process), as a finished one removes its own."""
+    directory = tmp_dir()
+    if not directory.is_dir():
+        return []
+    return [path for path in directory.glob("upload-*.part") if last_modified(path) < before]
+
+
+def last_modified(path: Path) -> float:
+    """When the file was last written (or refreshed by `store`); infinity once it is gone, so
+    that a file gone already never counts as old."""
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return float("inf")
+
+
+_SET_ASIDE_PREFIX = "prune-"
+
+
+def set_aside(path: Path) -> Path | None:
+    """Move a blob out of the store, atomically, before deciding to delete it: from then on
+    `store` puts a new copy in its place rather than counting on it. None if it is gone."""
+    directory = tmp_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    aside = directory / f"{_SET_ASIDE_PREFIX}{path.name}-{os.getpid()}"
+    try:
+        os.replace(path, aside)
+    except FileNotFoundError:
+        return None
+    return aside
+
+
+def set_aside_files() -> list[tuple[str, Path]]:
+    """Blobs set aside and neither put back nor deleted (the pruning process stopped)."""
+    directory = tmp_dir()
+    if not directory.is_dir():
+        return []
+    found = []
+    for path in directory.glob(f"{_SET_ASIDE_PREFIX}*"):
+        digest = path.name.removeprefix(_SET_ASIDE_PREFIX).partition("-")[0]
+        if is_sha256(digest):
+            found.append((digest, path))
+    return found
+
+
+def put_back(aside: Path, digest: str) -> None:
+    """Undo `set_aside`; if a new copy was stored meanwhile, that one stays."""
+    target = blob_path(digest)
+    if target.exists():
+        aside.unlink(missing_ok=True)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):  # put back already, by another run
+        os.replace(aside, target)

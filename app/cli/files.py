@@ -1,0 +1,41 @@
+"""Evidence files in the data directory: `afi files prune`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+
+from app.cli.common import err
+from app.services import pruning
+
+app = typer.Typer(help="Evidence files in the data directory.", no_args_is_help=True)
+
+
+@app.command()
+def prune(
+    older_than_hours: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Only files last written longer ago than this: an upload in progress keeps "
+            "its file.",
+        ),
+    ] = 24,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would go; remove nothing.")
+    ] = False,
+) -> None:
+    """Remove stored files that no evidence refers to (left by uploads whose transaction
+    failed) and unfinished uploads. Deleted evidence keeps its file."""
+    from app.db import read_connection
+
+    summary = pruning.prune_files(
+        readers=read_connection, older_than=timedelta(hours=older_than_hours), dry_run=dry_run
+    )
+    verb = "Would remove" if dry_run else "Removed"
+    err.print(
+        f"{verb} {len(summary.blobs)} unreferenced files ({summary.bytes} bytes) "
+        f"and {summary.uploads} unfinished uploads."
+    )
