@@ -126,19 +126,17 @@ def overdue(
 def _check_local(
     *, owner: str | None, filters: ActionFilters, due_within: int | None
 ) -> service.OverdueCheck:
-    from sqlalchemy import select
     from sqlalchemy.exc import SQLAlchemyError
 
     from app.db import SessionLocal
-    from app.models import Owner
+    from app.services import owners
 
     try:
         with SessionLocal() as session:
             if owner is not None:
-                query = select(Owner.id).where(
-                    Owner.id == _owner_id(owner) if _is_id(owner) else Owner.name == owner
+                owner_ids = owners.owner_ids_matching(
+                    session=session, id_or_name=_owner_id(owner) if _is_id(owner) else owner
                 )
-                owner_ids = session.scalars(query).all()
                 if len(owner_ids) != 1:
                     raise CheckFailed(f"No single owner matches {owner!r}.")
                 filters = replace(filters, owner_id=owner_ids[0])

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from sqlalchemy import func, select
 
 from app import migrate
 from app.cli.common import err
@@ -58,12 +57,11 @@ def serve(
 def prepare_database(base_url: str = "http://127.0.0.1:8000") -> None:
     """Bring the schema to head and, on a database with no report yet, load the seeds."""
     from app.db import SessionLocal
-    from app.models import Report
-    from app.services import tokens
+    from app.services import reports, tokens
 
     migrate.upgrade()
     with SessionLocal() as session:
-        empty = session.scalar(select(func.count(Report.id))) == 0
+        empty = not reports.any_report(session=session)
     seeds_dir = get_settings().seeds_dir
     if empty and seeds_dir.is_dir():
         load_files(report_files([seeds_dir]), metadata={})

@@ -20,6 +20,12 @@ def list_owners(*, session: Session, team: str | None = None) -> Sequence[Owner]
     return session.scalars(query).all()
 
 
+def owner_ids_matching(*, session: Session, id_or_name: int | str) -> Sequence[int]:
+    """The owner with this id (an int), or every owner with exactly this name (a str)."""
+    column = Owner.id if isinstance(id_or_name, int) else Owner.name
+    return session.scalars(select(Owner.id).where(column == id_or_name)).all()
+
+
 def get_owner(*, session: Session, owner_id: int) -> Owner:
     owner = session.get(Owner, owner_id)
     if owner is None:

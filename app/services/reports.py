@@ -42,6 +42,10 @@ def list_reports(
     return session.scalars(query).all()
 
 
+def any_report(*, session: Session) -> bool:
+    return session.scalar(select(Report.id).limit(1)) is not None
+
+
 def get_report(*, session: Session, report_id: int) -> Report:
     report = session.scalar(
         select(Report)
