@@ -167,6 +167,24 @@ def seeded(seed_text: str) -> int:
 
 
 @pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A data directory of this test's own, read by the file store at every call."""
+    from app.settings import get_settings
+
+    path = tmp_path / "data"
+    monkeypatch.setattr(get_settings(), "data_dir", path)
+    return path
+
+
+@pytest.fixture
+def action_id(client: Any, seeded: int, data_dir: Path) -> int:
+    """A seed action, with a data directory of the test's own for its evidence."""
+    response = client.get("/api/v1/actions?limit=1")
+    assert response.status_code == 200
+    return int(response.json()["items"][0]["id"])
+
+
+@pytest.fixture
 def dataset(seeded: int, session: Any) -> object:
     """Actions across three reports with varied owners, statuses and dates (tests.query_data)."""
     from tests.query_data import build_dataset

@@ -16,23 +16,6 @@ from tests.helpers import as_actor
 PROBLEM = "application/problem+json"
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A data directory of this test's own, read by the store at every call."""
-    from app.settings import get_settings
-
-    path = tmp_path / "data"
-    monkeypatch.setattr(get_settings(), "data_dir", path)
-    return path
-
-
-@pytest.fixture
-def action_id(client: Any, seeded: int, data_dir: Path) -> int:
-    response = client.get("/api/v1/actions?limit=1")
-    assert response.status_code == 200
-    return int(response.json()["items"][0]["id"])
-
-
 def evidence_url(action_id: int) -> str:
     return f"/api/v1/actions/{action_id}/evidence"
 

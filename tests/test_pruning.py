@@ -19,20 +19,6 @@ runner = CliRunner()
 DAY = 24 * 3600
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    from app.settings import get_settings
-
-    path = tmp_path / "data"
-    monkeypatch.setattr(get_settings(), "data_dir", path)
-    return path
-
-
-@pytest.fixture
-def action_id(client: Any, seeded: int, data_dir: Path) -> int:
-    return int(client.get("/api/v1/actions?limit=1").json()["items"][0]["id"])
-
-
 def _stored(content: bytes) -> tuple[str, Path]:
     """A blob put in the store with no evidence row, as a failed upload leaves one."""
     with storage.BlobWriter() as writer:
