@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 import migrations
 
@@ -24,3 +25,23 @@ def upgrade(database_url: str | None = None, revision: str = "head") -> None:
 
 def downgrade(database_url: str | None = None, revision: str = "base") -> None:
     command.downgrade(alembic_config(database_url), revision)
+
+
+def same_tables(older: str | None, newer: str | None) -> bool:
+    """Whether the tables and columns at `newer` are those at `older`: the same revision, or
+    only migrations in between that declare `changes_schema = False` (they change how values
+    are stored, not what is stored)."""
+    if older == newer:
+        return True
+    if newer is None:
+        return False
+    script = ScriptDirectory.from_config(alembic_config())
+    revision = script.get_revision(newer)
+    while revision is not None and getattr(revision.module, "changes_schema", True) is False:
+        down = revision.down_revision
+        if not isinstance(down, str):  # the first revision, or a merge
+            return False
+        if down == older:
+            return True
+        revision = script.get_revision(down)
+    return False

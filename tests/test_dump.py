@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -214,3 +215,50 @@ def test_a_dump_with_bad_rows_is_refused_by_line_and_stores_nothing(
     if "schema" not in message:  # refused while reading, so the line is known
         assert f"Line {line}:" in said
     assert session.scalar(select(func.count(Action.id))) == 0
+
+
+def _edit_header(path: Path, **changes: Any) -> None:
+    header, rest = path.read_bytes().split(b"\n", 1)
+    path.write_bytes(orjson.dumps({**orjson.loads(header), **changes}) + b"\n" + rest)
+
+
+def test_a_dump_from_before_a_migration_that_changes_no_tables_restores(
+    seed_dump: Path, session: Session
+) -> None:
+    _edit_header(seed_dump, revision="0004")
+    # As a 0004 SQLite database read by this version before upgrading: no offset.
+    _edit_first_row(seed_dump, "action", created_at="2026-01-02T03:04:05.000006")
+    result = runner.invoke(cli, ["restore", str(seed_dump)])
+    assert result.exit_code == 0, result.output
+    first = session.scalars(select(Action).order_by(Action.id)).first()
+    assert first is not None
+    assert first.created_at == datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    assert session.scalar(select(func.count(Action.id))) == 17
+
+
+def test_a_dump_from_before_a_change_of_tables_is_refused(
+    seed_dump: Path, session: Session
+) -> None:
+    _edit_header(seed_dump, revision="0003")  # 0004 added an index
+    result = runner.invoke(cli, ["restore", str(seed_dump)])
+    assert result.exit_code == 2, result.output
+    assert "schema revision 0003" in " ".join(result.stderr.split())
+    assert session.scalar(select(func.count(Action.id))) == 0
+
+
+@pytest.mark.parametrize(
+    ("older", "newer", "same"),
+    [
+        ("0005", "0005", True),
+        ("0004", "0005", True),  # 0005 changes how SQLite stores timestamps, nothing else
+        ("0003", "0005", False),
+        ("0003", "0004", False),
+        ("0005", "0004", False),
+        (None, "0005", False),
+        ("0005", None, False),
+    ],
+)
+def test_which_revisions_have_the_same_tables(
+    older: str | None, newer: str | None, same: bool
+) -> None:
+    assert migrate.same_tables(older, newer) is same

@@ -11,7 +11,7 @@ import tarfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import OperationalError, StatementError
 
-from app import clock
+from app import clock, migrate
 from app.errors import Conflict, InvalidInput
 from app.models import Base
 from app.services import storage
@@ -161,9 +161,15 @@ def _value_check(column: Column[Any]) -> Callable[[Any], Any]:
         def iso(value: Any) -> Any:
             if isinstance(value, str):
                 try:
-                    return kind.fromisoformat(value)
+                    parsed = kind.fromisoformat(value)
                 except ValueError:
                     pass
+                else:
+                    # A dump's timestamps are UTC; one read from SQLite text that predates
+                    # migration 0005 was written without its offset.
+                    if isinstance(parsed, datetime) and parsed.tzinfo is None:
+                        return parsed.replace(tzinfo=UTC)
+                    return parsed
             raise ValueError(f"is not an ISO {kind.__name__}")
 
         return iso
@@ -244,7 +250,7 @@ def _check_header(header: dict[str, Any] | None, *, current: str | None) -> None
         raise InvalidInput("This is not an AFI Tracker dump (no header line).")
     if header.get("version") != FORMAT_VERSION:
         raise InvalidInput(f"Dump format version {header.get('version')} is not supported.")
-    if header.get("revision") != current:
+    if not migrate.same_tables(header.get("revision"), current):
         raise Conflict(
             f"The dump is at schema revision {header.get('revision')}, the database at {current}; "
             "migrate one of them first."
