@@ -71,7 +71,7 @@ def test_timestamps_written_before_0005_read_back_as_the_same_utc_instant(
             raw = session.execute(text("SELECT created_at FROM owner")).scalar_one()
             if sqlite:
                 assert raw == "2026-01-02 03:04:05.000006+00:00"
-            # Written now, the new way, and compared in SQL with a value of the old one.
+            # Written the new way, and compared in SQL with a bound value: text order is time order.
             owner.updated_at = written + timedelta(days=1)
             session.commit()
             later = session.scalars(select(Owner).where(Owner.updated_at > written)).all()

@@ -45,13 +45,18 @@ def is_sha256(value: object) -> bool:
     return isinstance(value, str) and _SHA256.fullmatch(value) is not None
 
 
+def _place(root: Path, sha256: str) -> Path:
+    """Where a blob sits under the blobs root: fanned out by its first two bytes."""
+    return root / sha256[:2] / sha256[2:4] / sha256
+
+
 def blob_path(sha256: str) -> Path:
     """Where the blob with this digest lives; refuses anything that is not a lowercase SHA-256
     hex digest, and any path (e.g. through a planted symlink) resolving outside the blobs root."""
     if not is_sha256(sha256):
         raise StorageError(f"not a SHA-256 hex digest: {sha256!r}")
     root = blobs_root()
-    path = (root / sha256[:2] / sha256[2:4] / sha256).resolve()
+    path = _place(root, sha256).resolve()
     if not path.is_relative_to(root.resolve()):
         raise StorageError(f"blob path {path} escapes the blobs root {root}")
     return path
@@ -168,7 +173,7 @@ def stored_blobs() -> Iterator[tuple[str, Path]]:
         return
     for path in root.glob("??/??/*"):
         digest = path.name
-        if is_sha256(digest) and path.parent.parent.name + path.parent.name == digest[:4]:
+        if is_sha256(digest) and path == _place(root, digest):
             yield digest, path
 
 
