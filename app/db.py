@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
-from functools import cache
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from anyio import CapacityLimiter, to_thread
+from fastapi import Depends
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -27,8 +26,8 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
-            # SQLite connections are cheap and reads may take one on the event loop, where
-            # waiting for a free one would stall every request: the pool never makes anyone wait.
+            # SQLite connections are cheap: the pool never makes anyone wait. Sessions and reads
+            # are each limited to max_concurrent_sessions at once before they take one.
             pool_size=sessions,
             max_overflow=-1,
         )
@@ -81,103 +80,72 @@ def _sqlite_begin(connection: Connection) -> None:
 
 T = TypeVar("T")
 
-engine = make_engine(get_settings().database_url)
-SessionLocal = sessionmaker(bind=engine, expire_on_commit=False)
+# Session.info key: the session was opened for a request that only reads.
+READS_ONLY = "reads_only"
 
 
-@cache
-def _read_only_engine(engine: Engine) -> Engine:
-    return engine.execution_options(**{DEFERRED: True})
+class Database:
+    """The one way in to the data: sessions for units of work, bare connections for reads.
 
+    Requests get it from the `get_database` dependency, the command line from `database`."""
 
-@contextmanager
-def read_connection(*, snapshot: bool = False) -> Iterator[Connection]:
-    """A connection in a transaction that only reads: what a query needs, without a Session.
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessions = sessionmaker(bind=engine, expire_on_commit=False)
+        event.listen(self.sessions, "after_flush", _note_write)
+        # Reads begin DEFERRED on SQLite: they never take or wait for the write lock.
+        self._readers = engine.execution_options(**{DEFERRED: True})
+        self._read_limiters: WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter] = (
+            WeakKeyDictionary()
+        )
 
-    With `snapshot`, one consistent view of every table for a long export: REPEATABLE READ on
-    PostgreSQL (SQLite's read transaction in WAL mode already is one). When sessions are bound
-    to a connection that is already in a transaction (as in tests), that transaction is used."""
-    bind = SessionLocal.kw["bind"]
-    if isinstance(bind, Connection):
-        yield bind
-        return
-    readers = _read_only_engine(bind)
-    if snapshot and bind.dialect.name == "postgresql":
-        readers = readers.execution_options(isolation_level="REPEATABLE READ")
-    with readers.connect() as connection, connection.begin():
-        yield connection
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def session(self, *, read_only: bool = False) -> Session:
+        """A session; a read-only one never takes SQLite's write lock."""
+        session = self.sessions(bind=self._readers) if read_only else self.sessions()
+        session.info[READS_ONLY] = read_only
+        return session
+
+    @contextmanager
+    def reader(self, *, snapshot: bool = False) -> Iterator[Connection]:
+        """A connection in a transaction that only reads: what a query needs, without a Session.
+
+        With `snapshot`, one consistent view of every table for a long export: REPEATABLE READ on
+        PostgreSQL (SQLite's read transaction in WAL mode already is one)."""
+        readers = self._readers
+        if snapshot and self.dialect == "postgresql":
+            readers = readers.execution_options(isolation_level="REPEATABLE READ")
+        with readers.connect() as connection, connection.begin():
+            yield connection
+
+    def _read(self, call: Callable[..., T], kwargs: dict[str, Any]) -> T:
+        with self.reader() as connection:
+            return call(db=connection, **kwargs)
+
+    async def run_read(self, call: Callable[..., T], /, **kwargs: Any) -> T:
+        """Run a query function (`call(db=connection, **kwargs)`) in a read transaction of its
+        own, in a worker thread: a long query (stats, a search) never holds up the event loop,
+        and so never another request. At most max_concurrent_sessions at once per event loop;
+        the others queue without holding a thread."""
+        return await to_thread.run_sync(self._read, call, kwargs, limiter=self._read_limiter())
+
+    def _read_limiter(self) -> CapacityLimiter:
+        # One per event loop, as asyncio's primitives belong to the loop they first wait on.
+        loop = asyncio.get_running_loop()
+        limiter = self._read_limiters.get(loop)
+        if limiter is None:
+            limiter = CapacityLimiter(get_settings().max_concurrent_sessions)
+            self._read_limiters[loop] = limiter
+        return limiter
 
 
 # Queries run on a Session (inside a unit of work) or on a bare Connection (reads on their own).
 Reader = Session | Connection
 
-_read_limiters: WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter] = WeakKeyDictionary()
 
-
-def _read_limiter() -> CapacityLimiter:
-    # One per event loop, as asyncio's primitives belong to the loop they first wait on.
-    loop = asyncio.get_running_loop()
-    limiter = _read_limiters.get(loop)
-    if limiter is None:
-        limiter = _read_limiters[loop] = CapacityLimiter(get_settings().max_concurrent_sessions)
-    return limiter
-
-
-def _read(call: Callable[..., T], kwargs: dict[str, Any]) -> T:
-    with read_connection() as connection:
-        return call(db=connection, **kwargs)
-
-
-_loop_connections: WeakKeyDictionary[asyncio.AbstractEventLoop, Connection] = WeakKeyDictionary()
-
-
-def _loop_connection(engine: Engine) -> Connection:
-    """The running event loop's own SQLite connection for reads, kept from one to the next
-    (closed with the loop): taking a connection from the pool and giving it back costs more
-    than the query of a small page. Reads on the loop run one at a time, never interleaved."""
-    readers = _read_only_engine(engine)
-    loop = asyncio.get_running_loop()
-    connection = _loop_connections.get(loop)
-    if (
-        connection is None
-        or connection.engine is not readers
-        or connection.invalidated
-        or connection.in_transaction()  # a read whose end failed: start afresh
-    ):
-        if connection is not None:
-            connection.close()
-        connection = _loop_connections[loop] = readers.connect()
-        weakref.finalize(loop, connection.close)
-    return connection
-
-
-def _read_on_loop(call: Callable[..., T], kwargs: dict[str, Any]) -> T:
-    bind = SessionLocal.kw["bind"]
-    if isinstance(bind, Connection):
-        return _read(call, kwargs)
-    connection = _loop_connection(bind)
-    with connection.begin():
-        return call(db=connection, **kwargs)
-
-
-async def run_read(call: Callable[..., T], /, **kwargs: Any) -> T:
-    """Run a query function (`call(db=connection, **kwargs)`) in a read transaction of its own.
-
-    For requests that only read: a bare Connection costs a fraction of a Session per request.
-    On SQLite it runs right here on the event loop, on the loop's own connection (a reader in
-    WAL mode never waits for a lock); on PostgreSQL in a worker thread, at most
-    max_concurrent_sessions at once, so that requests queue without holding threads rather
-    than wait in threads for the pool."""
-    if SessionLocal.kw["bind"].dialect.name == "sqlite":
-        return _read_on_loop(call, kwargs)
-    return await to_thread.run_sync(_read, call, kwargs, limiter=_read_limiter())
-
-
-# Session.info key: the session was opened for a request that only reads.
-READS_ONLY = "reads_only"
-
-
-@event.listens_for(SessionLocal, "after_flush")
 def _note_write(session: Session, _context: Any) -> None:
     session.info["wrote"] = True
 
@@ -190,38 +158,36 @@ def _only_reads(session: Session) -> bool:
     return bool(session.info.get(READS_ONLY)) and not _has_writes(session)
 
 
-def _may_run_inline(session: Session) -> bool:
-    """Only a SQLite session that reads (a deferred transaction, no writes) never waits for a
-    lock; anything that may wait must not do so on the event loop."""
-    return session.get_bind().dialect.name == "sqlite" and _only_reads(session)
-
-
 async def _end(session: Session, end: Callable[[], None]) -> None:
-    if _may_run_inline(session):
+    # Only the end of a SQLite session that read (a deferred transaction, no writes) never
+    # waits for a lock; anything that may wait must not do so on the event loop.
+    if session.get_bind().dialect.name == "sqlite" and _only_reads(session):
         end()
     else:
         await run_in_threadpool(end)
 
 
-def new_session(*, read_only: bool = False) -> Session:
-    """A session; a read-only one never takes SQLite's write lock."""
-    bind = SessionLocal.kw["bind"]
-    if read_only and isinstance(bind, Engine):
-        session = SessionLocal(bind=_read_only_engine(bind))
-    else:
-        # Bound to a connection (tests): its own transaction decides.
-        session = SessionLocal()
-    session.info[READS_ONLY] = read_only
-    return session
+engine = make_engine(get_settings().database_url)
+database = Database(engine)
+# For the command line: `with SessionLocal.begin() as session:` is one unit of work.
+SessionLocal = database.sessions
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
+async def get_database() -> Database:
+    """The database requests use (tests put theirs in through `app.dependency_overrides`)."""
+    return database
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+async def get_session(request: Request, db: DatabaseDep) -> AsyncIterator[Session]:
     """Request-scoped session: commits when the request succeeds, rolls back on any error.
 
     GET requests only read. Sync routes use the session from a worker thread, async ones hand
     their work with it to one; its own commit or rollback is blocking work, run the same way
     (except a SQLite read's, which never waits)."""
-    session = new_session(read_only=request.method in ("GET", "HEAD"))
+    session = db.session(read_only=request.method in ("GET", "HEAD"))
     try:
         yield session
         # A GET's session has nothing to commit: closing it ends its read transaction.

@@ -70,21 +70,60 @@ def _migrated() -> None:
     migrate.upgrade(TEST_DATABASE_URL)
 
 
+def _shared_connection_database(connection: Any) -> Any:
+    from app.db import READS_ONLY, Database
+
+    class SharedConnectionDatabase(Database):
+        """The test's database: every session and read joins one connection's transaction."""
+
+        def __init__(self) -> None:
+            super().__init__(connection.engine)
+            self.sessions.configure(bind=connection, join_transaction_mode="create_savepoint")
+
+        def session(self, *, read_only: bool = False) -> Any:
+            session = self.sessions()
+            session.info[READS_ONLY] = read_only
+            return session
+
+        @contextmanager
+        def reader(self, *, snapshot: bool = False) -> Iterator[Any]:
+            yield connection
+
+    return SharedConnectionDatabase()
+
+
 @pytest.fixture(autouse=True)
-def db_connection(_migrated: None) -> Iterator[object]:
-    """Every session the code under test opens joins one outer transaction, rolled back after."""
-    from app.db import DEFERRED, SessionLocal, engine
+def db_connection(_migrated: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """Every session and read the code under test opens joins one outer transaction, rolled
+    back after. The API gets this database through `app.dependency_overrides` (see make_app);
+    the command line and the fixtures through app.db's `database` and `SessionLocal`."""
+    import app.db as app_db
 
     # Deferred: the test takes SQLite's write lock only when it writes.
-    connection = engine.connect().execution_options(**{DEFERRED: True})
+    connection = app_db.engine.connect().execution_options(**{app_db.DEFERRED: True})
     outer = connection.begin()
-    SessionLocal.configure(bind=connection, join_transaction_mode="create_savepoint")
+    test_database = _shared_connection_database(connection)
+    monkeypatch.setattr(app_db, "database", test_database)
+    app_db.SessionLocal.configure(bind=connection, join_transaction_mode="create_savepoint")
     try:
         yield connection
     finally:
-        SessionLocal.configure(bind=engine, join_transaction_mode="conservative_savepoint")
+        app_db.SessionLocal.configure(
+            bind=app_db.engine, join_transaction_mode="conservative_savepoint"
+        )
         outer.rollback()
         connection.close()
+
+
+def make_app() -> Any:
+    """The application, reading and writing through the test's database."""
+    import app.db as app_db
+    from app.main import create_app
+
+    application = create_app()
+    test_database = app_db.database
+    application.dependency_overrides[app_db.get_database] = lambda: test_database
+    return application
 
 
 @pytest.fixture
@@ -113,9 +152,7 @@ def make_token(role: str, name: str | None = None, owner_id: int | None = None) 
 
 @pytest.fixture
 def app() -> object:
-    from app.main import create_app
-
-    return create_app()
+    return make_app()
 
 
 @pytest.fixture

@@ -196,16 +196,16 @@ def test_only_text_cells_are_quoted(value: Any, cell: Any) -> None:
 def test_each_batch_is_read_in_its_own_read_only_session(
     client: TestClient, dataset: Dataset, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.api import action_queries
-    from app.db import new_session
+    import app.db as app_db
 
     opened: list[bool] = []
+    session = app_db.database.session
 
     def spy(*, read_only: bool = False) -> Session:
         opened.append(read_only)
-        return new_session(read_only=read_only)
+        return session(read_only=read_only)
 
-    monkeypatch.setattr(action_queries, "new_session", spy)
+    monkeypatch.setattr(app_db.database, "session", spy)
     monkeypatch.setattr(csv_export, "BATCH_SIZE", 4)
     rows = parse(client.get("/api/v1/actions?format=csv"))
     assert len(rows) == 23

@@ -1,11 +1,11 @@
-"""app.db outside the test transaction: SQLite's BEGIN under a held lock, and run_read's own
-connection (the rest of the suite binds every session to one test connection)."""
+"""app.db outside the test transaction: SQLite's BEGIN under a held lock, and the Database's
+reads on connections of their own (the rest of the suite joins one test connection)."""
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -40,12 +40,13 @@ def test_a_busy_sqlite_database_raises_sqlalchemys_error_and_readers_still_read(
 
 
 @pytest.fixture
-def own_connections(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(app_db.SessionLocal.kw, "bind", app_db.engine)
+def production_database() -> app_db.Database:
+    """The service's own Database on the test database's engine, outside the test transaction."""
+    return app_db.Database(app_db.engine)
 
 
 def test_run_read_runs_in_a_transaction_of_its_own_and_leaves_no_connection_behind(
-    own_connections: None,
+    production_database: app_db.Database,
 ) -> None:
     checked_out = app_db.engine.pool.checkedout()
     seen: list[Connection] = []
@@ -60,42 +61,56 @@ def test_run_read_runs_in_a_transaction_of_its_own_and_leaves_no_connection_behi
         raise LookupError("gone")
 
     async def reads() -> None:
-        assert await app_db.run_read(query, value=7) == 7
+        assert await production_database.run_read(query, value=7) == 7
         with pytest.raises(LookupError):
-            await app_db.run_read(failing)
-        assert await app_db.run_read(query, value=8) == 8
-        # Each read's transaction is over once it returns, error or not.
-        assert not any(connection.in_transaction() for connection in seen)
-        if app_db.engine.dialect.name == "sqlite":
-            # Reads on the event loop keep one connection between them...
-            assert seen[0] is seen[1]
-        else:
-            assert all(connection.closed for connection in seen)
+            await production_database.run_read(failing)
+        assert await production_database.run_read(query, value=8) == 8
 
-    loop = asyncio.new_event_loop()
-    loop.run_until_complete(reads())
-    loop.close()
-    del loop
-    gc.collect()
-    # ... which goes back to the pool with the loop.
-    assert app_db.engine.pool.checkedout() == checked_out
+    asyncio.run(reads())
+    # Each read's connection is back in the pool once it returns, error or not.
     assert all(connection.closed for connection in seen)
+    assert app_db.engine.pool.checkedout() == checked_out
 
 
-def test_a_loop_connection_left_in_a_transaction_is_replaced(own_connections: None) -> None:
-    seen: list[Connection] = []
+def test_a_long_read_leaves_the_event_loop_free_for_other_requests(
+    production_database: app_db.Database,
+) -> None:
+    # The read cannot finish until the event loop has run something else: were reads run on
+    # the loop (as they once were on SQLite), the loop could not, and the read would time out.
+    loop_ran = threading.Event()
 
-    def query(*, db: Connection) -> None:
-        seen.append(db)
+    def long_read(*, db: Connection) -> bool:
+        db.execute(text("SELECT 1"))
+        return loop_ran.wait(timeout=10)
 
-    async def reads() -> None:
-        await app_db.run_read(query)
-        if not seen[0].closed:  # SQLite: the loop's own connection, kept between reads
-            seen[0].begin()  # as if the end of a read had failed
-        await app_db.run_read(query)
+    async def meanwhile() -> None:
+        loop_ran.set()
 
-    loop = asyncio.new_event_loop()
-    loop.run_until_complete(reads())
-    loop.close()
-    assert seen[1] is not seen[0]
-    assert seen[0].closed
+    async def both() -> bool:
+        read = asyncio.create_task(production_database.run_read(long_read))
+        await asyncio.create_task(meanwhile())
+        return await read
+
+    assert asyncio.run(both()) is True
+
+
+def test_reads_never_take_sqlites_write_lock(tmp_path: Path) -> None:
+    # Reads begin DEFERRED: a writer holding the lock does not hold them up.
+    production_database = app_db.Database(app_db.make_engine(f"sqlite:///{tmp_path / 'r.db'}"))
+    with production_database.engine.begin() as connection:
+        connection.execute(text("CREATE TABLE item (id INTEGER PRIMARY KEY)"))
+
+    def count(*, db: Connection) -> int:
+        return int(db.scalar(text("SELECT count(*) FROM item")) or 0)
+
+    path = production_database.engine.url.database
+    assert path is not None
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        holder.execute("INSERT INTO item DEFAULT VALUES")
+        assert asyncio.run(production_database.run_read(count)) == 0
+    finally:
+        holder.rollback()
+        holder.close()
+        production_database.engine.dispose()

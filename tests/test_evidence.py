@@ -339,12 +339,11 @@ def test_oversize_upload_is_refused_before_it_is_read_whole(
 ) -> None:
     from fastapi.testclient import TestClient
 
-    from app.main import create_app
     from app.settings import get_settings
-    from tests.conftest import make_token
+    from tests.conftest import make_app, make_token
 
     monkeypatch.setattr(get_settings(), "max_upload_bytes", 100_000)
-    limited = TestClient(create_app(), headers={"Authorization": f"Bearer {make_token('editor')}"})
+    limited = TestClient(make_app(), headers={"Authorization": f"Bearer {make_token('editor')}"})
     body = raw_multipart(
         [(b'Content-Disposition: form-data; name="file"; filename="big.bin"', b"z" * 1_000_000)]
     )

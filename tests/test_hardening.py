@@ -10,11 +10,11 @@ from tests.helpers import assert_problem
 
 @pytest.fixture
 def cors_app(monkeypatch: pytest.MonkeyPatch) -> Any:
-    from app.main import create_app
     from app.settings import get_settings
+    from tests.conftest import make_app
 
     monkeypatch.setattr(get_settings(), "cors_origins", ["https://dashboard.example.org"])
-    return create_app()
+    return make_app()
 
 
 def _preflight(client: TestClient, origin: str) -> Any:

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+import app.db as app_db
 from app.cli import cli
-from app.db import read_connection
 from app.services import pruning, storage
 
 runner = CliRunner()
@@ -93,7 +93,7 @@ def test_storing_the_same_content_again_makes_an_orphan_young_so_prune_keeps_it(
     _age(path, 2 * DAY)
     again, again_path = _stored(b"same bytes")  # an upload about to record it
     assert (again, again_path) == (digest, path)
-    summary = pruning.prune_files(readers=read_connection, older_than=timedelta(days=1))
+    summary = pruning.prune_files(readers=app_db.database.reader, older_than=timedelta(days=1))
     assert summary.blobs == [] and path.exists()
 
 
@@ -104,7 +104,7 @@ def test_a_file_referred_to_by_the_time_it_is_checked_again_is_put_back(
     _age(path, 2 * DAY)
     # Its row commits after the listing, before the file goes.
     monkeypatch.setattr(pruning, "_referenced", lambda _db, checked: checked == digest)
-    summary = pruning.prune_files(readers=read_connection, older_than=timedelta(days=1))
+    summary = pruning.prune_files(readers=app_db.database.reader, older_than=timedelta(days=1))
     assert summary.blobs == []
     assert path.read_bytes() == b"recorded meanwhile"
     assert list((data_dir / "tmp").glob("prune-*")) == []
@@ -119,7 +119,7 @@ def test_a_file_left_set_aside_by_a_run_that_stopped_is_judged_again(
         path = storage.blob_path(digest)
         _age(path, 2 * DAY)
         assert storage.set_aside(path) is not None  # and then the run was killed
-    summary = pruning.prune_files(readers=read_connection, older_than=timedelta(days=1))
+    summary = pruning.prune_files(readers=app_db.database.reader, older_than=timedelta(days=1))
     assert summary.blobs == [orphan]
     assert storage.blob_path(kept["sha256"]).read_bytes() == b"referred to"
     assert list((data_dir / "tmp").glob("prune-*")) == []

@@ -14,7 +14,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from app.api.params import openapi_parameters, read_query
 from app.api.responses import json_response
-from app.db import new_session, run_read
+from app.db import DatabaseDep
 from app.schemas.actions import ActionOut
 from app.schemas.common import Page, Problem
 from app.schemas.queries import OutputFormat, StatsOut
@@ -64,7 +64,7 @@ def _wants_csv(output_format: OutputFormat | None, accept: str) -> bool:
     },
     openapi_extra=openapi_parameters(ListParams),
 )
-async def list_actions(request: Request) -> Response:
+async def list_actions(request: Request, db: DatabaseDep) -> Response:
     """Actions matching every filter given, a page at a time (keyset: follow `next_cursor` or
     the `Link: rel="next"` header). `total` is counted only with `count=true`."""
     params = read_query(ListParams, request)
@@ -72,14 +72,14 @@ async def list_actions(request: Request) -> Response:
     if _wants_csv(params.format, request.headers.get("accept", "")):
         return StreamingResponse(
             csv_export.stream_csv(
-                session_factory=lambda: new_session(read_only=True),
+                session_factory=lambda: db.session(read_only=True),
                 filters=filters,
                 sort=params.sort,
             ),
             media_type="text/csv; charset=utf-8; header=present",
             headers={"Content-Disposition": 'attachment; filename="actions.csv"'},
         )
-    page = await run_read(
+    page = await db.run_read(
         actions_query.list_page,
         filters=filters,
         sort=params.sort,
@@ -107,9 +107,11 @@ def _next_link(request: Request, cursor: str) -> str:
     responses=_PROBLEMS,
     openapi_extra=openapi_parameters(StatsParams),
 )
-async def action_stats(request: Request) -> Response:
+async def action_stats(request: Request, db: DatabaseDep) -> Response:
     """Actions per group (same filters as the list): counts per status, total, overdue,
     share completed and the oldest overdue action; plus the totals over all groups."""
     params = read_query(StatsParams, request)
-    body = await run_read(stats.action_stats, filters=params.to_filters(), group_by=params.group_by)
+    body = await db.run_read(
+        stats.action_stats, filters=params.to_filters(), group_by=params.group_by
+    )
     return json_response(body)

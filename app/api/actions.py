@@ -6,7 +6,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 
 from app.api.auth import Editor
 from app.api.deps import SessionDep
-from app.db import run_read
+from app.db import DatabaseDep
 from app.schemas.actions import (
     ActionCreate,
     ActionOut,
@@ -33,9 +33,10 @@ def _with_etag(response: Response, action: dict[str, Any]) -> dict[str, Any]:
 async def get_action(
     action_id: IdPath,
     response: Response,
+    db: DatabaseDep,
     as_of: Annotated[Day | None, Query()] = None,
 ) -> Any:
-    action = await run_read(service.view, action_id=action_id, as_of=as_of)
+    action = await db.run_read(service.view, action_id=action_id, as_of=as_of)
     return _with_etag(response, action)
 
 

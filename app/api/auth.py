@@ -14,7 +14,7 @@ from fastapi.security import HTTPBearer
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
-from app.db import SessionLocal, run_read
+from app.db import Database, DatabaseDep
 from app.enums import Role
 from app.errors import Forbidden, TooManyRequests, Unauthorized
 from app.principal import ANONYMOUS, Principal
@@ -53,16 +53,16 @@ class FailedAttempts:
             del self._seen[client]
 
 
-async def _authenticate(request: Request, secret: str | None) -> Principal:
+async def _authenticate(request: Request, db: Database, secret: str | None) -> Principal:
     if secret is None:
         return ANONYMOUS
     # A read of its own, not the request's session: a request that writes must not take
     # SQLite's write lock before it even starts (say, while its body is still arriving).
-    found = await run_read(tokens.authenticate, secret=secret)
+    found = await db.run_read(tokens.authenticate, secret=secret)
     if found is None:
         _refuse(request)
     if found.needs_use_recorded and found.principal.token_id is not None:
-        await run_in_threadpool(_record_use, found.principal.token_id)
+        await run_in_threadpool(_record_use, db, found.principal.token_id)
     return found.principal
 
 
@@ -86,11 +86,11 @@ def _refuse(request: Request) -> NoReturn:
     raise Unauthorized("The token is not valid.", error="invalid_token")
 
 
-def _record_use(token_id: int) -> None:
+def _record_use(db: Database, token_id: int) -> None:
     """A unit of work of its own: the request may only read, and a busy database must not fail
     a request over a "last used" hint."""
     try:
-        with SessionLocal.begin() as session:
+        with db.sessions.begin() as session:
             tokens.record_use(session=session, token_id=token_id)
     except OperationalError:
         logger.info("could not record the use of token %s; the database was busy", token_id)
@@ -110,9 +110,10 @@ class BearerToken(HTTPBearer):
         )
         self.readers_only = readers_only
 
-    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+    async def __call__(self, request: Request, db: DatabaseDep) -> Principal:  # type: ignore[override]
         credentials = await super().__call__(request)
-        principal = await _authenticate(request, credentials.credentials if credentials else None)
+        secret = credentials.credentials if credentials else None
+        principal = await _authenticate(request, db, secret)
         if self.readers_only and principal.role is None and not get_settings().public_read:
             _authentication_required()
         return principal
@@ -130,6 +131,7 @@ _header_caller = BearerToken(readers_only=False)
 
 async def get_feed_principal(
     request: Request,
+    db: DatabaseDep,
     principal: Annotated[Principal, Depends(_header_caller)],
     token: Annotated[
         str | None,
@@ -142,7 +144,7 @@ async def get_feed_principal(
     # A token in the header wins; without one, the token in the URL, if any.
     if principal.role is not None or token is None:
         return principal
-    principal = await _authenticate(request, token)
+    principal = await _authenticate(request, db, token)
     # A URL ends up in logs and browser histories: only a read-only token may travel in one.
     if principal.role is not Role.VIEWER:
         raise Forbidden("A token in the URL must be a viewer token; make one for the calendar.")

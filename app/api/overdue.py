@@ -8,7 +8,7 @@ from app import clock
 from app.api.deps import SessionDep
 from app.api.params import openapi_parameters, read_query
 from app.api.responses import json_response
-from app.db import run_read
+from app.db import DatabaseDep
 from app.schemas.overdue import OverdueSummary
 from app.schemas.query_params import FilterParams, OverdueParams
 from app.services import calendar, overdue
@@ -23,11 +23,11 @@ calendar_router = APIRouter(prefix="/api/v1", tags=["overdue"])
     response_model=OverdueSummary,
     openapi_extra=openapi_parameters(OverdueParams),
 )
-async def overdue_summary(request: Request) -> Response:
+async def overdue_summary(request: Request, db: DatabaseDep) -> Response:
     """Counts of overdue (and due-soon) actions among the open, in-progress and blocked ones,
     with the oldest overdue items. Same filters as the action list."""
     params = read_query(OverdueParams, request)
-    body = await run_read(
+    body = await db.run_read(
         overdue.summary,
         filters=params.to_filters(),
         as_of=params.as_of or clock.today(),

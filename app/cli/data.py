@@ -20,9 +20,9 @@ def dump(
     file: Annotated[Path, typer.Argument(dir_okay=False, help="The JSON Lines file to write.")],
 ) -> None:
     """Write every table (and the evidence files, into FILE.evidence.tar) for `afi restore`."""
-    from app.db import read_connection
+    from app.db import database
 
-    with read_connection(snapshot=True) as connection:
+    with database.reader(snapshot=True) as connection:
         summary = service.dump(connection=connection, path=file)
     total = sum(summary.rows.values())
     err.print(f"Wrote {total} rows and {summary.files} evidence files to {file}.")

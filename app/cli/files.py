@@ -29,10 +29,10 @@ def prune(
 ) -> None:
     """Remove stored files that no evidence refers to (left by uploads whose transaction
     failed) and unfinished uploads. Deleted evidence keeps its file."""
-    from app.db import read_connection
+    from app.db import database
 
     summary = pruning.prune_files(
-        readers=read_connection, older_than=timedelta(hours=older_than_hours), dry_run=dry_run
+        readers=database.reader, older_than=timedelta(hours=older_than_hours), dry_run=dry_run
     )
     verb = "Would remove" if dry_run else "Removed"
     err.print(
