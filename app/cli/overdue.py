@@ -21,7 +21,7 @@ from app.enums import Priority
 from app.errors import AppError
 from app.schemas.queries import ActionFilters
 from app.services import overdue as service
-from app.services.actions_query import ACTIVE_STATUSES
+from app.services.overdue_rule import ACTIVE_STATUSES
 
 app = typer.Typer()
 

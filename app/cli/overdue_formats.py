@@ -35,7 +35,7 @@ def _brief(item: dict[str, Any], result: OverdueCheck) -> dict[str, Any]:
         "priority": item["priority"],
         "owner": _owner(item),
         "due_date": due.isoformat() if due else None,
-        "days_overdue": max((result.as_of - due).days, 0) if due else 0,
+        "days_overdue": item["days_overdue"],
         "force": item["force"],
         "year": item["year"],
         "report_id": item["report_id"],
@@ -87,7 +87,7 @@ def render_junit(result: OverdueCheck, *, fail_on: str) -> str:
             f"owner {_owner(item) or 'unassigned'}, due {item['due_date'] or 'not set'}."
         )
         if item["id"] in overdue:
-            days = (result.as_of - item["due_date"]).days
+            days = item["days_overdue"]
             failure = ET.SubElement(
                 case, "failure", type="overdue", message=f"overdue by {days} days"
             )
@@ -115,7 +115,7 @@ def render_github(result: OverdueCheck, *, fail_on: str) -> str:
     """GitHub Actions workflow commands: an error per overdue action, a warning per due-soon."""
     lines = []
     for item in result.overdue:
-        days = (result.as_of - item["due_date"]).days
+        days = item["days_overdue"]
         title = _escape_property(f"Overdue: {item['reference']}")
         message = (
             f"{item['title']} is {days} days overdue (due {item['due_date']}), "
@@ -152,11 +152,11 @@ def print_text(result: OverdueCheck, *, console: Console) -> None:
         for column in ("reference", "state", "days", "due", "status", "priority", "owner", "title"):
             table.add_column(column, overflow="fold" if column == "title" else "ellipsis")
         for item, state in rows:
-            days = (result.as_of - item["due_date"]).days
+            days = item["days_overdue"] or _days_until(item, result.as_of)
             table.add_row(
                 item["reference"],
                 state,
-                str(days if days > 0 else -days),
+                str(days),
                 item["due_date"].isoformat(),
                 item["status"],
                 item["priority"],

@@ -19,23 +19,17 @@ from sqlalchemy import (
     Date,
     Integer,
     Select,
-    and_,
     bindparam,
-    case,
     func,
     literal_column,
     or_,
     select,
     tuple_,
 )
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from app import clock
 from app.db import Reader
-from app.enums import ActionStatus
 from app.models import Action, Finding, Owner, Report, Section
 from app.models.action import FAR_FUTURE
 from app.schemas.queries import ActionFilters, ActionSort
@@ -47,10 +41,12 @@ from app.services.cursors import (
     encode_cursor,
     filters_fingerprint,
 )
-
-# Statuses in which a passed due date makes an action overdue.
-ACTIVE_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS, ActionStatus.BLOCKED)
-
+from app.services.overdue_rule import (
+    DAYS_OVERDUE,
+    NOT_OVERDUE,
+    OVERDUE,
+    days_overdue,
+)
 
 # Core columns, not ORM attributes: a statement made of ORM attributes goes through the ORM's
 # compile and loading machinery, which costs more than the query itself on a page of rows.
@@ -108,45 +104,6 @@ _OWNER_AT = _SELECTED.index("owner_name")
 _NAMES = _SELECTED[:_OWNER_AT]
 if _SELECTED[_OWNER_AT:] != ("owner_name", "owner_email", "owner_team"):
     raise RuntimeError("_to_dict reads the owner's columns last; keep them last in _COLUMNS")
-
-
-# --- overdue -------------------------------------------------------------------------------
-
-# The day "overdue" is judged on: a parameter of every statement (see FilterValues.params).
-AS_OF = bindparam("as_of", type_=Date())
-
-
-class days_between(FunctionElement[int]):
-    """Whole days from the first date to the second, as an integer, on either database."""
-
-    type = Integer()
-    name = "days_between"
-    inherit_cache = True
-
-
-@compiles(days_between)
-def _days_between(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
-    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"(CAST({end} AS DATE) - CAST({start} AS DATE))"
-
-
-@compiles(days_between, "sqlite")
-def _days_between_sqlite(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
-    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"CAST(julianday({end}) - julianday({start}) AS INTEGER)"
-
-
-# Past due and still to be done. An action whose finding the report no longer contains
-# (withdrawn on re-import) is not held against anyone. Needs Finding joined.
-OVERDUE = and_(A.status.in_(ACTIVE_STATUSES), A.due_date < AS_OF, F.withdrawn_at.is_(None))
-# Spelled out rather than NOT(...): a NULL due date must count as "not overdue", not NULL.
-NOT_OVERDUE = or_(
-    A.status.not_in(ACTIVE_STATUSES),
-    A.due_date.is_(None),
-    A.due_date >= AS_OF,
-    F.withdrawn_at.is_not(None),
-)
-DAYS_OVERDUE = case((OVERDUE, days_between(A.due_date, AS_OF)), else_=0)
 
 
 # --- filters -------------------------------------------------------------------------------
@@ -297,9 +254,6 @@ def _count_statement(shape: tuple[str, ...]) -> Select[int]:
 # --- rows to dicts ---------------------------------------------------------------------------
 
 
-_ACTIVE = frozenset(str(status) for status in ACTIVE_STATUSES)
-
-
 def _to_dict(values: Sequence[Any], as_of: date) -> dict[str, Any]:
     # Runs once per row of every page: kept to plain dict operations, days overdue included.
     # zip() stops at the owner's columns (and the sort key after them).
@@ -311,14 +265,11 @@ def _to_dict(values: Sequence[Any], as_of: date) -> dict[str, Any]:
         if owner_id is not None
         else None
     )
-    due = data["due_date"]
-    overdue = (
-        (as_of - due).days
-        if due is not None
-        and due < as_of
-        and data["status"] in _ACTIVE
-        and data["finding_withdrawn_at"] is None
-        else 0
+    overdue = days_overdue(
+        status=data["status"],
+        due_date=data["due_date"],
+        finding_withdrawn=data["finding_withdrawn_at"] is not None,
+        as_of=as_of,
     )
     data["is_overdue"] = overdue > 0
     data["days_overdue"] = overdue

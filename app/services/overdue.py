@@ -14,7 +14,8 @@ from app.db import Reader
 from app.models import Action
 from app.schemas.queries import ActionFilters, ActionSort
 from app.services import actions_query
-from app.services.actions_query import ACTIVE_STATUSES, FILTERABLE
+from app.services.actions_query import FILTERABLE
+from app.services.overdue_rule import ACTIVE_STATUSES, OVERDUE, held_to_due_date
 
 
 @dataclass
@@ -37,18 +38,23 @@ def active_filters(filters: ActionFilters) -> ActionFilters:
 def classify(
     *, items: Iterable[dict[str, Any]], as_of: date, due_within: int | None
 ) -> OverdueCheck:
-    """Sort actions (as the API shows them) into overdue, due soon and fine."""
+    """Sort actions (as the API shows them, judged on `as_of`) into overdue, due soon and fine."""
     result = OverdueCheck(as_of=as_of, due_within=due_within)
     horizon = as_of + timedelta(days=due_within) if due_within is not None else None
     for item in items:
         result.checked.append(item)
-        due = item["due_date"]
-        # An action whose finding was withdrawn from the report is not held against anyone.
-        if due is None or item["status"] not in ACTIVE_STATUSES or item["finding_withdrawn_at"]:
-            continue
-        if due < as_of:
+        if item["days_overdue"] > 0:
             result.overdue.append(item)
-        elif horizon is not None and due <= horizon:
+            continue
+        due = item["due_date"]
+        if (
+            horizon is not None
+            and due is not None
+            and as_of <= due <= horizon
+            and held_to_due_date(
+                status=item["status"], finding_withdrawn=item["finding_withdrawn_at"] is not None
+            )
+        ):
             result.due_soon.append(item)
     result.overdue.sort(key=lambda item: (item["due_date"], item["reference"]))
     result.due_soon.sort(key=lambda item: (item["due_date"], item["reference"]))
@@ -76,7 +82,7 @@ def summary(
     filters = active_filters(filters)
     shape, params = actions_query.filter_values(filters=filters, as_of=as_of)
     conditions = actions_query.filter_conditions(shape)
-    overdue = actions_query.OVERDUE
+    overdue = OVERDUE
     horizon = as_of + timedelta(days=due_within or 0)
     due_soon = Action.due_date.between(as_of, horizon) if due_within is not None else None
     columns = [

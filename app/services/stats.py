@@ -13,14 +13,8 @@ from app.db import Reader
 from app.enums import ActionStatus, Priority
 from app.models import Owner
 from app.schemas.queries import ActionFilters, StatsGroupBy
-from app.services.actions_query import (
-    FILTERABLE,
-    OVERDUE,
-    A,
-    R,
-    filter_conditions,
-    filter_values,
-)
+from app.services.actions_query import FILTERABLE, A, R, filter_conditions, filter_values
+from app.services.overdue_rule import OVERDUE
 
 _OWNER = Owner.__table__
 
