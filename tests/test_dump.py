@@ -222,11 +222,8 @@ def _edit_header(path: Path, **changes: Any) -> None:
     path.write_bytes(orjson.dumps({**orjson.loads(header), **changes}) + b"\n" + rest)
 
 
-def test_a_dump_from_before_a_migration_that_changes_no_tables_restores(
-    seed_dump: Path, session: Session
-) -> None:
-    _edit_header(seed_dump, revision="0004")
-    # As a 0004 SQLite database read by this version before upgrading: no offset.
+def test_a_timestamp_without_an_offset_restores_as_utc(seed_dump: Path, session: Session) -> None:
+    # As a dump made from a 0004 SQLite database, whose timestamps had no offset.
     _edit_first_row(seed_dump, "action", created_at="2026-01-02T03:04:05.000006")
     result = runner.invoke(cli, ["restore", str(seed_dump)])
     assert result.exit_code == 0, result.output
@@ -251,6 +248,8 @@ def test_a_dump_from_before_a_change_of_tables_is_refused(
     [
         ("0005", "0005", True),
         ("0004", "0005", True),  # 0005 changes how SQLite stores timestamps, nothing else
+        ("0004", "0006", False),  # 0006 adds action.report_id
+        ("0005", "0006", False),
         ("0003", "0005", False),
         ("0003", "0004", False),
         ("0005", "0004", False),

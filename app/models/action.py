@@ -1,9 +1,19 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, func, literal_column, text
+from sqlalchemy import (
+    Connection,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    event,
+    func,
+    literal_column,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.enums import ActionStatus, Priority
@@ -32,7 +42,22 @@ FAR_FUTURE = date(9999, 12, 31)
 class Action(Base):
     __tablename__ = "action"
     __table_args__ = (
-        Index("ix_action_status_due_date", "status", "due_date"),
+        # Overdue actions are a range of this index (status in the active ones, due_date before
+        # the day); the columns after them let counts per owner, report and priority, and the
+        # oldest overdue action, come from the index alone.
+        Index(
+            "ix_action_status_due_date",
+            "status",
+            "due_date",
+            "finding_id",
+            "owner_id",
+            "report_id",
+            "priority",
+        ),
+        # Counts per group and status, read in index order rather than sorted.
+        Index("ix_action_owner_id_status", "owner_id", "status"),
+        Index("ix_action_report_id_status", "report_id", "status"),
+        Index("ix_action_priority_status", "priority", "status"),
         Index("ix_action_updated_at_id", "updated_at", "id"),
         Index("ix_action_priority_rank_id", "priority_rank", "id"),
         # The due-date sort orders by this expression (app.services.actions_query.sort_key).
@@ -47,12 +72,15 @@ class Action(Base):
     finding_id: Mapped[int] = mapped_column(
         ForeignKey("finding.id", ondelete="CASCADE"), index=True
     )
+    # The finding's report, kept here so that filters and counts by report (and by force, year,
+    # programme or pillar) need not go through the finding. Never changes: set from the finding
+    # when the action is inserted (below). No foreign key of its own: the finding's already
+    # ties the action to the report (and SQLite cannot add one to a table that has rows).
+    report_id: Mapped[int]
     reference: Mapped[str] = mapped_column(String(130), unique=True)
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text)
-    owner_id: Mapped[int | None] = mapped_column(
-        ForeignKey("owner.id", ondelete="RESTRICT"), index=True
-    )
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("owner.id", ondelete="RESTRICT"))
     status: Mapped[str] = mapped_column(String(30), default=ActionStatus.OPEN)
     priority: Mapped[str] = mapped_column(String(20), default=Priority.MEDIUM)
     # Sorting by priority needs its order, not its name; kept in step by the service layer.
@@ -74,3 +102,19 @@ class Action(Base):
     owner: Mapped[Owner | None] = relationship()
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+_FINDINGS_REPORT = text("SELECT report_id FROM finding WHERE id = :finding_id")
+
+
+@event.listens_for(Action, "before_insert")
+def _report_from_finding(_mapper: Any, connection: Connection, action: Action) -> None:
+    if action.report_id is not None:
+        return
+    # Made with its finding (as imports do), or only with the finding's id.
+    finding = action.finding
+    action.report_id = (
+        finding.report_id
+        if finding is not None
+        else connection.execute(_FINDINGS_REPORT, {"finding_id": action.finding_id}).scalar_one()
+    )

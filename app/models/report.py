@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, func, select
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, func, select, text
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 from sqlalchemy.types import JSON
 
@@ -15,12 +15,18 @@ if TYPE_CHECKING:
 
 class Report(Base):
     __tablename__ = "report"
-    __table_args__ = (UniqueConstraint("identity_key"),)
+    __table_args__ = (
+        UniqueConstraint("identity_key"),
+        # The action filters compare these case-insensitively (app.services.actions_query).
+        Index("ix_report_force_lower", func.lower(text("force"))),
+        Index("ix_report_programme_lower", func.lower(text("programme"))),
+        Index("ix_report_pillar_lower", func.lower(text("pillar"))),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     force: Mapped[str] = mapped_column(String(200), index=True)
     programme: Mapped[str] = mapped_column(String(50), index=True)
-    year_label: Mapped[str] = mapped_column(String(20))
+    year_label: Mapped[str] = mapped_column(String(20), index=True)
     start_year: Mapped[int] = mapped_column(index=True)
     pillar: Mapped[str | None] = mapped_column(String(100), index=True)
     title: Mapped[str] = mapped_column(String(500))
@@ -59,7 +65,16 @@ class Section(Base):
 
 class Finding(Base):
     __tablename__ = "finding"
-    __table_args__ = (Index("ix_finding_report_id_position", "report_id", "position"),)
+    __table_args__ = (
+        Index("ix_finding_report_id_position", "report_id", "position"),
+        # Few findings are ever withdrawn: the overdue rule looks them up here, not per action.
+        Index(
+            "ix_finding_withdrawn",
+            "id",
+            sqlite_where=text("withdrawn_at IS NOT NULL"),
+            postgresql_where=text("withdrawn_at IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"))

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
     Date,
+    FromClause,
     Integer,
     Select,
+    and_,
     bindparam,
     func,
     literal_column,
@@ -67,7 +69,7 @@ _COLUMNS = (
     A.finding_id,
     F.reference.label("finding_reference"),
     F.kind,
-    F.report_id,
+    A.report_id,
     R.force,
     R.year_label.label("year"),
     R.pillar,
@@ -91,7 +93,7 @@ _COLUMNS = (
 )
 
 # Every filter can rely on these joins (finding and report are never NULL for an action).
-FILTERABLE = _ACTION.join(_FINDING, A.finding_id == F.id).join(_REPORT, F.report_id == R.id)
+FILTERABLE = _ACTION.join(_FINDING, A.finding_id == F.id).join(_REPORT, A.report_id == R.id)
 _BASE = select(*_COLUMNS).select_from(
     FILTERABLE.outerjoin(_SECTION, F.section_id == _SECTION.c.id).outerjoin(
         _OWNER, A.owner_id == _OWNER.c.id
@@ -132,7 +134,7 @@ _CONDITIONS: dict[str, ColumnElement[bool]] = {
     "year": or_(R.year_label == bindparam("year"), R.start_year == bindparam("start_year")),
     "programme": func.lower(R.programme) == bindparam("programme"),
     "pillar": func.lower(R.pillar) == bindparam("pillar"),
-    "report_id": F.report_id == bindparam("report_id"),
+    "report_id": A.report_id == bindparam("report_id"),
     "kind": F.kind == bindparam("kind"),
     "overdue": OVERDUE,
     "not_overdue": NOT_OVERDUE,
@@ -145,6 +147,28 @@ _CONDITIONS: dict[str, ColumnElement[bool]] = {
         )
     ),
 }
+
+
+# The tables besides action that a condition reads; see filtered_source.
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "force": ("report",),
+    "year": ("report",),
+    "programme": ("report",),
+    "pillar": ("report",),
+    "kind": ("finding",),
+}
+
+
+def filtered_source(shape: tuple[str, ...]) -> FromClause:
+    """Action, joined only to the tables the shape's conditions read: a count or an aggregate
+    over a million actions must not look up a finding and a report for each."""
+    needs = {table for name in shape for table in _NEEDS.get(name, ())}
+    source: FromClause = _ACTION
+    if "finding" in needs:
+        source = source.join(_FINDING, A.finding_id == F.id)
+    if "report" in needs:
+        source = source.join(_REPORT, A.report_id == R.id)
+    return source
 
 
 class FilterValues(NamedTuple):
@@ -248,7 +272,7 @@ def _page_statement(
 
 @lru_cache(maxsize=256)
 def _count_statement(shape: tuple[str, ...]) -> Select[int]:
-    return select(func.count()).select_from(FILTERABLE).where(*filter_conditions(shape))
+    return select(func.count()).select_from(filtered_source(shape)).where(*filter_conditions(shape))
 
 
 # --- rows to dicts ---------------------------------------------------------------------------
@@ -304,8 +328,17 @@ def fetch_batch(
     after: Position | None,
     limit: int,
 ) -> tuple[list[dict[str, Any]], Position | None]:
-    """Up to `limit` actions after `after`, in one statement; and the position to continue from
-    (None when there are no more)."""
+    """Up to `limit` actions after `after`, in one statement (two at most for days overdue);
+    and the position to continue from (None when there are no more)."""
+    if sort.field == "days_overdue":
+        return _fetch_by_days_overdue(
+            db=db,
+            filters=filters,
+            descending=sort.descending,
+            as_of=as_of,
+            after=after,
+            limit=limit,
+        )
     shape, params = filter_values(filters=filters, as_of=as_of)
     params["limit"] = limit + 1
     if after is not None:
@@ -317,6 +350,84 @@ def fetch_batch(
         rows = rows[:limit]
         last = rows[-1]
         following = Position(None if sort.field == "id" else last[-1], last[0])
+    return [_to_dict(row, as_of) for row in rows], following
+
+
+# --- days overdue ----------------------------------------------------------------------------
+#
+# Days overdue depend on the day asked about, so no index holds them in order. But the overdue
+# actions, in order of days overdue, are the overdue actions in order of due date (reversed),
+# which an index holds; and every other action has 0 days, in id order. So this sort reads two
+# segments in turn, each in the order of an index: "-days_overdue" the overdue actions (most days
+# first, then highest id) and then the rest (highest id first); "days_overdue" the rest (lowest
+# id first) and then the overdue actions (fewest days first, then lowest id). A position with
+# days > 0 is in the overdue segment. The order is exactly that of sorting by (days, id).
+
+
+def _segments(descending: bool) -> tuple[str, str]:
+    return ("overdue", "not_overdue") if descending else ("not_overdue", "overdue")
+
+
+@lru_cache(maxsize=256)
+def _overdue_segment_statement(
+    shape: tuple[str, ...], descending: bool, after: bool
+) -> Select[*tuple[Any, ...]]:
+    # Through the due-date sort's indexed expression; overdue actions all have a due date.
+    due = sort_key(ActionSort.DUE_DATE)
+    assert due is not None
+    query = _BASE.add_columns(DAYS_OVERDUE.label("sort_key")).where(*filter_conditions(shape))
+    if after:
+        last_due = bindparam("after_due", type_=Date())
+        last_id = bindparam("after_id", type_=Integer())
+        further = due > last_due if descending else due < last_due
+        same_due_further = A.id < last_id if descending else A.id > last_id
+        # Bounded below (above) by the last due date, so the index range starts there.
+        bound = due >= last_due if descending else due <= last_due
+        query = query.where(bound, or_(further, and_(due == last_due, same_due_further)))
+    order = [due.asc(), A.id.desc()] if descending else [due.desc(), A.id.asc()]
+    return query.order_by(*order).limit(bindparam("limit", type_=Integer()))
+
+
+def _fetch_by_days_overdue(
+    *,
+    db: Reader,
+    filters: ActionFilters,
+    descending: bool,
+    as_of: date,
+    after: Position | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], Position | None]:
+    shape, params = filter_values(filters=filters, as_of=as_of)
+    segments = list(_segments(descending))
+    if after is not None:
+        # Start in the segment the position is in.
+        segments = segments[segments.index("overdue" if after.key > 0 else "not_overdue") :]
+    rows: list[Any] = []
+    for segment in segments:
+        if ("not_overdue" if segment == "overdue" else "overdue") in shape:
+            continue  # the filters leave this segment empty
+        segment_shape = shape if segment in shape else (*shape, segment)
+        segment_params = {**params, "limit": limit + 1 - len(rows)}
+        resume = after is not None and (after.key > 0) == (segment == "overdue")
+        if resume:
+            assert after is not None
+            segment_params["after_id"] = after.last_id
+        if segment == "overdue":
+            if resume:
+                assert after is not None
+                segment_params["after_due"] = as_of - timedelta(days=after.key)
+            statement = _overdue_segment_statement(segment_shape, descending, resume)
+            rows.extend(db.execute(statement, segment_params).all())
+        else:
+            id_order = ActionSort.ID_DESC if descending else ActionSort.ID
+            statement = _page_statement(segment_shape, id_order, resume)
+            rows.extend((*row, 0) for row in db.execute(statement, segment_params).all())
+        if len(rows) > limit:
+            break
+    following = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        following = Position(rows[-1][-1], rows[-1][0])
     return [_to_dict(row, as_of) for row in rows], following
 
 

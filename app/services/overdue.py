@@ -14,7 +14,6 @@ from app.db import Reader
 from app.models import Action
 from app.schemas.queries import ActionFilters, ActionSort
 from app.services import actions_query
-from app.services.actions_query import FILTERABLE
 from app.services.overdue_rule import ACTIVE_STATUSES, OVERDUE, held_to_due_date
 
 
@@ -82,6 +81,7 @@ def summary(
     filters = active_filters(filters)
     shape, params = actions_query.filter_values(filters=filters, as_of=as_of)
     conditions = actions_query.filter_conditions(shape)
+    source = actions_query.filtered_source(shape)
     overdue = OVERDUE
     horizon = as_of + timedelta(days=due_within or 0)
     due_soon = Action.due_date.between(as_of, horizon) if due_within is not None else None
@@ -91,13 +91,13 @@ def summary(
         func.count().filter(due_soon).label("due_soon") if due_soon is not None else None,
     ]
     counts = db.execute(
-        select(*(c for c in columns if c is not None)).select_from(FILTERABLE).where(*conditions),
+        select(*(c for c in columns if c is not None)).select_from(source).where(*conditions),
         params,
     ).one()
     by_priority = dict(
         db.execute(
             select(Action.priority, func.count())
-            .select_from(FILTERABLE)
+            .select_from(source)
             .where(*conditions, overdue)
             .group_by(Action.priority),
             params,
