@@ -18,6 +18,7 @@ from app import clock
 from app.enums import Priority
 from app.schemas.actions import ActionOut
 from app.schemas.queries import ActionSort
+from tests.conftest import TEST_DATABASE_URL
 from tests.helpers import assert_problem
 from tests.query_data import (
     AS_OF,
@@ -499,11 +500,16 @@ def reader(anonymous: TestClient, monkeypatch: pytest.MonkeyPatch) -> TestClient
     return anonymous
 
 
+# On SQLite a page filtered by report attributes first counts the reports they match, to choose
+# how to read the actions (app.services.actions_query._walks_sort_order).
+_REPORT_SHARE = int(TEST_DATABASE_URL.startswith("sqlite"))
+
+
 @pytest.mark.parametrize(
     ("query", "most", "selects"),
     [
         ("", 2, 1),
-        ("sort=-priority&force=cumbria", 2, 1),
+        ("sort=-priority&force=cumbria", 2 + _REPORT_SHARE, 1 + _REPORT_SHARE),
         ("sort=-days_overdue&overdue=false&unassigned=false&q=force", 2, 1),
         ("count=true", 3, 2),
         ("count=true&sort=due_date&status=open&status=blocked", 3, 2),

@@ -8,9 +8,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app import clock
 from app.enums import ActionStatus, Priority
+from app.models import Action
 from app.schemas.queries import StatsGroupBy, StatsOut
 from tests.helpers import assert_problem
 from tests.query_data import (
@@ -73,6 +76,24 @@ FILTER_SETS = [
     "&overdue=true",
     "&priority=high&priority=critical&due_after=2030-01-05",
 ]
+
+
+def test_the_unassigned_groups_oldest_overdue_action(
+    client: TestClient, dataset: Dataset, session: Session
+) -> None:
+    # Looked up apart from the other groups' (its key is NULL).
+    unassigned = session.scalars(
+        select(Action).where(Action.owner_id.is_(None)).order_by(Action.id.desc())
+    ).all()
+    for days, action in zip((40, 40, 30), unassigned, strict=False):
+        action.status, action.due_date = ActionStatus.OPEN, AS_OF - timedelta(days=days)
+    session.commit()
+    body = client.get(f"/api/v1/stats?group_by=owner&as_of={AS_OF}").json()
+    group = body["groups"][-1]
+    assert group["key"] is None and group["overdue"] >= 3
+    oldest = min(unassigned[0].id, unassigned[1].id)
+    assert group["oldest_overdue"]["action_id"] == oldest
+    assert group["oldest_overdue"]["days_overdue"] == 40
 
 
 @pytest.mark.parametrize("filters", FILTER_SETS)
@@ -152,14 +173,19 @@ def test_no_matching_actions(client: TestClient, dataset: Dataset) -> None:
 
 
 @pytest.mark.parametrize("group_by", list(StatsGroupBy), ids=[g.value for g in StatsGroupBy])
-def test_stats_are_one_group_by_statement(
+def test_stats_read_actions_in_two_group_by_statements_and_one_lookup(
     client: TestClient, dataset: Dataset, group_by: StatsGroupBy
 ) -> None:
+    # However many groups: counts per status, overdue per group, then the oldest's references.
     with sql_statements() as statements:
-        response = client.get(f"/api/v1/stats?group_by={group_by.value}&status=open")
+        response = client.get(f"/api/v1/stats?group_by={group_by.value}&as_of={AS_OF}")
     assert response.status_code == 200
+    assert any(group["oldest_overdue"] for group in response.json()["groups"])
     selects = action_selects(statements)
-    assert len(selects) == 1 and "GROUP BY" in selects[0].upper()
+    assert len(selects) == 3
+    assert ["GROUP BY" in select.upper() for select in selects] == [True, True, False]
+    # Never joined to the reports row by row: only the per-report counts are.
+    assert all("JOIN report" not in select.split("GROUP BY")[0] for select in selects[:1])
 
 
 @pytest.mark.parametrize(

@@ -15,20 +15,24 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Date,
-    FromClause,
     Integer,
     Select,
     and_,
     bindparam,
+    exists,
     func,
     literal_column,
     or_,
     select,
     tuple_,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from app import clock
 from app.db import Reader
@@ -92,13 +96,14 @@ _COLUMNS = (
     _OWNER.c.team.label("owner_team"),
 )
 
-# Every filter can rely on these joins (finding and report are never NULL for an action).
-FILTERABLE = _ACTION.join(_FINDING, A.finding_id == F.id).join(_REPORT, A.report_id == R.id)
-_BASE = select(*_COLUMNS).select_from(
-    FILTERABLE.outerjoin(_SECTION, F.section_id == _SECTION.c.id).outerjoin(
-        _OWNER, A.owner_id == _OWNER.c.id
-    )
+# An action's columns and those of its finding, report, question and owner.
+_FROM = (
+    _ACTION.join(_FINDING, A.finding_id == F.id)
+    .join(_REPORT, A.report_id == R.id)
+    .outerjoin(_SECTION, F.section_id == _SECTION.c.id)
+    .outerjoin(_OWNER, A.owner_id == _OWNER.c.id)
 )
+_BASE = select(*_COLUMNS).select_from(_FROM)
 
 
 _SELECTED = tuple(_BASE.selected_columns.keys())
@@ -120,22 +125,26 @@ def _escape_like(text: str) -> str:
     return text
 
 
-# Every filter is one condition with named parameters. Statements are built once per
-# combination of filters given (a "shape") and run with each request's values, so SQLAlchemy
-# neither rebuilds them nor walks them again to find their compiled form.
+# Every filter is one condition with named parameters, on the action alone (what it asks of
+# the report or the finding is a subquery), so that a page, a count or an aggregate reads only
+# the action table and its indexes. Statements are built once per combination of filters given
+# (a "shape") and run with each request's values, so SQLAlchemy neither rebuilds them nor walks
+# them again to find their compiled form.
+_REPORT_CONDITIONS: dict[str, ColumnElement[bool]] = {
+    "force": func.lower(R.force) == bindparam("force"),
+    # "2018/19" matches the year as written; "2018" also matches a report for 2018/19.
+    "year": or_(R.year_label == bindparam("year"), R.start_year == bindparam("start_year")),
+    "programme": func.lower(R.programme) == bindparam("programme"),
+    "pillar": func.lower(R.pillar) == bindparam("pillar"),
+}
 _CONDITIONS: dict[str, ColumnElement[bool]] = {
     "statuses": A.status.in_(bindparam("statuses", expanding=True)),
     "priorities": A.priority.in_(bindparam("priorities", expanding=True)),
     "owner_id": A.owner_id == bindparam("owner_id"),
     "unassigned": A.owner_id.is_(None),
     "assigned": A.owner_id.is_not(None),
-    "force": func.lower(R.force) == bindparam("force"),
-    # "2018/19" matches the year as written; "2018" also matches a report for 2018/19.
-    "year": or_(R.year_label == bindparam("year"), R.start_year == bindparam("start_year")),
-    "programme": func.lower(R.programme) == bindparam("programme"),
-    "pillar": func.lower(R.pillar) == bindparam("pillar"),
     "report_id": A.report_id == bindparam("report_id"),
-    "kind": F.kind == bindparam("kind"),
+    "kind": exists().where(F.id == A.finding_id, F.kind == bindparam("kind")),
     "overdue": OVERDUE,
     "not_overdue": NOT_OVERDUE,
     "due_before": A.due_date < bindparam("due_before"),
@@ -147,28 +156,6 @@ _CONDITIONS: dict[str, ColumnElement[bool]] = {
         )
     ),
 }
-
-
-# The tables besides action that a condition reads; see filtered_source.
-_NEEDS: dict[str, tuple[str, ...]] = {
-    "force": ("report",),
-    "year": ("report",),
-    "programme": ("report",),
-    "pillar": ("report",),
-    "kind": ("finding",),
-}
-
-
-def filtered_source(shape: tuple[str, ...]) -> FromClause:
-    """Action, joined only to the tables the shape's conditions read: a count or an aggregate
-    over a million actions must not look up a finding and a report for each."""
-    needs = {table for name in shape for table in _NEEDS.get(name, ())}
-    source: FromClause = _ACTION
-    if "finding" in needs:
-        source = source.join(_FINDING, A.finding_id == F.id)
-    if "report" in needs:
-        source = source.join(_REPORT, A.report_id == R.id)
-    return source
 
 
 class FilterValues(NamedTuple):
@@ -219,9 +206,18 @@ def filter_values(*, filters: ActionFilters, as_of: date) -> FilterValues:
     return FilterValues(tuple(shape), params)
 
 
+def report_conditions(shape: tuple[str, ...]) -> list[ColumnElement[bool]]:
+    """The shape's conditions on the report (force, year, programme, pillar), on `report`."""
+    return [_REPORT_CONDITIONS[name] for name in shape if name in _REPORT_CONDITIONS]
+
+
 def filter_conditions(shape: tuple[str, ...]) -> list[ColumnElement[bool]]:
-    """WHERE conditions for a shape; they need Action joined to Finding and Report."""
-    return [_CONDITIONS[name] for name in shape]
+    """WHERE conditions for a shape, on the action table alone."""
+    conditions = [_CONDITIONS[name] for name in shape if name in _CONDITIONS]
+    on_report = report_conditions(shape)
+    if on_report:
+        conditions.append(A.report_id.in_(select(R.id).where(*on_report)))
+    return conditions
 
 
 # --- sorting and positions -------------------------------------------------------------------
@@ -253,26 +249,115 @@ def _after(sort: ActionSort, key: ColumnElement[Any] | None) -> ColumnElement[bo
     return here < there if sort.descending else here > there
 
 
-def _order(sort: ActionSort, key: ColumnElement[Any] | None) -> list[Any]:
-    columns: list[Any] = [A.id] if key is None else [key, A.id]
-    return [column.desc() for column in columns] if sort.descending else columns
+class unindexed(FunctionElement[bool]):
+    """A condition SQLite is not to look up in an index (`+(...)`; plain elsewhere), so that it
+    reads rows in the order of the sort's own index and stops at the page's end, rather than
+    collect every matching row to sort them: with a LIMIT its planner misjudges which is less
+    work. PostgreSQL's planner weighs the LIMIT itself."""
+
+    type = Boolean()
+    name = "unindexed"
+    inherit_cache = True
 
 
-@lru_cache(maxsize=256)
+@compiles(unindexed)
+def _unindexed(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(unindexed, "sqlite")
+def _unindexed_sqlite(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"+({compiler.process(element.clauses, **kw)})"
+
+
+# Shapes with one of these filters select few enough actions that finding them through an index
+# and sorting them beats reading in sort order (on SQLite; see `unindexed`).
+_POINTED = frozenset({"owner_id", "report_id", "q"})
+# Report filters select that few when they match at most this share of the reports.
+_FEW_REPORTS = 0.02
+
+
+def _walks_sort_order(db: Reader, shape: tuple[str, ...], params: dict[str, Any]) -> bool:
+    """Whether a page of this shape is read in its sort's order (on SQLite)."""
+    if _dialect(db) != "sqlite" or _POINTED.intersection(shape):
+        return False
+    on_report = report_conditions(shape)
+    if not on_report:
+        return True
+    counts = db.execute(_report_share_statement(shape), params).one()
+    return bool(counts.total) and counts.matching > _FEW_REPORTS * counts.total
+
+
+@lru_cache(maxsize=64)
+def _report_share_statement(shape: tuple[str, ...]) -> Select[tuple[int, int]]:
+    reports = select(func.count()).select_from(_REPORT)
+    return select(
+        reports.where(*report_conditions(shape)).scalar_subquery().label("matching"),
+        reports.scalar_subquery().label("total"),
+    )
+
+
+def _dialect(db: Reader) -> str:
+    bind = db.get_bind() if isinstance(db, Session) else db
+    return bind.dialect.name
+
+
+def _paged(
+    *,
+    where: Sequence[ColumnElement[bool]],
+    order: Sequence[tuple[ColumnElement[Any], bool]],
+    after: ColumnElement[bool] | None,
+    key: ColumnElement[Any] | None,
+    walk: bool,
+) -> Select[*tuple[Any, ...]]:
+    """A page in two steps: the ids in order from the action table alone (a narrow sort when
+    there is one to do), then their columns and joins for those ids only. `order` is
+    (expression, descending) pairs, `key` the sort key shown in cursors."""
+    ordering = [expression.label(f"order_{i}") for i, (expression, _) in enumerate(order)]
+    ids = select(A.id.label("page_id"), *ordering)
+    if key is not None:
+        ids = ids.add_columns(key.label("sort_key"))
+    if where:
+        ids = ids.where(unindexed(and_(*where)) if walk else and_(*where))
+    if after is not None:
+        ids = ids.where(after)
+    descending = [desc for _, desc in order]
+    ids_order = [e.desc() if d else e for (e, _), d in zip(order, descending, strict=True)]
+    page = ids.order_by(*ids_order).limit(bindparam("limit", type_=Integer())).subquery("page")
+    columns = [*_BASE.selected_columns]
+    if key is not None:
+        columns.append(page.c.sort_key)
+    page_order = [
+        column.desc() if desc else column
+        for column, desc in zip(list(page.c)[1 : 1 + len(order)], descending, strict=True)
+    ]
+    return (
+        select(*columns).select_from(_FROM.join(page, page.c.page_id == A.id)).order_by(*page_order)
+    )
+
+
+@lru_cache(maxsize=512)
 def _page_statement(
-    shape: tuple[str, ...], sort: ActionSort, after: bool
+    shape: tuple[str, ...], sort: ActionSort, after: bool, walk: bool = False
 ) -> Select[*tuple[Any, ...]]:
     key = sort_key(sort)
-    query = _BASE if key is None else _BASE.add_columns(key.label("sort_key"))
-    query = query.where(*filter_conditions(shape))
-    if after:
-        query = query.where(_after(sort, key))
-    return query.order_by(*_order(sort, key)).limit(bindparam("limit", type_=Integer()))
+    order = (
+        [(A.id, sort.descending)]
+        if key is None
+        else [(key, sort.descending), (A.id, sort.descending)]
+    )
+    return _paged(
+        where=filter_conditions(shape),
+        order=order,
+        after=_after(sort, key) if after else None,
+        key=key,
+        walk=walk,
+    )
 
 
 @lru_cache(maxsize=256)
 def _count_statement(shape: tuple[str, ...]) -> Select[int]:
-    return select(func.count()).select_from(filtered_source(shape)).where(*filter_conditions(shape))
+    return select(func.count()).select_from(_ACTION).where(*filter_conditions(shape))
 
 
 # --- rows to dicts ---------------------------------------------------------------------------
@@ -343,7 +428,8 @@ def fetch_batch(
     params["limit"] = limit + 1
     if after is not None:
         params["after_key"], params["after_id"] = after.key, after.last_id
-    statement = _page_statement(shape, sort, after is not None)
+    walk = _walks_sort_order(db, shape, params)
+    statement = _page_statement(shape, sort, after is not None, walk)
     rows = db.execute(statement, params).all()
     following = None
     if len(rows) > limit:
@@ -370,12 +456,12 @@ def _segments(descending: bool) -> tuple[str, str]:
 
 @lru_cache(maxsize=256)
 def _overdue_segment_statement(
-    shape: tuple[str, ...], descending: bool, after: bool
+    shape: tuple[str, ...], descending: bool, after: bool, walk: bool
 ) -> Select[*tuple[Any, ...]]:
     # Through the due-date sort's indexed expression; overdue actions all have a due date.
     due = sort_key(ActionSort.DUE_DATE)
     assert due is not None
-    query = _BASE.add_columns(DAYS_OVERDUE.label("sort_key")).where(*filter_conditions(shape))
+    position = None
     if after:
         last_due = bindparam("after_due", type_=Date())
         last_id = bindparam("after_id", type_=Integer())
@@ -383,9 +469,14 @@ def _overdue_segment_statement(
         same_due_further = A.id < last_id if descending else A.id > last_id
         # Bounded below (above) by the last due date, so the index range starts there.
         bound = due >= last_due if descending else due <= last_due
-        query = query.where(bound, or_(further, and_(due == last_due, same_due_further)))
-    order = [due.asc(), A.id.desc()] if descending else [due.desc(), A.id.asc()]
-    return query.order_by(*order).limit(bindparam("limit", type_=Integer()))
+        position = and_(bound, or_(further, and_(due == last_due, same_due_further)))
+    return _paged(
+        where=filter_conditions(shape),
+        order=[(due, not descending), (A.id, descending)],
+        after=position,
+        key=DAYS_OVERDUE,
+        walk=walk,
+    )
 
 
 def _fetch_by_days_overdue(
@@ -416,11 +507,13 @@ def _fetch_by_days_overdue(
             if resume:
                 assert after is not None
                 segment_params["after_due"] = as_of - timedelta(days=after.key)
-            statement = _overdue_segment_statement(segment_shape, descending, resume)
+            walk = _walks_sort_order(db, segment_shape, segment_params)
+            statement = _overdue_segment_statement(segment_shape, descending, resume, walk)
             rows.extend(db.execute(statement, segment_params).all())
         else:
             id_order = ActionSort.ID_DESC if descending else ActionSort.ID
-            statement = _page_statement(segment_shape, id_order, resume)
+            walk = _walks_sort_order(db, segment_shape, segment_params)
+            statement = _page_statement(segment_shape, id_order, resume, walk)
             rows.extend((*row, 0) for row in db.execute(statement, segment_params).all())
         if len(rows) > limit:
             break

@@ -77,32 +77,25 @@ def summary(
     due_within: int | None,
     oldest: int = 10,
 ) -> dict[str, Any]:
-    """Counts and the longest-overdue items, in two small queries, for dashboards and CI."""
+    """Counts and the longest-overdue items, for dashboards and CI: one pass over the active
+    actions (per priority, in the order of ix_action_priority_status) and one page."""
     filters = active_filters(filters)
     shape, params = actions_query.filter_values(filters=filters, as_of=as_of)
-    conditions = actions_query.filter_conditions(shape)
-    source = actions_query.filtered_source(shape)
-    overdue = OVERDUE
     horizon = as_of + timedelta(days=due_within or 0)
     due_soon = Action.due_date.between(as_of, horizon) if due_within is not None else None
     columns = [
+        Action.priority,
         func.count().label("checked"),
-        func.count().filter(overdue).label("overdue"),
+        func.count().filter(OVERDUE).label("overdue"),
         func.count().filter(due_soon).label("due_soon") if due_soon is not None else None,
     ]
-    counts = db.execute(
-        select(*(c for c in columns if c is not None)).select_from(source).where(*conditions),
+    per_priority = db.execute(
+        select(*(c for c in columns if c is not None))
+        .where(*actions_query.filter_conditions(shape))
+        .group_by(Action.priority),
         params,
-    ).one()
-    by_priority = dict(
-        db.execute(
-            select(Action.priority, func.count())
-            .select_from(source)
-            .where(*conditions, overdue)
-            .group_by(Action.priority),
-            params,
-        ).all()
-    )
+    ).all()
+    by_priority = {row.priority: row.overdue for row in per_priority if row.overdue}
     items, _ = actions_query.fetch_batch(
         db=db,
         filters=replace(filters, overdue=True),
@@ -114,9 +107,9 @@ def summary(
     return {
         "as_of": as_of,
         "due_within": due_within,
-        "checked": counts.checked,
-        "overdue": counts.overdue,
-        "due_soon": counts.due_soon if due_soon is not None else None,
+        "checked": sum(row.checked for row in per_priority),
+        "overdue": sum(row.overdue for row in per_priority),
+        "due_soon": sum(row.due_soon for row in per_priority) if due_soon is not None else None,
         "overdue_by_priority": by_priority,
         "oldest": items,
     }

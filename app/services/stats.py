@@ -1,48 +1,213 @@
-"""Counts of actions per group, computed by GROUP BY in SQL (one statement, no rows loaded)."""
+"""Counts of actions per group, by GROUP BY in SQL over the action table's covering indexes.
+
+A fixed number of statements whatever the number of groups: the count per group and status,
+read in the order of an index that starts with the group's column (ix_action_*_status); the
+overdue count, earliest due date and oldest overdue action per group, from the overdue range of
+the same index; and the labels and references to show. Groups by a report's force or pillar
+are counted per report, then added up here: a million actions are never joined to their reports.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, SQLColumnExpression, and_, case, func, select
+from sqlalchemy import ColumnElement, Date, Select, bindparam, func, select
+from sqlalchemy.sql.util import ClauseAdapter
 
 from app import clock
 from app.db import Reader
 from app.enums import ActionStatus, Priority
-from app.models import Owner
+from app.models import Action, Owner
 from app.schemas.queries import ActionFilters, StatsGroupBy
-from app.services.actions_query import FILTERABLE, A, R, filter_conditions, filter_values
+from app.services.actions_query import A, R, filter_conditions, filter_values
 from app.services.overdue_rule import OVERDUE
 
+_ACTION = Action.__table__
 _OWNER = Owner.__table__
+_REPORT = R.id.table
 
 _NO_LABEL = {StatsGroupBy.OWNER: "Unassigned", StatsGroupBy.PILLAR: "(no pillar)"}
 _STATUS_ORDER = {status.value: index for index, status in enumerate(ActionStatus)}
 _PRIORITY_ORDER = {priority.value: priority.rank for priority in Priority}
+_STATUSES = [status.value for status in ActionStatus]
+# The action column counted by; force and pillar are counted per report and added up.
+_COUNTED_BY: dict[StatsGroupBy, ColumnElement[Any]] = {
+    StatsGroupBy.STATUS: A.status,
+    StatsGroupBy.OWNER: A.owner_id,
+    StatsGroupBy.PRIORITY: A.priority,
+    StatsGroupBy.REPORT: A.report_id,
+    StatsGroupBy.FORCE: A.report_id,
+    StatsGroupBy.PILLAR: A.report_id,
+}
+_REPORT_ATTRIBUTE = {StatsGroupBy.FORCE: R.force, StatsGroupBy.PILLAR: R.pillar}
+_IDS_PER_STATEMENT = 500
 
 
-def _group_columns(
-    group_by: StatsGroupBy,
-) -> tuple[SQLColumnExpression[Any], SQLColumnExpression[Any]]:
-    """The key a group is made by, and its readable label."""
+class Overdue(NamedTuple):
+    overdue: int
+    due_date: date
+    action_id: int | None
+
+
+@lru_cache(maxsize=128)
+def _count_statement(shape: tuple[str, ...], group_by: StatsGroupBy) -> Select[Any]:
+    key = _COUNTED_BY[group_by]
+    # Grouped by the status once when it is the key: twice, SQLite would sort the rows again
+    # rather than count them in the index's order.
+    grouped_by = [key] if key is A.status else [key, A.status]
+    return (
+        select(key, A.status, func.count()).where(*filter_conditions(shape)).group_by(*grouped_by)
+    )
+
+
+@lru_cache(maxsize=128)
+def _overdue_statement(shape: tuple[str, ...], group_by: StatsGroupBy) -> Select[Any]:
+    """Per group: how many are overdue, the earliest due date among them, and the lowest id
+    due that day (looked up per group in the same index: the oldest overdue action)."""
+    key = _COUNTED_BY[group_by]
+    where = [*filter_conditions(shape), OVERDUE]
+    groups = (
+        select(key.label("gkey"), func.count().label("n"), func.min(A.due_date).label("due"))
+        .where(*where)
+        .group_by(key)
+        .subquery("overdue_group")
+    )
+    oldest = _ACTION.alias("oldest")
+    on_oldest = ClauseAdapter(oldest)
+    # Equality, so that the lookup is an index seek; the unassigned group (a NULL key) has its
+    # oldest looked up apart (_oldest_unassigned).
+    oldest_id = (
+        select(func.min(oldest.c.id))
+        .where(
+            on_oldest.traverse(key) == groups.c.gkey,
+            oldest.c.due_date == groups.c.due,
+            *(on_oldest.traverse(condition) for condition in where),
+        )
+        .scalar_subquery()
+    )
+    return select(groups.c.gkey, groups.c.n, groups.c.due, oldest_id)
+
+
+@lru_cache(maxsize=64)
+def _oldest_unassigned_statement(shape: tuple[str, ...]) -> Select[Any]:
+    due = bindparam("oldest_due", type_=Date())
+    return select(func.min(A.id)).where(
+        *filter_conditions(shape), OVERDUE, A.owner_id.is_(None), A.due_date == due
+    )
+
+
+def _chunks(values: list[Any]) -> Iterable[list[Any]]:
+    for start in range(0, len(values), _IDS_PER_STATEMENT):
+        yield values[start : start + _IDS_PER_STATEMENT]
+
+
+def _overdue(
+    db: Reader, shape: tuple[str, ...], group_by: StatsGroupBy, params: dict[str, Any]
+) -> dict[Any, Overdue]:
+    found = {
+        key: Overdue(int(n), due, action_id)
+        for key, n, due, action_id in db.execute(_overdue_statement(shape, group_by), params)
+    }
+    unassigned = found.get(None)
+    if unassigned is not None:
+        action_id = db.scalar(
+            _oldest_unassigned_statement(shape), {**params, "oldest_due": unassigned.due_date}
+        )
+        found[None] = unassigned._replace(action_id=action_id)
+    return found
+
+
+def _labels(db: Reader, group_by: StatsGroupBy, keys: Iterable[Any]) -> dict[Any, str]:
+    wanted = [key for key in keys if key is not None]
     if group_by is StatsGroupBy.OWNER:
-        return A.owner_id, _OWNER.c.name
-    if group_by is StatsGroupBy.FORCE:
-        return R.force, R.force
-    if group_by is StatsGroupBy.REPORT:
-        return R.id, R.title
-    if group_by is StatsGroupBy.PILLAR:
-        return R.pillar, R.pillar
-    if group_by is StatsGroupBy.PRIORITY:
-        return A.priority, A.priority
-    return A.status, A.status
+        table, label = _OWNER, _OWNER.c.name
+    elif group_by is StatsGroupBy.REPORT:
+        table, label = _REPORT, R.title
+    else:
+        return {key: str(key) for key in wanted}
+    labels: dict[Any, str] = {}
+    for chunk in _chunks(wanted):
+        labels.update(db.execute(select(table.c.id, label).where(table.c.id.in_(chunk))).all())
+    return labels
 
 
-def _figures(
-    counts: dict[str, int], total: int, overdue: int, oldest: dict[str, Any] | None
+def _references(db: Reader, action_ids: list[int]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for chunk in _chunks(action_ids):
+        found.update(db.execute(select(A.id, A.reference).where(A.id.in_(chunk))).all())
+    return found
+
+
+def _by_report_attribute(
+    db: Reader,
+    group_by: StatsGroupBy,
+    counts: dict[Any, dict[str, int]],
+    overdue: dict[Any, Overdue],
+) -> tuple[dict[Any, dict[str, int]], dict[Any, Overdue]]:
+    """Counts per report added up per force or pillar."""
+    attribute = dict(db.execute(select(R.id, _REPORT_ATTRIBUTE[group_by])).all())
+    summed: dict[Any, dict[str, int]] = {}
+    for report_id, per_status in counts.items():
+        group = summed.setdefault(attribute[report_id], dict.fromkeys(_STATUSES, 0))
+        for status, n in per_status.items():
+            group[status] += n
+    rolled: dict[Any, Overdue] = {}
+    for report_id, figures in overdue.items():
+        key = attribute[report_id]
+        before = rolled.get(key)
+        if before is None:
+            rolled[key] = figures
+            continue
+        oldest = min(before, figures, key=lambda o: (o.due_date, o.action_id or 0))
+        rolled[key] = oldest._replace(overdue=before.overdue + figures.overdue)
+    return summed, rolled
+
+
+def action_stats(
+    *, db: Reader, filters: ActionFilters, group_by: StatsGroupBy = StatsGroupBy.STATUS
 ) -> dict[str, Any]:
+    """Per group: actions per status, total, overdue, completed share and the oldest overdue
+    action; and the same over all groups. Shaped like `StatsOut`."""
+    as_of = filters.as_of or clock.today()
+    shape, params = filter_values(filters=filters, as_of=as_of)
+    counts: dict[Any, dict[str, int]] = {}
+    for key, status, n in db.execute(_count_statement(shape, group_by), params):
+        counts.setdefault(key, dict.fromkeys(_STATUSES, 0))[status] = int(n)
+    overdue = _overdue(db, shape, group_by, params)
+    if group_by in _REPORT_ATTRIBUTE:
+        counts, overdue = _by_report_attribute(db, group_by, counts, overdue)
+    references = _references(
+        db, sorted(o.action_id for o in overdue.values() if o.action_id is not None)
+    )
+    labels = _labels(db, group_by, counts)
+    groups = []
+    for key, per_status in counts.items():
+        late = overdue.get(key)
+        oldest = None
+        if late is not None and late.action_id is not None:
+            oldest = {
+                "action_id": late.action_id,
+                "reference": references[late.action_id],
+                "due_date": late.due_date,
+                "days_overdue": (as_of - late.due_date).days,
+            }
+        label = labels.get(key)
+        groups.append(
+            {
+                "key": key,
+                "label": label if label is not None else _NO_LABEL.get(group_by, "(none)"),
+                **_figures(per_status, late.overdue if late else 0, oldest),
+            }
+        )
+    groups.sort(key=lambda group: _sort_key(group_by, group))
+    return {"group_by": group_by.value, "as_of": as_of, "groups": groups, "totals": _totals(groups)}
+
+
+def _figures(counts: dict[str, int], overdue: int, oldest: dict[str, Any] | None) -> dict[str, Any]:
+    total = sum(counts.values())
     completed = counts[ActionStatus.COMPLETED.value]
     return {
         "counts": counts,
@@ -62,118 +227,8 @@ def _sort_key(group_by: StatsGroupBy, group: dict[str, Any]) -> tuple[Any, ...]:
     return (key is None, group["label"].casefold(), str(key))
 
 
-_STATUSES = [status.value for status in ActionStatus]
-
-
-@lru_cache(maxsize=128)
-def _statement(shape: tuple[str, ...], group_by: StatsGroupBy) -> Select[Any]:
-    """Built once per filter shape and grouping; run with the filters' values."""
-    key, label = _group_columns(group_by)
-    source = FILTERABLE
-    if group_by is StatsGroupBy.OWNER:
-        source = source.outerjoin(_OWNER, A.owner_id == _OWNER.c.id)
-    filtered = (
-        select(
-            A.id,
-            key.label("gkey"),
-            label.label("glabel"),
-            A.reference,
-            A.status,
-            A.due_date,
-            case((OVERDUE, 1), else_=0).label("overdue"),
-        )
-        .select_from(source)
-        .where(*filter_conditions(shape))
-        .cte("filtered")
-    )
-    per_status = [
-        func.sum(case((filtered.c.status == status, 1), else_=0)).label(f"n_{status}")
-        for status in _STATUSES
-    ]
-    groups = (
-        select(
-            filtered.c.gkey,
-            filtered.c.glabel,
-            func.count().label("total"),
-            func.sum(filtered.c.overdue).label("overdue"),
-            *per_status,
-        )
-        .group_by(filtered.c.gkey, filtered.c.glabel)
-        .subquery("groups")
-    )
-    ranked = (
-        select(
-            filtered.c.gkey,
-            filtered.c.id,
-            filtered.c.reference,
-            filtered.c.due_date,
-            func.row_number()
-            .over(partition_by=filtered.c.gkey, order_by=(filtered.c.due_date, filtered.c.id))
-            .label("rank"),
-        )
-        .where(filtered.c.overdue == 1)
-        .subquery("ranked")
-    )
-    return select(
-        *groups.c,
-        ranked.c.id.label("oldest_id"),
-        ranked.c.reference.label("oldest_reference"),
-        ranked.c.due_date.label("oldest_due_date"),
-    ).outerjoin(ranked, and_(ranked.c.gkey.is_not_distinct_from(groups.c.gkey), ranked.c.rank == 1))
-
-
-def action_stats(
-    *, db: Reader, filters: ActionFilters, group_by: StatsGroupBy = StatsGroupBy.STATUS
-) -> dict[str, Any]:
-    """Per group: actions per status, total, overdue, completed share and the oldest overdue
-    action; and the same over all groups. Shaped like `StatsOut`."""
-    as_of = filters.as_of or clock.today()
-    shape, params = filter_values(filters=filters, as_of=as_of)
-    result: list[dict[str, Any]] = []
-    for row in db.execute(_statement(shape, group_by), params).mappings():
-        oldest = _oldest(row["oldest_id"], row["oldest_reference"], row["oldest_due_date"], as_of)
-        counts = {status: int(row[f"n_{status}"] or 0) for status in _STATUSES}
-        group_key = row["gkey"]
-        result.append(
-            {
-                "key": group_key,
-                "label": str(row["glabel"]) if row["glabel"] is not None else _none_label(group_by),
-                **_figures(counts, int(row["total"]), int(row["overdue"] or 0), oldest),
-            }
-        )
-    result.sort(key=lambda group: _sort_key(group_by, group))
-    return {
-        "group_by": group_by.value,
-        "as_of": as_of,
-        "groups": result,
-        "totals": _totals(result),
-    }
-
-
-def _none_label(group_by: StatsGroupBy) -> str:
-    return _NO_LABEL.get(group_by, "(none)")
-
-
-def _oldest(
-    action_id: int | None, reference: str | None, due_date: date | None, as_of: date
-) -> dict[str, Any] | None:
-    if action_id is None or reference is None or due_date is None:
-        return None
-    return {
-        "action_id": action_id,
-        "reference": reference,
-        "due_date": due_date,
-        "days_overdue": (as_of - due_date).days,
-    }
-
-
 def _totals(groups: list[dict[str, Any]]) -> dict[str, Any]:
     counts = {status: sum(group["counts"][status] for group in groups) for status in _STATUSES}
     candidates = [group["oldest_overdue"] for group in groups if group["oldest_overdue"]]
     oldest = min(candidates, key=lambda item: (item["due_date"], item["action_id"]), default=None)
-    return _figures(
-        counts,
-        sum(group["total"] for group in groups),
-        sum(group["overdue"] for group in groups),
-        oldest,
-    )
+    return _figures(counts, sum(group["overdue"] for group in groups), oldest)
