@@ -149,18 +149,13 @@ def test_edited_report_updates_in_place_and_keeps_references_and_state(
 def test_a_failure_mid_file_stores_nothing(
     seed_text: str, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.services import imports
+    from app.services import history
 
-    calls = {"n": 0}
-    real_add = imports._add_finding
+    def failing_history(**kwargs: object) -> int:
+        raise RuntimeError("disk full")
 
-    def failing_add(**kwargs: object) -> object:
-        calls["n"] += 1
-        if calls["n"] == 10:
-            raise RuntimeError("disk full")
-        return real_add(**kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(imports, "_add_finding", failing_add)
+    # The history is written last, after the report, its findings and actions.
+    monkeypatch.setattr(history, "record_many", failing_history)
     with pytest.raises(RuntimeError):
         _load(seed_text)
     assert all(count == 0 for count in _counts(session).values())

@@ -91,20 +91,22 @@ def _create(
     session.add(report)
     sections = _sync_sections(report=report, parsed=parsed)
     numbers: dict[str, int] = {}
+    findings = []
     for position, item in enumerate(parsed.findings):
         numbers[item.kind] = numbers.get(item.kind, 0) + 1
-        _add_finding(
-            session=session,
-            report=report,
-            item=item,
-            number=numbers[item.kind],
-            position=position,
-            section=sections.get(item.question or ""),
-            now=now,
-            actor=actor,
+        findings.append(
+            _new_finding(
+                report=report,
+                item=item,
+                number=numbers[item.kind],
+                position=position,
+                section=sections.get(item.question or ""),
+                now=now,
+            )
         )
-    session.flush()
-    return ImportOutcome(report=report, created=True, added=len(parsed.findings))
+    report.findings = findings
+    _store_new(session=session, findings=findings, actor=actor)
+    return ImportOutcome(report=report, created=True, added=len(findings))
 
 
 def _update(
@@ -123,6 +125,8 @@ def _update(
     numbers: dict[str, int] = {}
     for finding in stored:
         numbers[finding.kind] = max(numbers.get(finding.kind, 0), finding.number)
+    reimported: list[tuple[Action, dict[str, list[object]]]] = []
+    added: list[Finding] = []
     for position, item in enumerate(parsed.findings):
         section = sections.get(item.question or "")
         if position in pairs:
@@ -132,44 +136,49 @@ def _update(
             )
             if changes:
                 finding.updated_at = now
-                for action in finding.actions:
-                    history.record(
-                        session=session,
-                        action=action,
-                        kind="reimported",
-                        actor=actor,
-                        changes=changes,
-                    )
+                reimported.extend((action, changes) for action in finding.actions)
                 outcome.updated += 1
             continue
         numbers[item.kind] = numbers.get(item.kind, 0) + 1
-        _add_finding(
-            session=session,
-            report=report,
-            item=item,
-            number=numbers[item.kind],
-            position=position,
-            section=section,
-            now=now,
-            actor=actor,
+        added.append(
+            _new_finding(
+                report=report,
+                item=item,
+                number=numbers[item.kind],
+                position=position,
+                section=section,
+                now=now,
+            )
         )
-        outcome.added += 1
     matched = set(pairs.values())
+    withdrawn: list[tuple[Action, None]] = []
     for index, finding in enumerate(stored):
         if index not in matched and finding.withdrawn_at is None:
             finding.withdrawn_at = now
             finding.updated_at = now
-            for action in finding.actions:
-                history.record(
-                    session=session,
-                    action=action,
-                    kind="finding_withdrawn",
-                    actor=actor,
-                    comment="The finding is no longer in the re-imported report.",
-                )
+            withdrawn.extend((action, None) for action in finding.actions)
             outcome.withdrawn += 1
-    session.flush()
+    report.findings.extend(added)
+    outcome.added = len(added)
+    _store_new(session=session, findings=added, actor=actor)
+    history.record_many(session=session, events=reimported, kind="reimported", actor=actor)
+    history.record_many(
+        session=session,
+        events=withdrawn,
+        kind="finding_withdrawn",
+        actor=actor,
+        comment="The finding is no longer in the re-imported report.",
+    )
     return outcome
+
+
+def _store_new(*, session: Session, findings: list[Finding], actor: Principal) -> None:
+    """One flush for the whole report, so that the ORM sends each table's rows as one batch of
+    INSERTs (a flush per finding costs time in proportion to all the objects so far), then one
+    batch of history events for the new actions."""
+    session.flush()
+    created = ((action, None) for finding in findings for action in finding.actions)
+    history.record_many(session=session, events=created, kind="created", actor=actor)
 
 
 def _free_prefix(*, session: Session, parsed: ParsedReport) -> str:
@@ -210,32 +219,19 @@ def _sync_sections(*, report: Report, parsed: ParsedReport) -> dict[str, Section
     return wanted
 
 
-def _add_finding(
+def _new_finding(
     *,
-    session: Session,
     report: Report,
     item: ParsedFinding,
     number: int,
     position: int,
     section: Section | None,
     now: datetime,
-    actor: Principal,
 ) -> Finding:
+    """A finding and its action, not yet in the report's collection (the caller adds them all
+    at once) nor flushed."""
     kind = FindingKind(item.kind)
     reference = finding_reference(report.reference_prefix, kind, number)
-    finding = Finding(
-        kind=kind,
-        reference=reference,
-        number=number,
-        position=position,
-        text=item.text,
-        subpoints=list(item.subpoints),
-        context=item.context,
-        section=section,
-        created_at=now,
-        updated_at=now,
-    )
-    report.findings.append(finding)
     priority = _PRIORITY_BY_KIND[kind]
     action = Action(
         reference=reference,
@@ -247,10 +243,19 @@ def _add_finding(
         created_at=now,
         updated_at=now,
     )
-    finding.actions.append(action)
-    session.flush()
-    history.record(session=session, action=action, kind="created", actor=actor)
-    return finding
+    return Finding(
+        kind=kind,
+        reference=reference,
+        number=number,
+        position=position,
+        text=item.text,
+        subpoints=list(item.subpoints),
+        context=item.context,
+        section=section,
+        created_at=now,
+        updated_at=now,
+        actions=[action],
+    )
 
 
 def _refresh_finding(
