@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from app import clock
-from app.enums import FindingKind, Priority
+from app.enums import ActionStatus, FindingKind, Priority
 from app.models import Action, Finding, Report, Section
 from app.parser import ParsedFinding, ParsedReport
 from app.principal import Principal
@@ -22,7 +23,11 @@ _PRIORITY_BY_KIND = {
     FindingKind.RECOMMENDATION: Priority.HIGH,
     FindingKind.CAUSE_OF_CONCERN: Priority.HIGH,
 }
+_RANK_BY_KIND = {kind: priority.rank for kind, priority in _PRIORITY_BY_KIND.items()}
 TITLE_LIMIT = 120
+# New findings and actions are inserted as rows, not ORM objects (see _insert_findings).
+_FINDING = cast(Table, Finding.__table__)
+_ACTION = cast(Table, Action.__table__)
 
 
 @dataclass
@@ -91,22 +96,13 @@ def _create(
     session.add(report)
     sections = _sync_sections(report=report, parsed=parsed)
     numbers: dict[str, int] = {}
-    findings = []
+    new: list[_NewFinding] = []
     for position, item in enumerate(parsed.findings):
         numbers[item.kind] = numbers.get(item.kind, 0) + 1
-        findings.append(
-            _new_finding(
-                report=report,
-                item=item,
-                number=numbers[item.kind],
-                position=position,
-                section=sections.get(item.question or ""),
-                now=now,
-            )
-        )
-    report.findings = findings
-    _store_new(session=session, findings=findings, actor=actor)
-    return ImportOutcome(report=report, created=True, added=len(findings))
+        section = sections.get(item.question or "")
+        new.append(_NewFinding(item, numbers[item.kind], position, section))
+    _insert_findings(session=session, report=report, new=new, now=now, actor=actor)
+    return ImportOutcome(report=report, created=True, added=len(new))
 
 
 def _update(
@@ -125,8 +121,8 @@ def _update(
     numbers: dict[str, int] = {}
     for finding in stored:
         numbers[finding.kind] = max(numbers.get(finding.kind, 0), finding.number)
-    reimported: list[tuple[Action, dict[str, list[object]]]] = []
-    added: list[Finding] = []
+    reimported: list[tuple[int, dict[str, list[object]]]] = []
+    added: list[_NewFinding] = []
     for position, item in enumerate(parsed.findings):
         section = sections.get(item.question or "")
         if position in pairs:
@@ -136,31 +132,21 @@ def _update(
             )
             if changes:
                 finding.updated_at = now
-                reimported.extend((action, changes) for action in finding.actions)
+                reimported.extend((action.id, changes) for action in finding.actions)
                 outcome.updated += 1
             continue
         numbers[item.kind] = numbers.get(item.kind, 0) + 1
-        added.append(
-            _new_finding(
-                report=report,
-                item=item,
-                number=numbers[item.kind],
-                position=position,
-                section=section,
-                now=now,
-            )
-        )
+        added.append(_NewFinding(item, numbers[item.kind], position, section))
     matched = set(pairs.values())
-    withdrawn: list[tuple[Action, None]] = []
+    withdrawn: list[tuple[int, None]] = []
     for index, finding in enumerate(stored):
         if index not in matched and finding.withdrawn_at is None:
             finding.withdrawn_at = now
             finding.updated_at = now
-            withdrawn.extend((action, None) for action in finding.actions)
+            withdrawn.extend((action.id, None) for action in finding.actions)
             outcome.withdrawn += 1
-    report.findings.extend(added)
     outcome.added = len(added)
-    _store_new(session=session, findings=added, actor=actor)
+    _insert_findings(session=session, report=report, new=added, now=now, actor=actor)
     history.record_many(session=session, events=reimported, kind="reimported", actor=actor)
     history.record_many(
         session=session,
@@ -172,13 +158,78 @@ def _update(
     return outcome
 
 
-def _store_new(*, session: Session, findings: list[Finding], actor: Principal) -> None:
-    """One flush for the whole report, so that the ORM sends each table's rows as one batch of
-    INSERTs (a flush per finding costs time in proportion to all the objects so far), then one
-    batch of history events for the new actions."""
-    session.flush()
-    created = ((action, None) for finding in findings for action in finding.actions)
+class _NewFinding(NamedTuple):
+    item: ParsedFinding
+    number: int
+    position: int
+    section: Section | None
+
+
+def _insert_findings(
+    *, session: Session, report: Report, new: list[_NewFinding], now: datetime, actor: Principal
+) -> None:
+    """Store new findings, an action each and its "created" event as three batches of INSERTs.
+
+    Objects would cost more than the rows: the ORM's per-object work for 10,000 findings and
+    actions takes seconds, while SQLite's write lock is held."""
+    session.flush()  # the report and its sections get their ids
+    if not new:
+        return
+    finding_rows: list[dict[str, object]] = []
+    action_rows: list[dict[str, object]] = []
+    for item, number, position, section in new:
+        kind = FindingKind(item.kind)
+        reference = finding_reference(report.reference_prefix, kind, number)
+        finding_rows.append(
+            {
+                "report_id": report.id,
+                "section_id": section.id if section else None,
+                "kind": kind,
+                "reference": reference,
+                "number": number,
+                "position": position,
+                "text": item.text,
+                "subpoints": list(item.subpoints),
+                "context": item.context,
+                "created_at": now,
+                "updated_at": now,
+                "withdrawn_at": None,
+            }
+        )
+        action_rows.append(
+            {
+                "reference": reference,
+                "title": action_title(text=item.text),
+                "description": action_description(text=item.text, subpoints=item.subpoints),
+                "status": ActionStatus.OPEN,
+                "priority": _PRIORITY_BY_KIND[kind],
+                "priority_rank": _RANK_BY_KIND[kind],
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
+        )
+    session.execute(insert(_FINDING), finding_rows)
+    finding_ids = _ids_by_reference(session=session, model=Finding, report=report)
+    for row in action_rows:
+        row["finding_id"] = finding_ids[str(row["reference"])]
+    session.execute(insert(_ACTION), action_rows)
+    action_ids = _ids_by_reference(session=session, model=Action, report=report)
+    created = ((action_ids[str(row["reference"])], None) for row in action_rows)
     history.record_many(session=session, events=created, kind="created", actor=actor)
+    # The report's findings, if loaded, do not know of the rows inserted beside them.
+    session.expire(report, ["findings"])
+
+
+def _ids_by_reference(
+    *, session: Session, model: type[Finding] | type[Action], report: Report
+) -> dict[str, int]:
+    """The ids of the report's findings or actions, by reference (unique, unlike position)."""
+    query = select(model.reference, model.id)
+    if model is Action:
+        query = query.join(Finding, Action.finding_id == Finding.id)
+    rows = session.execute(query.where(Finding.report_id == report.id))
+    return {reference: id_ for reference, id_ in rows}
 
 
 def _free_prefix(*, session: Session, parsed: ParsedReport) -> str:
@@ -217,45 +268,6 @@ def _sync_sections(*, report: Report, parsed: ParsedReport) -> dict[str, Section
         if heading not in wanted:
             section.position = len(wanted) + section.position
     return wanted
-
-
-def _new_finding(
-    *,
-    report: Report,
-    item: ParsedFinding,
-    number: int,
-    position: int,
-    section: Section | None,
-    now: datetime,
-) -> Finding:
-    """A finding and its action, not yet in the report's collection (the caller adds them all
-    at once) nor flushed."""
-    kind = FindingKind(item.kind)
-    reference = finding_reference(report.reference_prefix, kind, number)
-    priority = _PRIORITY_BY_KIND[kind]
-    action = Action(
-        reference=reference,
-        title=action_title(text=item.text),
-        description=action_description(text=item.text, subpoints=item.subpoints),
-        status="open",
-        priority=priority,
-        priority_rank=priority.rank,
-        created_at=now,
-        updated_at=now,
-    )
-    return Finding(
-        kind=kind,
-        reference=reference,
-        number=number,
-        position=position,
-        text=item.text,
-        subpoints=list(item.subpoints),
-        context=item.context,
-        section=section,
-        created_at=now,
-        updated_at=now,
-        actions=[action],
-    )
 
 
 def _refresh_finding(
