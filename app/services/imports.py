@@ -66,7 +66,10 @@ def import_report(*, session: Session, parsed: ParsedReport, actor: Principal) -
     report = session.scalar(
         select(Report)
         .where(Report.identity_key == key)
-        .options(selectinload(Report.sections), selectinload(Report.findings, Finding.actions))
+        .options(
+            selectinload(Report.sections),
+            selectinload(Report.findings).selectinload(Finding.actions),
+        )
     )
     now = clock.utcnow()
     if report is None:
@@ -259,11 +262,16 @@ def _sync_sections(*, report: Report, parsed: ParsedReport) -> dict[str, Section
         if section is None:
             section = Section(heading=item.heading, paragraphs=[], position=position)
             report.sections.append(section)
-        section.position = position
-        section.paragraphs = list(item.paragraphs)
+        # Assigned only when changed: an unchanged section left clean costs the flush nothing.
+        if section.position != position:
+            section.position = position
+        if section.paragraphs != item.paragraphs:
+            section.paragraphs = list(item.paragraphs)
         wanted[item.heading] = section
     for item in parsed.sections:
-        wanted[item.heading].parent = wanted.get(item.parent or "")
+        section, parent = wanted[item.heading], wanted.get(item.parent or "")
+        if section.parent is not parent:
+            section.parent = parent
     for heading, section in by_heading.items():
         if heading not in wanted:
             section.position = len(wanted) + section.position
@@ -274,7 +282,8 @@ def _refresh_finding(
     *, finding: Finding, item: ParsedFinding, position: int, section: Section | None
 ) -> dict[str, list[object]]:
     """Bring a matched finding up to date; returns what a reader would see changed (old, new)."""
-    finding.position = position
+    if finding.position != position:
+        finding.position = position
     new_values: dict[str, object] = {
         "text": item.text,
         "subpoints": list(item.subpoints),
