@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple, cast
 
@@ -37,6 +37,7 @@ class ImportOutcome:
     added: int = 0
     updated: int = 0
     withdrawn: int = 0
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -73,10 +74,13 @@ def import_report(*, session: Session, parsed: ParsedReport, actor: Principal) -
     )
     now = clock.utcnow()
     if report is None:
-        return _create(session=session, parsed=parsed, key=key, now=now, actor=actor)
-    if report.source_sha256 == parsed.sha256:
-        return ImportOutcome(report=report, created=False)
-    return _update(session=session, report=report, parsed=parsed, now=now, actor=actor)
+        outcome = _create(session=session, parsed=parsed, key=key, now=now, actor=actor)
+    elif report.source_sha256 == parsed.sha256:
+        outcome = ImportOutcome(report=report, created=False)
+    else:
+        outcome = _update(session=session, report=report, parsed=parsed, now=now, actor=actor)
+    outcome.warnings = list(parsed.warnings)
+    return outcome
 
 
 def _create(
