@@ -138,6 +138,53 @@ def test_bodies_over_the_limit_get_413(client: TestClient) -> None:
     assert client.get("/api/v1/reports").json()["items"] == []
 
 
+def test_reports_with_more_findings_than_the_limit_get_413_and_store_nothing(
+    client: TestClient, seed_text: str, monkeypatch: Any
+) -> None:
+    from app.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "max_import_findings", 16)  # the seed has 17
+    response = client.post(
+        "/api/v1/reports", content=seed_text.encode(), headers={"Content-Type": "text/plain"}
+    )
+    body = _assert_problem(response, 413)
+    assert body["detail"].startswith("The report has 17 findings; one import stores at most 16")
+    assert "AFI_MAX_IMPORT_FINDINGS" in body["detail"]
+    assert (body["findings"], body["limit"]) == (17, 16)
+    assert client.get("/api/v1/reports").json()["items"] == []
+    # A dry run stores nothing, so it holds no lock: it still shows the parse.
+    dry = client.post(
+        "/api/v1/reports?dry_run=true", content=seed_text, headers={"Content-Type": "text/plain"}
+    )
+    assert dry.status_code == 200 and len(dry.json()["findings"]) == 17
+
+    monkeypatch.setattr(get_settings(), "max_import_findings", 17)
+    created = client.post(
+        "/api/v1/reports", content=seed_text.encode(), headers={"Content-Type": "text/plain"}
+    )
+    assert created.status_code == 201, created.text
+
+
+def test_a_reimport_over_the_limit_leaves_the_stored_report_as_it_was(
+    client: TestClient, seed_text: str, seeded: int, monkeypatch: Any
+) -> None:
+    from app.settings import get_settings
+
+    before = client.get(f"/api/v1/reports/{seeded}").json()
+    monkeypatch.setattr(get_settings(), "max_import_findings", 17)
+    longer = seed_text.replace(
+        "- The constabulary should ensure that the risks posed by registered sex offenders",
+        "- The constabulary should publish a digital forensics plan within six months.\n"
+        "- The constabulary should ensure that the risks posed by registered sex offenders",
+    )
+    assert longer != seed_text
+    response = client.post(
+        "/api/v1/reports", content=longer.encode(), headers={"Content-Type": "text/plain"}
+    )
+    assert _assert_problem(response, 413)["findings"] == 18
+    assert client.get(f"/api/v1/reports/{seeded}").json() == before
+
+
 def test_health_ready_and_openapi(client: TestClient) -> None:
     assert client.get("/health").json() == {"status": "ok"}
     assert client.get("/ready").json() == {"status": "ready"}

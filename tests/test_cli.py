@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -96,3 +97,26 @@ def test_serve_start_up_seeds_an_empty_database_once(session: Session) -> None:
     prepare_database()
     prepare_database()
     assert _count(session, Report) == 1 and _count(session, Action) == 17
+
+
+def test_seed_refuses_a_report_over_the_findings_limit_in_one_line(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "max_import_findings", 16)  # the seed has 17
+    result = runner.invoke(cli, ["seed", str(SEED)])
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"{SEED}: failed: The report has 17 findings; one import stores")
+    assert _count(session, Report) == 0 and _count(session, Action) == 0
+
+
+def test_seed_of_a_folder_ends_with_a_summary(tmp_path: Path, session: Session) -> None:
+    (tmp_path / "a-bad.txt").write_bytes(b"\x00\x01binary\xff")
+    (tmp_path / "b-good.txt").write_text(SEED.read_text("utf-8"), "utf-8")
+    (tmp_path / "c-same.txt").write_text(SEED.read_text("utf-8"), "utf-8")
+    result = runner.invoke(cli, ["seed", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == "3 files: 1 created, 1 unchanged, 1 failed."

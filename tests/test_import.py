@@ -149,18 +149,13 @@ def test_edited_report_updates_in_place_and_keeps_references_and_state(
 def test_a_failure_mid_file_stores_nothing(
     seed_text: str, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.services import imports
+    from app.services import history
 
-    calls = {"n": 0}
-    real_add = imports._add_finding
+    def failing_history(**kwargs: object) -> int:
+        raise RuntimeError("disk full")
 
-    def failing_add(**kwargs: object) -> object:
-        calls["n"] += 1
-        if calls["n"] == 10:
-            raise RuntimeError("disk full")
-        return real_add(**kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(imports, "_add_finding", failing_add)
+    # The history is written last, after the report, its findings and actions.
+    monkeypatch.setattr(history, "record_many", failing_history)
     with pytest.raises(RuntimeError):
         _load(seed_text)
     assert all(count == 0 for count in _counts(session).values())
@@ -181,3 +176,49 @@ def test_reports_without_pillar_and_other_programmes_get_distinct_prefixes(
     assert one.report.reference_prefix == "CUMBRIA-2015"
     assert two.report.reference_prefix == "CUMBRIA-CRIME-2015"
     assert two.report.findings[0].reference == "CUMBRIA-CRIME-2015-AFI-01"
+
+
+def _large_report(findings: int, edited: frozenset[int] = frozenset()) -> str:
+    """A seed-format report: questions of four findings each; `edited` findings reworded."""
+    lines = ["Kent PEEL 2019", "Effectiveness"]
+    for number in range(findings):
+        if number % 4 == 0:
+            lines += [
+                f"How well does the force meet demand ({number // 4})?",
+                "Areas for improvement",
+            ]
+        ending = "and report on it every quarter." if number in edited else "every quarter."
+        lines.append(
+            f"- The force should review its crime recording (finding {number}) so that it can "
+            f"show progress {ending}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def test_an_edited_reimport_of_a_large_report_keeps_every_reference(session: Session) -> None:
+    first = _load(_large_report(1200))
+    actions = {
+        reference: id_ for reference, id_ in session.execute(select(Action.reference, Action.id))
+    }
+    edited = frozenset(range(3, 1200, 5))
+
+    result = _load(_large_report(1200, edited))
+
+    assert (result.added, result.updated, result.withdrawn) == (0, len(edited), 0)
+    assert result.report.id == first.report.id
+    session.expire_all()
+    rows = session.execute(
+        select(Finding.reference, Finding.text, Action.id)
+        .join(Action, Action.finding_id == Finding.id)
+        .order_by(Finding.position)
+    ).all()
+    assert len(rows) == 1200
+    for number, (reference, text, action_id) in enumerate(rows):
+        assert reference == f"KENT-2019-EFF-AFI-{number + 1:02d}"
+        assert f"(finding {number})" in text
+        assert text.endswith("and report on it every quarter.") == (number in edited)
+        assert action_id == actions[reference]
+    reimported = session.scalar(
+        select(func.count()).select_from(ActionEvent).where(ActionEvent.kind == "reimported")
+    )
+    assert reimported == len(edited)

@@ -18,6 +18,7 @@ from app.schemas.common import (
     IdPath,
     Page,
     Pillar,
+    Problem,
     Programme,
     Year,
 )
@@ -32,6 +33,7 @@ _METADATA: dict[str, TypeAdapter[str]] = {
     "year": TypeAdapter(Year),
     "pillar": TypeAdapter(Pillar),
 }
+_PROBLEM: dict[str, Any] = {"model": Problem, "content": {"application/problem+json": {}}}
 _UPLOAD_DOC: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -84,7 +86,12 @@ def get_finding(finding_id: IdPath, session: SessionDep) -> Any:
     response_model=ImportResult | DryRunResult,
     status_code=201,
     openapi_extra=_UPLOAD_DOC,
-    responses={200: {"description": "Same report already stored, or a dry run"}},
+    responses={
+        200: {"description": "Same report already stored, or a dry run"},
+        413: {**_PROBLEM, "description": "Body, or number of findings, above the limit"},
+        415: _PROBLEM,
+        422: _PROBLEM,
+    },
 )
 async def post_report(
     request: Request,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import track
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -47,7 +49,7 @@ def parse(
         sys.stdout.write(json.dumps(result.model_dump(mode="json"), indent=2, ensure_ascii=False))
         sys.stdout.write("\n")
         return
-    out = Console(highlight=False)
+    out = Console(highlight=False, soft_wrap=True)
     out.print(f"[bold]{result.title}[/bold]: {len(result.findings)} findings")
     question = None
     for finding in result.findings:
@@ -85,39 +87,55 @@ def seed(
         err.print("No report files found.")
         raise typer.Exit(1)
     metadata = {"force": force, "programme": programme, "year": year, "pillar": pillar}
-    failures = load_files(files, metadata=metadata)
-    if failures:
-        err.print(f"[red]{failures} of {len(files)} files failed.[/red]")
+    if load_files(files, metadata=metadata):
         raise typer.Exit(1)
 
 
 def load_files(files: list[Path], *, metadata: dict[str, str | None]) -> int:
+    """Load each file in its own transaction; returns how many failed. Failures and warnings
+    are printed file by file; so is every other file's outcome, unless a progress bar shows (a
+    terminal and more than one file). Several files end with a summary."""
     from app.db import SessionLocal
-    from app.services.reports import import_text
+    from app.services.reports import load_text
 
-    failures = 0
+    counts: Counter[str] = Counter()
     show_progress = len(files) > 1 and err.is_terminal
     for file in track(files, description="Loading", console=err, disable=not show_progress):
         try:
             with SessionLocal.begin() as session:
-                result = import_text(
+                outcome = load_text(
                     session=session,
                     raw=file.read_bytes(),
                     metadata=metadata,
                     actor=system("afi seed"),
                 )
+                title = outcome.report.title
         except (AppError, SQLAlchemyError, OSError) as exc:
-            failures += 1
+            counts["failed"] += 1
             detail = exc.detail if isinstance(exc, AppError) else str(exc).splitlines()[0]
-            err.print(f"[red]{file}: failed: {detail}[/red]")
+            failed = f"[red]{escape(f'{file}: failed: {detail}')}[/red]"
+            err.print(failed, highlight=False, soft_wrap=True)
             continue
-        if result.created:
-            state = f"created ({result.added} findings)"
-        elif result.changed:
-            state = f"updated (+{result.added} ~{result.updated} -{result.withdrawn})"
+        if outcome.created:
+            counts["created"] += 1
+            state = f"created ({outcome.added} findings)"
+        elif outcome.changed:
+            counts["updated"] += 1
+            state = f"updated (+{outcome.added} ~{outcome.updated} -{outcome.withdrawn})"
         else:
+            counts["unchanged"] += 1
             state = "unchanged"
-        err.print(f"{file}: {result.report.title}: {state}")
-        for warning in result.warnings:
-            err.print(f"[yellow]{file}: warning:[/yellow] {warning}")
-    return failures
+        if not show_progress:
+            err.print(escape(f"{file}: {title}: {state}"), highlight=False, soft_wrap=True)
+        for warning in outcome.warnings:
+            warned = f"[yellow]{escape(str(file))}: warning:[/yellow] {escape(warning)}"
+            err.print(warned, highlight=False, soft_wrap=True)
+    if len(files) > 1:
+        summary = ", ".join(f"{counts[state]} {state}" for state in _STATES if counts[state])
+        colour = "red" if counts["failed"] else "green"
+        line = f"[{colour}]{len(files)} files: {summary}.[/{colour}]"
+        err.print(line, highlight=False, soft_wrap=True)
+    return counts["failed"]
+
+
+_STATES = ("created", "updated", "unchanged", "failed")

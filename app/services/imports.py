@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from app import clock
-from app.enums import FindingKind, Priority
+from app.enums import ActionStatus, FindingKind, Priority
 from app.models import Action, Finding, Report, Section
 from app.parser import ParsedFinding, ParsedReport
 from app.principal import Principal
@@ -22,7 +23,11 @@ _PRIORITY_BY_KIND = {
     FindingKind.RECOMMENDATION: Priority.HIGH,
     FindingKind.CAUSE_OF_CONCERN: Priority.HIGH,
 }
+_RANK_BY_KIND = {kind: priority.rank for kind, priority in _PRIORITY_BY_KIND.items()}
 TITLE_LIMIT = 120
+# New findings and actions are inserted as rows, not ORM objects (see _insert_findings).
+_FINDING = cast(Table, Finding.__table__)
+_ACTION = cast(Table, Action.__table__)
 
 
 @dataclass
@@ -32,6 +37,7 @@ class ImportOutcome:
     added: int = 0
     updated: int = 0
     withdrawn: int = 0
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -61,14 +67,20 @@ def import_report(*, session: Session, parsed: ParsedReport, actor: Principal) -
     report = session.scalar(
         select(Report)
         .where(Report.identity_key == key)
-        .options(selectinload(Report.sections), selectinload(Report.findings, Finding.actions))
+        .options(
+            selectinload(Report.sections),
+            selectinload(Report.findings).selectinload(Finding.actions),
+        )
     )
     now = clock.utcnow()
     if report is None:
-        return _create(session=session, parsed=parsed, key=key, now=now, actor=actor)
-    if report.source_sha256 == parsed.sha256:
-        return ImportOutcome(report=report, created=False)
-    return _update(session=session, report=report, parsed=parsed, now=now, actor=actor)
+        outcome = _create(session=session, parsed=parsed, key=key, now=now, actor=actor)
+    elif report.source_sha256 == parsed.sha256:
+        outcome = ImportOutcome(report=report, created=False)
+    else:
+        outcome = _update(session=session, report=report, parsed=parsed, now=now, actor=actor)
+    outcome.warnings = list(parsed.warnings)
+    return outcome
 
 
 def _create(
@@ -91,20 +103,13 @@ def _create(
     session.add(report)
     sections = _sync_sections(report=report, parsed=parsed)
     numbers: dict[str, int] = {}
+    new: list[_NewFinding] = []
     for position, item in enumerate(parsed.findings):
         numbers[item.kind] = numbers.get(item.kind, 0) + 1
-        _add_finding(
-            session=session,
-            report=report,
-            item=item,
-            number=numbers[item.kind],
-            position=position,
-            section=sections.get(item.question or ""),
-            now=now,
-            actor=actor,
-        )
-    session.flush()
-    return ImportOutcome(report=report, created=True, added=len(parsed.findings))
+        section = sections.get(item.question or "")
+        new.append(_NewFinding(item, numbers[item.kind], position, section))
+    _insert_findings(session=session, report=report, new=new, now=now, actor=actor)
+    return ImportOutcome(report=report, created=True, added=len(new))
 
 
 def _update(
@@ -123,6 +128,8 @@ def _update(
     numbers: dict[str, int] = {}
     for finding in stored:
         numbers[finding.kind] = max(numbers.get(finding.kind, 0), finding.number)
+    reimported: list[tuple[int, dict[str, list[object]]]] = []
+    added: list[_NewFinding] = []
     for position, item in enumerate(parsed.findings):
         section = sections.get(item.question or "")
         if position in pairs:
@@ -132,44 +139,104 @@ def _update(
             )
             if changes:
                 finding.updated_at = now
-                for action in finding.actions:
-                    history.record(
-                        session=session,
-                        action=action,
-                        kind="reimported",
-                        actor=actor,
-                        changes=changes,
-                    )
+                reimported.extend((action.id, changes) for action in finding.actions)
                 outcome.updated += 1
             continue
         numbers[item.kind] = numbers.get(item.kind, 0) + 1
-        _add_finding(
-            session=session,
-            report=report,
-            item=item,
-            number=numbers[item.kind],
-            position=position,
-            section=section,
-            now=now,
-            actor=actor,
-        )
-        outcome.added += 1
+        added.append(_NewFinding(item, numbers[item.kind], position, section))
     matched = set(pairs.values())
+    withdrawn: list[tuple[int, None]] = []
     for index, finding in enumerate(stored):
         if index not in matched and finding.withdrawn_at is None:
             finding.withdrawn_at = now
             finding.updated_at = now
-            for action in finding.actions:
-                history.record(
-                    session=session,
-                    action=action,
-                    kind="finding_withdrawn",
-                    actor=actor,
-                    comment="The finding is no longer in the re-imported report.",
-                )
+            withdrawn.extend((action.id, None) for action in finding.actions)
             outcome.withdrawn += 1
-    session.flush()
+    outcome.added = len(added)
+    _insert_findings(session=session, report=report, new=added, now=now, actor=actor)
+    history.record_many(session=session, events=reimported, kind="reimported", actor=actor)
+    history.record_many(
+        session=session,
+        events=withdrawn,
+        kind="finding_withdrawn",
+        actor=actor,
+        comment="The finding is no longer in the re-imported report.",
+    )
     return outcome
+
+
+class _NewFinding(NamedTuple):
+    item: ParsedFinding
+    number: int
+    position: int
+    section: Section | None
+
+
+def _insert_findings(
+    *, session: Session, report: Report, new: list[_NewFinding], now: datetime, actor: Principal
+) -> None:
+    """Store new findings, an action each and its "created" event as three batches of INSERTs.
+
+    Objects would cost more than the rows: the ORM's per-object work for 10,000 findings and
+    actions takes seconds, while SQLite's write lock is held."""
+    session.flush()  # the report and its sections get their ids
+    if not new:
+        return
+    finding_rows: list[dict[str, object]] = []
+    action_rows: list[dict[str, object]] = []
+    for item, number, position, section in new:
+        kind = FindingKind(item.kind)
+        reference = finding_reference(report.reference_prefix, kind, number)
+        finding_rows.append(
+            {
+                "report_id": report.id,
+                "section_id": section.id if section else None,
+                "kind": kind,
+                "reference": reference,
+                "number": number,
+                "position": position,
+                "text": item.text,
+                "subpoints": list(item.subpoints),
+                "context": item.context,
+                "created_at": now,
+                "updated_at": now,
+                "withdrawn_at": None,
+            }
+        )
+        action_rows.append(
+            {
+                "reference": reference,
+                "title": action_title(text=item.text),
+                "description": action_description(text=item.text, subpoints=item.subpoints),
+                "status": ActionStatus.OPEN,
+                "priority": _PRIORITY_BY_KIND[kind],
+                "priority_rank": _RANK_BY_KIND[kind],
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
+        )
+    session.execute(insert(_FINDING), finding_rows)
+    finding_ids = _ids_by_reference(session=session, model=Finding, report=report)
+    for row in action_rows:
+        row["finding_id"] = finding_ids[str(row["reference"])]
+    session.execute(insert(_ACTION), action_rows)
+    action_ids = _ids_by_reference(session=session, model=Action, report=report)
+    created = ((action_ids[str(row["reference"])], None) for row in action_rows)
+    history.record_many(session=session, events=created, kind="created", actor=actor)
+    # The report's findings, if loaded, do not know of the rows inserted beside them.
+    session.expire(report, ["findings"])
+
+
+def _ids_by_reference(
+    *, session: Session, model: type[Finding] | type[Action], report: Report
+) -> dict[str, int]:
+    """The ids of the report's findings or actions, by reference (unique, unlike position)."""
+    query = select(model.reference, model.id)
+    if model is Action:
+        query = query.join(Finding, Action.finding_id == Finding.id)
+    rows = session.execute(query.where(Finding.report_id == report.id))
+    return {reference: id_ for reference, id_ in rows}
 
 
 def _free_prefix(*, session: Session, parsed: ParsedReport) -> str:
@@ -199,65 +266,28 @@ def _sync_sections(*, report: Report, parsed: ParsedReport) -> dict[str, Section
         if section is None:
             section = Section(heading=item.heading, paragraphs=[], position=position)
             report.sections.append(section)
-        section.position = position
-        section.paragraphs = list(item.paragraphs)
+        # Assigned only when changed: an unchanged section left clean costs the flush nothing.
+        if section.position != position:
+            section.position = position
+        if section.paragraphs != item.paragraphs:
+            section.paragraphs = list(item.paragraphs)
         wanted[item.heading] = section
     for item in parsed.sections:
-        wanted[item.heading].parent = wanted.get(item.parent or "")
+        section, parent = wanted[item.heading], wanted.get(item.parent or "")
+        if section.parent is not parent:
+            section.parent = parent
     for heading, section in by_heading.items():
         if heading not in wanted:
             section.position = len(wanted) + section.position
     return wanted
 
 
-def _add_finding(
-    *,
-    session: Session,
-    report: Report,
-    item: ParsedFinding,
-    number: int,
-    position: int,
-    section: Section | None,
-    now: datetime,
-    actor: Principal,
-) -> Finding:
-    kind = FindingKind(item.kind)
-    reference = finding_reference(report.reference_prefix, kind, number)
-    finding = Finding(
-        kind=kind,
-        reference=reference,
-        number=number,
-        position=position,
-        text=item.text,
-        subpoints=list(item.subpoints),
-        context=item.context,
-        section=section,
-        created_at=now,
-        updated_at=now,
-    )
-    report.findings.append(finding)
-    priority = _PRIORITY_BY_KIND[kind]
-    action = Action(
-        reference=reference,
-        title=action_title(text=item.text),
-        description=action_description(text=item.text, subpoints=item.subpoints),
-        status="open",
-        priority=priority,
-        priority_rank=priority.rank,
-        created_at=now,
-        updated_at=now,
-    )
-    finding.actions.append(action)
-    session.flush()
-    history.record(session=session, action=action, kind="created", actor=actor)
-    return finding
-
-
 def _refresh_finding(
     *, finding: Finding, item: ParsedFinding, position: int, section: Section | None
 ) -> dict[str, list[object]]:
     """Bring a matched finding up to date; returns what a reader would see changed (old, new)."""
-    finding.position = position
+    if finding.position != position:
+        finding.position = position
     new_values: dict[str, object] = {
         "text": item.text,
         "subpoints": list(item.subpoints),

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, undefer
 
-from app.errors import NotFound
+from app.errors import NotFound, PayloadTooLarge
 from app.models import Finding, Report
 from app.parser import ParsedReport, parse_report
 from app.principal import Principal
@@ -18,8 +18,9 @@ from app.schemas.reports import (
     ParseResult,
     ReportDetail,
 )
-from app.services.imports import import_report
+from app.services.imports import ImportOutcome, import_report
 from app.services.references import candidate_prefixes, finding_reference
+from app.settings import get_settings
 
 
 def list_reports(
@@ -107,12 +108,35 @@ def dry_run(*, raw: str | bytes, metadata: dict[str, str | None]) -> DryRunResul
     return DryRunResult(**preview(parsed=parsed).model_dump(), warnings=parsed.warnings)
 
 
+def check_import_size(*, parsed: ParsedReport) -> None:
+    """Refuse a report larger than one import may store (the setting `max_import_findings`):
+    storing it would hold the database's write lock long enough for other writers to give up."""
+    limit = get_settings().max_import_findings
+    count = len(parsed.findings)
+    if count > limit:
+        raise PayloadTooLarge(
+            f"The report has {count:,} findings; one import stores at most {limit:,} "
+            "(setting AFI_MAX_IMPORT_FINDINGS). Split the report, or raise the limit.",
+            findings=count,
+            limit=limit,
+        )
+
+
+def load_text(
+    *, session: Session, raw: str | bytes, metadata: dict[str, str | None], actor: Principal
+) -> ImportOutcome:
+    """Parse and store report text, without reading the stored report back (the command line
+    prints one line per file). Parsing and the size check come before any database work."""
+    parsed = parse_report(raw, **metadata)
+    check_import_size(parsed=parsed)
+    return import_report(session=session, parsed=parsed, actor=actor)
+
+
 def import_text(
     *, session: Session, raw: str | bytes, metadata: dict[str, str | None], actor: Principal
 ) -> ImportResult:
     """Parse and store report text; the caller's transaction makes it all or nothing."""
-    parsed = parse_report(raw, **metadata)
-    outcome = import_report(session=session, parsed=parsed, actor=actor)
+    outcome = load_text(session=session, raw=raw, metadata=metadata, actor=actor)
     report = get_report(session=session, report_id=outcome.report.id)
     return ImportResult(
         created=outcome.created,
@@ -120,6 +144,6 @@ def import_text(
         added=outcome.added,
         updated=outcome.updated,
         withdrawn=outcome.withdrawn,
-        warnings=parsed.warnings,
+        warnings=outcome.warnings,
         report=ReportDetail.model_validate(report),
     )
