@@ -205,6 +205,7 @@ def _insert_findings(
         )
         action_rows.append(
             {
+                "report_id": report.id,
                 "reference": reference,
                 "title": action_title(text=item.text),
                 "description": action_description(text=item.text, subpoints=item.subpoints),
@@ -232,10 +233,7 @@ def _ids_by_reference(
     *, session: Session, model: type[Finding] | type[Action], report: Report
 ) -> dict[str, int]:
     """The ids of the report's findings or actions, by reference (unique, unlike position)."""
-    query = select(model.reference, model.id)
-    if model is Action:
-        query = query.join(Finding, Action.finding_id == Finding.id)
-    rows = session.execute(query.where(Finding.report_id == report.id))
+    rows = session.execute(select(model.reference, model.id).where(model.report_id == report.id))
     return {reference: id_ for reference, id_ in rows}
 
 
