@@ -1,0 +1,219 @@
+"""Every documented list shape reads the action table through an index or in its sort's order,
+stopping at the page's end: never a scan of the whole table followed by a sort.
+
+Checked with SQLite's EXPLAIN QUERY PLAN on a database of its own (whatever the suite runs on:
+the plans are SQLite's), for page 1 and a page after a cursor of each filter and each sort. The
+planner is given the statistics ANALYZE gathered on the benchmark's million actions (bench/), so
+that it plans as it would for a national register, not for an empty table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, Engine, event, insert
+
+from app import migrate
+from app.db import DEFERRED, make_engine
+from app.models import Report
+from app.schemas.queries import ActionFilters, ActionSort
+from app.services import actions_query
+from app.services.cursors import Position
+
+AS_OF = date(2030, 1, 15)
+# Filters that select few actions are looked up through an index (and the few sorted); the
+# others are read in the sort's order until the page is full. The fixture's reports make
+# Kent rare and PEEL, 2020 and Legitimacy common.
+POINTED = {
+    "owner_id": ActionFilters(owner_id=3),
+    "report_id": ActionFilters(report_id=3),
+    "force": ActionFilters(force="kent"),
+    "force and year": ActionFilters(force="kent", year="2020"),
+    "q": ActionFilters(q="vetting"),
+}
+READ_IN_ORDER = {
+    "status": ActionFilters(statuses=("blocked",)),
+    "statuses": ActionFilters(statuses=("open", "in_progress")),
+    "priority": ActionFilters(priorities=("critical",)),
+    "unassigned": ActionFilters(unassigned=True),
+    "assigned": ActionFilters(unassigned=False),
+    "year": ActionFilters(year="2020"),
+    "programme": ActionFilters(programme="peel"),
+    "pillar": ActionFilters(pillar="legitimacy"),
+    "kind": ActionFilters(kind="cause_of_concern"),
+    "overdue": ActionFilters(overdue=True),
+    "not overdue": ActionFilters(overdue=False),
+    "due_before": ActionFilters(due_before=AS_OF),
+    "due_after": ActionFilters(due_after=AS_OF),
+}
+SHAPES = (
+    [(name, filters, ActionSort.ID, True) for name, filters in POINTED.items()]
+    + [(name, filters, ActionSort.ID, False) for name, filters in READ_IN_ORDER.items()]
+    + [(f"sort={sort.value}", ActionFilters(), sort, False) for sort in ActionSort]
+)
+_KEYS = {
+    "id": None,
+    "due_date": AS_OF,
+    "priority": 2,
+    "updated_at": None,
+    "reference": "CUM-1",
+    "days_overdue": 3,
+}
+
+
+# sqlite_stat1 of the benchmark's 1,000,000 actions (40,025 reports), as ANALYZE wrote it.
+MILLION_ACTIONS_STATISTICS = """
+action ix_action_due_date 1000000 168
+action ix_action_due_date_sort 1000000 168 1
+action ix_action_finding_id 1000000 1
+action ix_action_owner_id_status 1000000 2494 357 2 1
+action ix_action_priority_rank_id 1000000 250000 1
+action ix_action_priority_status 1000000 250000 35715 8 1
+action ix_action_report_id_status 1000000 25 5 1 1
+action ix_action_status_due_date 1000000 142858 25 1
+action ix_action_updated_at_id 1000000 1 1
+action sqlite_autoindex_action_1 1000000 1
+finding ix_finding_kind 1000000 333334
+finding ix_finding_report_id_position 1000000 25 1
+finding ix_finding_section_id 1000000 4
+finding ix_finding_withdrawn 5223 1
+finding sqlite_autoindex_finding_1 1000000 1
+report ix_report_force 40025 931
+report ix_report_force_lower 40025 931
+report ix_report_pillar 40025 572
+report ix_report_pillar_lower 40025 572
+report ix_report_programme 40025 8005
+report ix_report_programme_lower 40025 8005
+report ix_report_start_year 40025 2859
+report ix_report_year_label 40025 2002
+report sqlite_autoindex_report_1 40025 1
+"""
+
+
+@pytest.fixture(scope="module")
+def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    path: Path = tmp_path_factory.mktemp("plans") / "plans.db"
+    url = f"sqlite:///{path}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    rows = [tuple(line.split(" ", 2)) for line in MILLION_ACTIONS_STATISTICS.strip().splitlines()]
+    now = datetime.now(UTC)
+    reports = [
+        {
+            "force": "Kent" if number == 0 else f"Force {number % 40}",
+            "programme": "PEEL" if number % 5 else "CRIME",
+            "year_label": "2020" if number % 3 else "2019",
+            "start_year": 2020 if number % 3 else 2019,
+            "pillar": "Legitimacy" if number % 2 else "Efficiency",
+            "title": f"Report {number}",
+            "identity_key": f"report-{number}",
+            "reference_prefix": f"R{number}",
+            "source_sha256": f"{number:064d}",
+            "source_text": "",
+            "imported_at": now,
+            "updated_at": now,
+        }
+        for number in range(100)
+    ]
+    with engine.begin() as connection:
+        connection.execute(insert(Report.__table__), reports)
+        connection.exec_driver_sql("DELETE FROM sqlite_stat1")
+        connection.exec_driver_sql(
+            "INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)", rows
+        )
+    engine.dispose()  # connections read the statistics when they open
+    yield engine
+    engine.dispose()
+
+
+Plan = dict[int, list[str]]  # the lines of a query plan by parent: one entry per (sub)query
+
+
+def _plans(engine: Engine, call: Any) -> list[Plan]:
+    """The query plan of each statement `call(connection)` sends."""
+    sent: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    with engine.connect().execution_options(**{DEFERRED: True}) as connection:
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            call(connection)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        plans = []
+        for sql, params in sent:
+            plan: Plan = {}
+            for _id, parent, _, line in connection.exec_driver_sql(
+                f"EXPLAIN QUERY PLAN {sql}", params
+            ):
+                plan.setdefault(parent, []).append(line)
+            plans.append(plan)
+        return plans
+
+
+_READS_ACTIONS = re.compile(r"(SCAN|SEARCH) action\b(?! USING INTEGER PRIMARY KEY)")
+
+
+def _action_reads(plan: Plan) -> list[list[str]]:
+    """The (sub)queries of a plan that read the action table other than by id."""
+    return [lines for lines in plan.values() if any(map(_READS_ACTIONS.match, lines))]
+
+
+def _sorts_what_it_read(lines: list[str]) -> bool:
+    return any("TEMP B-TREE FOR ORDER BY" in line for line in lines)
+
+
+def _text(plan: Plan) -> str:
+    return "\n".join(line for lines in plan.values() for line in lines)
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["page 1", "after a cursor"])
+@pytest.mark.parametrize(
+    ("name", "filters", "sort", "pointed"), SHAPES, ids=[shape[0] for shape in SHAPES]
+)
+def test_every_list_shape_reads_through_an_index_or_in_order(
+    sqlite_engine: Engine,
+    name: str,
+    filters: ActionFilters,
+    sort: ActionSort,
+    pointed: bool,
+    after: bool,
+) -> None:
+    key = _KEYS[sort.field]
+    if sort.field == "updated_at":
+        key = actions_query.clock.utcnow()
+    position = Position(key, 1000) if after else None
+
+    def page(connection: Connection) -> None:
+        actions_query.fetch_batch(
+            db=connection, filters=filters, sort=sort, as_of=AS_OF, after=position, limit=50
+        )
+
+    plans = _plans(sqlite_engine, page)
+    assert any("action" in _text(plan) for plan in plans)
+    for plan in plans:
+        for lines in _action_reads(plan):
+            if pointed:
+                # Looked up through an index, never a scan of the table.
+                assert not any(line.startswith("SCAN action") for line in lines), _text(plan)
+            else:
+                # Read in the sort's order and stopped at the page's end: nothing to sort.
+                assert not _sorts_what_it_read(lines), _text(plan)
+
+
+def test_the_check_sees_a_whole_table_sort(sqlite_engine: Engine) -> None:
+    # What the test above refuses: every unassigned action found and then sorted.
+    def collect_then_sort(connection: Connection) -> None:
+        query = "SELECT id FROM action WHERE owner_id IS NULL ORDER BY due_date LIMIT 50"
+        connection.exec_driver_sql(query).all()
+
+    (plan,) = _plans(sqlite_engine, collect_then_sort)
+    (lines,) = _action_reads(plan)
+    assert _sorts_what_it_read(lines)
