@@ -251,6 +251,8 @@ def test_a_dump_from_before_a_change_of_tables_is_refused(
     [
         ("0005", "0005", True),
         ("0004", "0005", True),  # 0005 changes how SQLite stores timestamps, nothing else
+        ("0005", "0006", True),  # 0006 adds the search index, which dumps leave out
+        ("0004", "0006", True),
         ("0003", "0005", False),
         ("0003", "0004", False),
         ("0005", "0004", False),
