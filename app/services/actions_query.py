@@ -36,6 +36,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from app import clock
 from app.db import Reader
 from app.enums import ActionStatus
+from app.errors import InvalidInput
 from app.models import Action, Finding, Owner, Report, Section
 from app.models.action import FAR_FUTURE
 from app.schemas.queries import ActionFilters, ActionSort
@@ -47,6 +48,8 @@ from app.services.cursors import (
     encode_cursor,
     filters_fingerprint,
 )
+from app.services.search import parse as parse_search
+from app.services.search_index import matching_ids, ranked_matches, search_params
 
 # Statuses in which a passed due date makes an action overdue.
 ACTIVE_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS, ActionStatus.BLOCKED)
@@ -151,16 +154,6 @@ DAYS_OVERDUE = case((OVERDUE, days_between(A.due_date, AS_OF)), else_=0)
 
 # --- filters -------------------------------------------------------------------------------
 
-_LIKE_ESCAPE = "/"
-
-
-def _escape_like(text: str) -> str:
-    """`text` matched literally by LIKE ... ESCAPE '/' (no wildcards of its own)."""
-    for special in (_LIKE_ESCAPE, "%", "_"):
-        text = text.replace(special, _LIKE_ESCAPE + special)
-    return text
-
-
 # Every filter is one condition with named parameters. Statements are built once per
 # combination of filters given (a "shape") and run with each request's values, so SQLAlchemy
 # neither rebuilds them nor walks them again to find their compiled form.
@@ -181,12 +174,8 @@ _CONDITIONS: dict[str, ColumnElement[bool]] = {
     "not_overdue": NOT_OVERDUE,
     "due_before": A.due_date < bindparam("due_before"),
     "due_after": A.due_date > bindparam("due_after"),
-    "q": or_(
-        *(
-            column.icontains(bindparam("q"), escape=_LIKE_ESCAPE)
-            for column in (A.title, A.description, A.reference)
-        )
-    ),
+    # The full-text index gives the candidates (app.services.search_index).
+    "q": A.id.in_(matching_ids()),
 }
 
 
@@ -234,7 +223,8 @@ def filter_values(*, filters: ActionFilters, as_of: date) -> FilterValues:
     if filters.due_after is not None:
         given("due_after", filters.due_after)
     if filters.q:
-        given("q", _escape_like(filters.q))
+        shape.append("q")
+        params.update(search_params(parse_search(filters.q)))
     return FilterValues(tuple(shape), params)
 
 
@@ -246,8 +236,20 @@ def filter_conditions(shape: tuple[str, ...]) -> list[ColumnElement[bool]]:
 # --- sorting and positions -------------------------------------------------------------------
 
 
+class RelevanceWithoutSearch(InvalidInput):
+    def __init__(self) -> None:
+        message = "sorting by relevance needs a search: give q as well"
+        super().__init__(
+            f"Invalid value for: sort ({message}).",
+            field="sort",
+            location="query",
+            message=message,
+        )
+
+
 def sort_key(sort: ActionSort) -> ColumnElement[Any] | None:
-    """The expression a sort orders by before the id tie-break; None when it is the id."""
+    """The expression a sort orders by before the id tie-break; None when it is the id (or
+    relevance, which is the search's own: see _search_page)."""
     field = sort.field
     if field == "due_date":
         # A literal, not a bound parameter, so that an index on this expression can serve it.
@@ -277,10 +279,40 @@ def _order(sort: ActionSort, key: ColumnElement[Any] | None) -> list[Any]:
     return [column.desc() for column in columns] if sort.descending else columns
 
 
+def _search_page(shape: tuple[str, ...], sort: ActionSort, after: bool) -> Select[Any]:
+    """A page with a search, in two steps: the page's ids (and keys) from the few columns the
+    filters and the order need, then every column of those rows only. A common word matches a
+    good share of all actions, and SQLite would otherwise join and carry every column of each
+    match to the sort. By relevance, the search's rank is the key and the join to the matches
+    is the search condition."""
+    if sort.field == "relevance":
+        matches = ranked_matches().subquery("search_match")
+        source = FILTERABLE.join(matches, matches.c.action_id == A.id)
+        key: ColumnElement[Any] | None = matches.c.rank
+        shape = tuple(name for name in shape if name != "q")
+    else:
+        source, key = FILTERABLE, sort_key(sort)
+    ids = select(A.id) if key is None else select(A.id, key.label("sort_key"))
+    ids = ids.select_from(source).where(*filter_conditions(shape))
+    if after:
+        ids = ids.where(_after(sort, key))
+    page = (
+        ids.order_by(*_order(sort, key)).limit(bindparam("limit", type_=Integer())).subquery("page")
+    )
+    query = _BASE.join(page, page.c.id == A.id)
+    if key is not None:
+        query = query.add_columns(page.c.sort_key)
+    return query.order_by(*_order(sort, None if key is None else page.c.sort_key))
+
+
 @lru_cache(maxsize=256)
 def _page_statement(
     shape: tuple[str, ...], sort: ActionSort, after: bool
 ) -> Select[*tuple[Any, ...]]:
+    if sort.field == "relevance" and "q" not in shape:
+        raise RelevanceWithoutSearch()
+    if "q" in shape:
+        return _search_page(shape, sort, after)
     key = sort_key(sort)
     query = _BASE if key is None else _BASE.add_columns(key.label("sort_key"))
     query = query.where(*filter_conditions(shape))
@@ -291,6 +323,9 @@ def _page_statement(
 
 @lru_cache(maxsize=256)
 def _count_statement(shape: tuple[str, ...]) -> Select[int]:
+    if shape == ("q",):
+        # Every action has one row in the index, and a finding and a report: count the index.
+        return select(func.count()).select_from(matching_ids().subquery())
     return select(func.count()).select_from(FILTERABLE).where(*filter_conditions(shape))
 
 
