@@ -250,6 +250,8 @@ def test_a_dump_from_before_a_change_of_tables_is_refused(
         ("0004", "0005", True),  # 0005 changes how SQLite stores timestamps, nothing else
         ("0004", "0006", False),  # 0006 adds action.report_id
         ("0005", "0006", False),
+        ("0006", "0007", True),  # 0007 adds the search index, which dumps leave out
+        ("0005", "0007", False),
         ("0003", "0005", False),
         ("0003", "0004", False),
         ("0005", "0004", False),

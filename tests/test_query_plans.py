@@ -54,7 +54,17 @@ READ_IN_ORDER = {
 SHAPES = (
     [(name, filters, ActionSort.ID, True) for name, filters in POINTED.items()]
     + [(name, filters, ActionSort.ID, False) for name, filters in READ_IN_ORDER.items()]
-    + [(f"sort={sort.value}", ActionFilters(), sort, False) for sort in ActionSort]
+    + [
+        (f"sort={sort.value}", ActionFilters(), sort, False)
+        for sort in ActionSort
+        if sort.field != "relevance"
+    ]
+    # Relevance needs a search, and comes from the search's index.
+    + [
+        (f"sort={sort.value}", POINTED["q"], sort, True)
+        for sort in ActionSort
+        if sort.field == "relevance"
+    ]
 )
 _KEYS = {
     "id": None,
@@ -63,6 +73,7 @@ _KEYS = {
     "updated_at": None,
     "reference": "CUM-1",
     "days_overdue": 3,
+    "relevance": -1.5,
 }
 
 

@@ -26,6 +26,9 @@ class ActionSort(StrEnum):
     REFERENCE_DESC = "-reference"
     DAYS_OVERDUE = "days_overdue"
     DAYS_OVERDUE_DESC = "-days_overdue"
+    # Only with a search (q): best matches first; `-relevance` puts the weakest first.
+    RELEVANCE = "relevance"
+    RELEVANCE_DESC = "-relevance"
 
     @property
     def field(self) -> str:

@@ -4,13 +4,46 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from app.enums import ActionStatus, FindingKind, Priority
 from app.schemas.common import Day, Force, Id, Pillar, Programme, SingleLine, Year
 from app.schemas.queries import ActionFilters, ActionSort, OutputFormat, StatsGroupBy
+from app.services import search
 
-SearchText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), SingleLine]
+
+def _searchable(value: str) -> str:
+    # Refused here as well as by the service, so that the CSV export refuses it before it starts.
+    if value.strip():
+        try:
+            search.parse(value)
+        except search.InvalidSearch:
+            raise PydanticCustomError("search", search.NO_WORDS) from None
+    return value
+
+
+SearchText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=200),
+    SingleLine,
+    AfterValidator(_searchable),
+]
+SEARCH_SYNTAX = (
+    "Full-text search in the reference, title, description, finding text and question. Every "
+    'term must match: words, "quoted phrases", and `*` after a word or phrase for a prefix '
+    "(`safeguard*`). Case-insensitive; no stemming; punctuation separates words, so "
+    "`CUM-PEEL15-EFF-AFI3` is the phrase of its four words. AND, OR, NOT and other symbols "
+    "are not operators. A q with no letter or digit is refused."
+)
 
 
 def _text(value: str | None) -> str | None:
@@ -46,9 +79,7 @@ class FilterParams(BaseModel):
     )
     due_before: Day | None = Field(default=None, description="Due strictly before this day.")
     due_after: Day | None = Field(default=None, description="Due strictly after this day.")
-    q: SearchText | None = Field(
-        default=None, description="Case-insensitive text in title, description or reference."
-    )
+    q: SearchText | None = Field(default=None, description=SEARCH_SYNTAX)
     as_of: Day | None = Field(
         default=None, description="The day overdue is judged on (default: today)."
     )
@@ -75,7 +106,9 @@ class FilterParams(BaseModel):
 
 class ListParams(FilterParams):
     sort: ActionSort = Field(
-        default=ActionSort.ID, description="Order; `-` before the name for descending."
+        default=ActionSort.ID,
+        description="Order; `-` before the name for descending. `relevance` (only with q): best "
+        "matches first, `-relevance` the weakest first.",
     )
     limit: int = Field(default=50, ge=1, le=500)
     cursor: str | None = Field(
@@ -85,6 +118,14 @@ class ListParams(FilterParams):
     format: OutputFormat | None = Field(
         default=None, description="csv for CSV (as does `Accept: text/csv`)."
     )
+
+    @field_validator("sort")
+    @classmethod
+    def _relevance_needs_search(cls, sort: ActionSort, info: ValidationInfo) -> ActionSort:
+        # q is validated first (declared first); when q itself was refused, that is the error.
+        if sort.field == "relevance" and "q" in info.data and not _text(info.data["q"]):
+            raise PydanticCustomError("sort", "sorting by relevance needs a search: give q")
+        return sort
 
 
 class StatsParams(FilterParams):

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     Date,
+    FromClause,
     Integer,
     Select,
     and_,
@@ -36,6 +37,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from app import clock
 from app.db import Reader
+from app.errors import InvalidInput
 from app.models import Action, Finding, Owner, Report, Section
 from app.models.action import FAR_FUTURE
 from app.schemas.queries import ActionFilters, ActionSort
@@ -53,6 +55,8 @@ from app.services.overdue_rule import (
     OVERDUE,
     days_overdue,
 )
+from app.services.search import parse as parse_search
+from app.services.search_index import matching_ids, ranked_matches, search_params
 
 # Core columns, not ORM attributes: a statement made of ORM attributes goes through the ORM's
 # compile and loading machinery, which costs more than the query itself on a page of rows.
@@ -115,16 +119,6 @@ if _SELECTED[_OWNER_AT:] != ("owner_name", "owner_email", "owner_team"):
 
 # --- filters -------------------------------------------------------------------------------
 
-_LIKE_ESCAPE = "/"
-
-
-def _escape_like(text: str) -> str:
-    """`text` matched literally by LIKE ... ESCAPE '/' (no wildcards of its own)."""
-    for special in (_LIKE_ESCAPE, "%", "_"):
-        text = text.replace(special, _LIKE_ESCAPE + special)
-    return text
-
-
 # Every filter is one condition with named parameters, on the action alone (what it asks of
 # the report or the finding is a subquery), so that a page, a count or an aggregate reads only
 # the action table and its indexes. Statements are built once per combination of filters given
@@ -149,12 +143,8 @@ _CONDITIONS: dict[str, ColumnElement[bool]] = {
     "not_overdue": NOT_OVERDUE,
     "due_before": A.due_date < bindparam("due_before"),
     "due_after": A.due_date > bindparam("due_after"),
-    "q": or_(
-        *(
-            column.icontains(bindparam("q"), escape=_LIKE_ESCAPE)
-            for column in (A.title, A.description, A.reference)
-        )
-    ),
+    # The full-text index gives the candidates (app.services.search_index).
+    "q": A.id.in_(matching_ids()),
 }
 
 
@@ -202,7 +192,8 @@ def filter_values(*, filters: ActionFilters, as_of: date) -> FilterValues:
     if filters.due_after is not None:
         given("due_after", filters.due_after)
     if filters.q:
-        given("q", _escape_like(filters.q))
+        shape.append("q")
+        params.update(search_params(parse_search(filters.q)))
     return FilterValues(tuple(shape), params)
 
 
@@ -223,8 +214,20 @@ def filter_conditions(shape: tuple[str, ...]) -> list[ColumnElement[bool]]:
 # --- sorting and positions -------------------------------------------------------------------
 
 
+class RelevanceWithoutSearch(InvalidInput):
+    def __init__(self) -> None:
+        message = "sorting by relevance needs a search: give q as well"
+        super().__init__(
+            f"Invalid value for: sort ({message}).",
+            field="sort",
+            location="query",
+            message=message,
+        )
+
+
 def sort_key(sort: ActionSort) -> ColumnElement[Any] | None:
-    """The expression a sort orders by before the id tie-break; None when it is the id."""
+    """The expression a sort orders by before the id tie-break; None when it is the id (or
+    relevance, which is the search's own: see _search_page)."""
     field = sort.field
     if field == "due_date":
         # A literal, not a bound parameter, so that an index on this expression can serve it.
@@ -309,12 +312,13 @@ def _paged(
     after: ColumnElement[bool] | None,
     key: ColumnElement[Any] | None,
     walk: bool,
+    source: FromClause = _ACTION,
 ) -> Select[*tuple[Any, ...]]:
     """A page in two steps: the ids in order from the action table alone (a narrow sort when
     there is one to do), then their columns and joins for those ids only. `order` is
     (expression, descending) pairs, `key` the sort key shown in cursors."""
     ordering = [expression.label(f"order_{i}") for i, (expression, _) in enumerate(order)]
-    ids = select(A.id.label("page_id"), *ordering)
+    ids = select(A.id.label("page_id"), *ordering).select_from(source)
     if key is not None:
         ids = ids.add_columns(key.label("sort_key"))
     if where:
@@ -336,10 +340,29 @@ def _paged(
     )
 
 
+def _relevance_page(shape: tuple[str, ...], sort: ActionSort, after: bool) -> Select[Any]:
+    """By relevance the search's rank is the key, and the join to the ranked matches is the
+    search condition."""
+    if "q" not in shape:
+        raise RelevanceWithoutSearch()
+    matches = ranked_matches().subquery("search_match")
+    rank = matches.c.rank
+    return _paged(
+        where=filter_conditions(tuple(name for name in shape if name != "q")),
+        order=[(rank, sort.descending), (A.id, sort.descending)],
+        after=_after(sort, rank) if after else None,
+        key=rank,
+        walk=False,
+        source=_ACTION.join(matches, matches.c.action_id == A.id),
+    )
+
+
 @lru_cache(maxsize=512)
 def _page_statement(
     shape: tuple[str, ...], sort: ActionSort, after: bool, walk: bool = False
 ) -> Select[*tuple[Any, ...]]:
+    if sort.field == "relevance":
+        return _relevance_page(shape, sort, after)
     key = sort_key(sort)
     order = (
         [(A.id, sort.descending)]
@@ -357,6 +380,9 @@ def _page_statement(
 
 @lru_cache(maxsize=256)
 def _count_statement(shape: tuple[str, ...]) -> Select[int]:
+    if shape == ("q",):
+        # Every action has one row in the index, and a finding and a report: count the index.
+        return select(func.count()).select_from(matching_ids().subquery())
     return select(func.count()).select_from(_ACTION).where(*filter_conditions(shape))
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -24,6 +25,9 @@ _KEY_KINDS = {
     "updated_at": "datetime",
     "reference": "str",
     "days_overdue": "int",
+    # A search's rank, a double on both databases. JSON keeps a double exactly: orjson writes
+    # the shortest text that reads back as the same double.
+    "relevance": "float",
 }
 _MAX_KEY_LENGTH = 1000
 # Ids, priority ranks and days overdue are INTEGER columns or values: 32-bit on PostgreSQL.
@@ -96,6 +100,8 @@ def _key_from_json(kind: str, value: Any) -> Any:
     if kind == "none" and value is None:
         return None
     if kind == "int" and type(value) is int and -_INT_LIMIT <= value < _INT_LIMIT:
+        return value
+    if kind == "float" and type(value) is float and math.isfinite(value):
         return value
     # No NUL: PostgreSQL text cannot hold one, so comparing with it fails in the database.
     if kind == "str" and type(value) is str and len(value) <= _MAX_KEY_LENGTH and "\0" not in value:
