@@ -520,7 +520,7 @@ def reader(anonymous: TestClient, monkeypatch: pytest.MonkeyPatch) -> TestClient
 
 
 # On SQLite a page filtered by report attributes first counts the reports they match, to choose
-# how to read the actions (app.services.actions_query._walks_sort_order).
+# how to read the actions (app.services.action_pages._walks_sort_order).
 _REPORT_SHARE = int(TEST_DATABASE_URL.startswith("sqlite"))
 
 

@@ -24,7 +24,7 @@ from app.db import SessionLocal, make_engine
 from app.models import Action, Finding, Report, Section
 from app.principal import system
 from app.schemas.queries import ActionFilters, ActionSort
-from app.services import actions_query
+from app.services import action_filters, action_pages, actions_query
 from app.services import dump as dump_service
 from app.services.reports import import_text
 from app.services.search import InvalidSearch, Phrase, parse
@@ -407,7 +407,7 @@ def test_a_relevance_cursor_with_a_bad_rank_is_refused(
 
 
 def test_relevance_without_a_search_is_refused_by_the_service(db_connection: Connection) -> None:
-    with pytest.raises(actions_query.RelevanceWithoutSearch):
+    with pytest.raises(action_pages.RelevanceWithoutSearch):
         actions_query.list_page(
             db=db_connection, filters=ActionFilters(), sort=ActionSort.RELEVANCE
         )
@@ -492,10 +492,10 @@ def test_the_page_and_count_statements_read_the_index(db_connection: Connection)
     if not sqlite:
         db_connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
         db_connection.exec_driver_sql("SET LOCAL enable_indexscan = off")
-    filters = ActionFilters(q="force", unassigned=False, pillar="efficiency")
-    shape, params = actions_query.filter_values(filters=filters, as_of=date(2030, 1, 1))
+    filters = ActionFilters(q="force", unassigned=False)
+    shape, params = action_filters.filter_values(filters=filters, as_of=date(2030, 1, 1))
     statements = [
-        actions_query._page_statement(shape, sort, after=False)
+        action_pages._page_statement(shape, sort, after=False)
         for sort in (ActionSort.ID, ActionSort.DUE_DATE, ActionSort.RELEVANCE)
     ]
     statements += [actions_query._count_statement(shape), actions_query._count_statement(("q",))]

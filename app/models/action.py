@@ -51,7 +51,7 @@ class Action(Base):
         Index("ix_action_priority_status", "priority", "status", "due_date", "finding_id"),
         Index("ix_action_updated_at_id", "updated_at", "id"),
         Index("ix_action_priority_rank_id", "priority_rank", "id"),
-        # The due-date sort orders by this expression (app.services.actions_query.sort_key).
+        # The due-date sort orders by this expression (app.services.action_pages.sort_key).
         Index(
             "ix_action_due_date_sort",
             func.coalesce(text("due_date"), literal_column(f"'{FAR_FUTURE.isoformat()}'")),

@@ -14,6 +14,7 @@ from app.db import Reader
 from app.models import Action
 from app.schemas.queries import ActionFilters, ActionSort
 from app.services import actions_query
+from app.services.action_filters import filter_conditions, filter_values
 from app.services.overdue_rule import ACTIVE_STATUSES, OVERDUE, held_to_due_date
 
 
@@ -80,7 +81,7 @@ def summary(
     """Counts and the longest-overdue items, for dashboards and CI: one pass over the active
     actions (per priority, in the order of ix_action_priority_status) and one page."""
     filters = active_filters(filters)
-    shape, params = actions_query.filter_values(filters=filters, as_of=as_of)
+    shape, params = filter_values(filters=filters, as_of=as_of)
     horizon = as_of + timedelta(days=due_within or 0)
     due_soon = Action.due_date.between(as_of, horizon) if due_within is not None else None
     columns = [
@@ -91,7 +92,7 @@ def summary(
     ]
     per_priority = db.execute(
         select(*(c for c in columns if c is not None))
-        .where(*actions_query.filter_conditions(shape))
+        .where(*filter_conditions(shape))
         .group_by(Action.priority),
         params,
     ).all()

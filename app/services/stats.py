@@ -22,7 +22,7 @@ from app.db import Reader
 from app.enums import ActionStatus, Priority
 from app.models import Action, Owner
 from app.schemas.queries import ActionFilters, StatsGroupBy
-from app.services.actions_query import A, R, filter_conditions, filter_values
+from app.services.action_filters import A, R, filter_conditions, filter_values
 from app.services.overdue_rule import OVERDUE
 
 _ACTION = Action.__table__
@@ -148,7 +148,7 @@ def _by_report_attribute(
     overdue: dict[Any, Overdue],
 ) -> tuple[dict[Any, dict[str, int]], dict[Any, Overdue]]:
     """Counts per report added up per force or pillar."""
-    attribute = dict(db.execute(select(R.id, _REPORT_ATTRIBUTE[group_by])).all())
+    attribute: dict[int, Any] = dict(db.execute(select(R.id, _REPORT_ATTRIBUTE[group_by])).all())
     summed: dict[Any, dict[str, int]] = {}
     for report_id, per_status in counts.items():
         group = summed.setdefault(attribute[report_id], dict.fromkeys(_STATUSES, 0))
