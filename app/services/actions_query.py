@@ -14,14 +14,14 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Row, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from app import clock
 from app.db import Reader
 from app.schemas.queries import ActionFilters, ActionSort
 from app.services.action_filters import ACTION, A, filter_conditions, filter_values
-from app.services.action_pages import BASE, fetch_rows
+from app.services.action_pages import BASE, PAGE_COLUMNS, Columns, fetch_rows
 from app.services.cursors import (
     Cursor,
     InvalidCursor,
@@ -109,6 +109,34 @@ def fetch_batch(
     return [_to_dict(row, as_of) for row in rows], following
 
 
+def iter_row_batches(
+    *,
+    sessions: Callable[[], AbstractContextManager[Session]],
+    filters: ActionFilters,
+    sort: ActionSort,
+    as_of: date,
+    batch: int = 500,
+    columns: Columns = PAGE_COLUMNS,
+) -> Iterator[list[Row[Any]]]:
+    """Every matching action's `columns` (and its sort key last), `batch` rows at a time by
+    keyset; each batch is read in a session from `sessions()`, left before it is yielded."""
+    after = None
+    while True:
+        with sessions() as session:
+            rows, after = fetch_rows(
+                db=session,
+                filters=filters,
+                sort=sort,
+                as_of=as_of,
+                after=after,
+                limit=batch,
+                columns=columns,
+            )
+        yield rows
+        if after is None:
+            return
+
+
 def iter_batches(
     *,
     sessions: Callable[[], AbstractContextManager[Session]],
@@ -117,17 +145,12 @@ def iter_batches(
     as_of: date,
     batch: int = 500,
 ) -> Iterator[list[dict[str, Any]]]:
-    """Every matching action, `batch` at a time by keyset; each batch is read in a session from
-    `sessions()`, which is left before the batch is yielded."""
-    after = None
-    while True:
-        with sessions() as session:
-            items, after = fetch_batch(
-                db=session, filters=filters, sort=sort, as_of=as_of, after=after, limit=batch
-            )
-        yield items
-        if after is None:
-            return
+    """Every matching action as plain dicts, `batch` at a time (see iter_row_batches)."""
+    batches = iter_row_batches(
+        sessions=sessions, filters=filters, sort=sort, as_of=as_of, batch=batch
+    )
+    for rows in batches:
+        yield [_to_dict(row, as_of) for row in rows]
 
 
 def iter_actions(
