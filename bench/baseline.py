@@ -67,28 +67,43 @@ def _page(rows: list[dict[str, Any]], spec: dict[str, Any], as_of: date) -> dict
     return {"items": items, "next_cursor": next_cursor, "total": None}
 
 
-def _stats(rows: list[dict[str, Any]], spec: dict[str, Any], as_of: date) -> dict[str, Any]:
+def _stats(
+    results: list[list[dict[str, Any]]], spec: dict[str, Any], as_of: date
+) -> dict[str, Any]:
+    """The service's statements (app.services.stats), in order: counts per owner and status,
+    the overdue figures per owner, then the oldest actions' references and the owners' names."""
+    counts_rows, overdue_rows, *lookups = results
+    references = {
+        row["id"]: row["reference"] for rows in lookups for row in rows if "reference" in row
+    }
+    names = {row["id"]: row["name"] for rows in lookups for row in rows if "name" in row}
+    counts: dict[Any, dict[str, int]] = {}
+    for row in counts_rows:
+        values = list(row.values())
+        counts.setdefault(values[0], dict.fromkeys(STATUSES, 0))[values[1]] = values[2]
+    overdue = {row["gkey"]: row for row in overdue_rows}
     groups = []
-    for row in rows:
-        counts = {status: row[f"n_{status}"] or 0 for status in STATUSES}
+    for key, per_status in counts.items():
+        late = overdue.get(key)
         oldest = None
-        if row["oldest_id"] is not None:
-            due = date.fromisoformat(row["oldest_due_date"])
+        if late is not None and list(late.values())[3] is not None:
+            due = date.fromisoformat(late["due"])
+            action_id = list(late.values())[3]
             oldest = {
-                "action_id": row["oldest_id"],
-                "reference": row["oldest_reference"],
+                "action_id": action_id,
+                "reference": references.get(action_id),
                 "due_date": due,
                 "days_overdue": (as_of - due).days,
             }
-        total = row["total"]
+        total = sum(per_status.values())
         groups.append(
             {
-                "key": row["gkey"],
-                "label": row["glabel"] or "(none)",
-                "counts": counts,
+                "key": key,
+                "label": names.get(key, "Unassigned"),
+                "counts": per_status,
                 "total": total,
-                "overdue": row["overdue"],
-                "completed_share": counts["completed"] / total if total else 0.0,
+                "overdue": late["n"] if late else 0,
+                "completed_share": per_status["completed"] / total if total else 0.0,
                 "oldest_overdue": oldest,
             }
         )
@@ -119,7 +134,7 @@ class Baseline:
         if spec["shape"] == "page":
             body: Any = _page(rows, spec, self.as_of)
         elif spec["shape"] == "stats":
-            body = _stats(rows, spec, self.as_of)
+            body = _stats(results, spec, self.as_of)
         else:
             if not rows:
                 return 404, b'{"title":"Not found"}'
