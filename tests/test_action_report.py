@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.clock import utcnow
 from app.models import Action, Finding
 
 
@@ -29,3 +32,22 @@ def test_imported_and_added_actions_carry_their_findings_report(
     actions = session.scalars(select(Action)).all()
     assert len(actions) > 1 and {action.report_id for action in actions} == {seeded}
     assert _mismatched(session) == []
+
+
+def test_an_action_inserted_without_its_report_is_refused(session: Session, seeded: int) -> None:
+    finding = session.scalars(select(Finding)).first()
+    assert finding is not None
+    row = {
+        "finding_id": finding.id,
+        "reference": "NO-REPORT-1",
+        "title": "t",
+        "description": "d",
+        "status": "open",
+        "priority": "medium",
+        "priority_rank": 1,
+        "created_at": utcnow(),
+        "updated_at": utcnow(),
+        "version": 1,
+    }
+    with pytest.raises(IntegrityError, match="report_id"):
+        session.execute(insert(Action.__table__), row)

@@ -35,7 +35,14 @@ def upgrade() -> None:
         "UPDATE action SET report_id = "
         "(SELECT finding.report_id FROM finding WHERE finding.id = action.finding_id)"
     )
-    if not sqlite:
+    if sqlite:
+        # The default is only there for the rows above: a new action must name its report.
+        op.execute(
+            "CREATE TRIGGER action_report_id_required BEFORE INSERT ON action "
+            "WHEN NEW.report_id = 0 "
+            "BEGIN SELECT RAISE(ABORT, 'NOT NULL constraint failed: action.report_id'); END"
+        )
+    else:
         op.alter_column("action", "report_id", nullable=False)
 
     op.drop_index("ix_action_owner_id", table_name="action")
@@ -75,4 +82,6 @@ def downgrade() -> None:
     op.drop_index("ix_action_status_due_date", table_name="action")
     op.create_index("ix_action_status_due_date", "action", ["status", "due_date"])
     op.create_index("ix_action_owner_id", "action", ["owner_id"])
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("DROP TRIGGER action_report_id_required")
     op.drop_column("action", "report_id")
