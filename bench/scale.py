@@ -317,9 +317,10 @@ def default_url(actions: int, seed: int) -> str:
     return f"sqlite:///{Path(tempfile.gettempdir()) / f'afi-scale-{actions}-seed{seed}.db'}"
 
 
-def commit() -> str:
+def app_commit() -> str:
+    """The last commit that changed the application (not the benchmark)."""
     found = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+        ["git", "log", "-1", "--format=%h", "--", "app", "migrations"],  # noqa: S607
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -381,7 +382,7 @@ def main() -> None:
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(
         f"\n### {args.actions:,} actions, {dialect}, {workers} worker(s)\n\n"
-        f"{clock.today()}, app at {commit()}, load average at start {load}; each request "
+        f"{clock.today()}, app code at {app_commit()}, load average at start {load}; each request "
         f"alone, up to {args.repeats} times after {args.warmup} warm-up (at most "
         f"{args.max_seconds:.0f} s per request); p99 of {args.repeats} is the slowest."
     )
