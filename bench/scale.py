@@ -163,7 +163,9 @@ def filter_targets(samples: Samples) -> tuple[list[tuple[str, str]], list[str]]:
     targets, unknown = [], []
     for name in FilterParams.model_fields:
         if name in values:
-            targets.append((values[name], f"{LIST}?{values[name]}"))
+            # Ids differ with the size: named so that tables of different sizes line up.
+            label = f"{name}=(a middle one)" if name.endswith("_id") else values[name]
+            targets.append((label, f"{LIST}?{values[name]}"))
         else:
             unknown.append(name)
     targets += [(f"sort={sort.value}", f"{LIST}?sort={sort.value}") for sort in ActionSort]
@@ -239,6 +241,7 @@ async def csv_export(server: Server) -> str:
     )
 
 
+STALL = 0.1  # seconds: a cheap request slower than this has waited on something
 HEAVY = (
     ("stats by force", "/api/v1/stats?group_by=force"),
     ("CSV export", f"{LIST}?format=csv"),
@@ -249,11 +252,15 @@ HEAVY = (
 )
 
 
-async def probe(port: int, seconds: float, every: float = 0.02) -> dict[str, list[float]]:
-    """/health and the default page, one request at a time, every `every` seconds."""
+async def probe(
+    port: int, seconds: float, every: float = 0.02
+) -> tuple[dict[str, list[float]], float]:
+    """/health and the default page, one request at a time, every `every` seconds; and the
+    seconds it took."""
     client = Client(port)
     found: dict[str, list[float]] = {"GET /health": [], "GET /api/v1/actions (default page)": []}
-    stop = time.perf_counter() + seconds
+    started = time.perf_counter()
+    stop = started + seconds
     try:
         for _ in range(int(seconds / every) + 1):
             tick = time.perf_counter()
@@ -264,7 +271,7 @@ async def probe(port: int, seconds: float, every: float = 0.02) -> dict[str, lis
             await asyncio.sleep(max(0.0, every - (time.perf_counter() - tick)))
     finally:
         await client.close()
-    return found
+    return found, time.perf_counter() - started
 
 
 async def heavy_client(port: int, offset: int, done: Counter[str]) -> None:
@@ -279,28 +286,31 @@ async def heavy_client(port: int, offset: int, done: Counter[str]) -> None:
 
 
 async def stall(server: Server, settings: Settings) -> str:
-    quiet = await probe(server.port, min(5.0, settings.stall_seconds))
+    quiet, _ = await probe(server.port, min(5.0, settings.stall_seconds))
     done: Counter[str] = Counter()
     heavy = [
         asyncio.create_task(heavy_client(server.port, offset * 2, done))
         for offset in range(settings.heavy_clients)
     ]
     await asyncio.sleep(0.5)  # let the heavy requests get going
-    loaded = await probe(server.port, settings.stall_seconds)
+    loaded, window = await probe(server.port, settings.stall_seconds)
     for task in heavy:
         task.cancel()
     await asyncio.gather(*heavy, return_exceptions=True)
+    # Probes wait one after the other, so a stall of seconds is one slow sample: the share of
+    # the window spent in probes slower than STALL tells more than a percentile does.
     lines = [
         "| probe | quiet p50 ms | quiet p99 ms | loaded p50 ms | loaded p99 ms | loaded max ms "
-        "| n loaded |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        f"| n loaded | window in probes over {STALL * 1000:.0f} ms |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, values in loaded.items():
         calm = quiet[name]
         lines.append(
             f"| {name} | {p50(calm) * 1000:.1f} | {percentile(calm, 0.99) * 1000:.1f} | "
             f"{p50(values) * 1000:.1f} | {percentile(values, 0.99) * 1000:.1f} | "
-            f"{max(values) * 1000:.1f} | {len(values)} |"
+            f"{max(values) * 1000:.1f} | {len(values)} | "
+            f"{sum(value for value in values if value > STALL) / window:.0%} |"
         )
     finished = ", ".join(f"{n} × {name}" for name, n in sorted(done.items())) or "none"
     lines.append(
