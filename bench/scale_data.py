@@ -1,8 +1,8 @@
 """Benchmark data at national scale: N actions (default 1,000,000) in minutes.
 
-    .venv/bin/python -m bench.scale_data --url sqlite:////tmp/afi-1m.db            # bulk
+    .venv/bin/python -m bench.scale_data --url sqlite:///afi-1m.db     # bulk
     .venv/bin/python -m bench.scale_data --url postgresql+psycopg://postgres@127.0.0.1:5432/afi_bench_1m
-    .venv/bin/python -m bench.scale_data --url sqlite:////tmp/afi-copy.db --recipe copy
+    .venv/bin/python -m bench.scale_data --url sqlite:///afi-copy.db --recipe copy
 
 The schema comes from the migrations (`app.migrate.upgrade`); the rows are made in Python
 (bench/scale_rows.py: reports of 10 to 40 findings, one action per finding, their history and
@@ -321,37 +321,37 @@ def bulk_build(engine: Engine, *, actions: int, seed: int, now: datetime) -> dic
 def copy_build(engine: Engine, url: str, *, actions: int, seed: int) -> dict[str, int]:
     """COPY_RECIPE_BASE actions through the import path, then copies of every report (with its
     sections, findings, actions, history and evidence) until there are `actions`."""
-    import os
-
-    os.environ["AFI_DATABASE_URL"] = url  # app.db binds its engine to this at import
+    from app import db
     from bench.dataset import fill_database
 
+    # The import path opens its sessions from app.db.SessionLocal: bind it to this database,
+    # with the engine (and SQLite transaction handling) the application would make for it.
+    import_engine = db.make_engine(url)
+    db.SessionLocal.configure(bind=import_engine)
     base = min(actions, COPY_RECIPE_BASE)
-    fill_database(url, base, seed=seed)
+    try:
+        fill_database(url, base, seed=seed)
+    finally:
+        import_engine.dispose()
     copies = -(-actions // base) - 1
+    # The last copy takes only the first actions it needs (with their rows): deleting the extra
+    # afterwards costs a scan per action on PostgreSQL (superseded_by_* are not indexed).
+    partial = actions - base * copies if actions % base else None
     with loading(engine) as connection:
         maxima = {
             name: connection.scalar(text(f'SELECT COALESCE(MAX(id), 0) FROM "{name}"')) or 0  # noqa: S608
             for name in TABLES
         }
+        first_action = connection.scalar(text('SELECT MIN(id) FROM "action"')) or 1
+        connection.commit()
         for number in range(1, copies + 1):
+            keep = partial if number == copies else None
+            last_action = first_action + keep - 1 if keep else None
             with connection.begin():
                 for name in TABLES:
-                    connection.execute(copy_statement(name, number, maxima))
+                    connection.execute(copy_statement(name, number, maxima, last_action))
             print(f"  copy {number}/{copies}", flush=True)
         with connection.begin():
-            # The last copy may overshoot: trim actions (and their findings) past the size.
-            connection.execute(
-                text('DELETE FROM "action" WHERE id > (SELECT MIN(id) FROM "action") + :n - 1'),
-                {"n": actions},
-            )
-            connection.execute(
-                text('DELETE FROM "finding" WHERE id NOT IN (SELECT finding_id FROM "action")')
-            )
-            for name in ("action_event", "evidence"):
-                connection.execute(
-                    text(f'DELETE FROM "{name}" WHERE action_id NOT IN (SELECT id FROM "action")')  # noqa: S608
-                )
             fix_sequences(connection)
             rebuild_derived_data(connection)
         return {
@@ -368,10 +368,13 @@ _UNIQUE_TEXT = {
 }
 
 
-def copy_statement(name: str, number: int, maxima: Mapping[str, int]) -> Any:
+def copy_statement(
+    name: str, number: int, maxima: Mapping[str, int], last_action: int | None = None
+) -> Any:
     """INSERT ... SELECT of the table's original rows as copy `number`: ids (and references to
     copied tables) shifted past the originals, unique text given a suffix. Driven by the table
-    object, so new columns are copied as they are."""
+    object, so new columns are copied as they are. With `last_action`, only the actions up to
+    that original id, and the rows that go with them."""
     from sqlalchemy import literal, select
 
     table = Base.metadata.tables[name]
@@ -387,7 +390,31 @@ def copy_statement(name: str, number: int, maxima: Mapping[str, int]) -> Any:
             expression = column + literal(f"-C{number}")
         values.append(expression.label(column.name))
     source = select(*values).where(table.c.id <= maxima[name])
+    if last_action is not None:
+        source = source.where(*_kept(name, last_action))
     return insert(table).from_select([column.name for column in table.columns], source)
+
+
+def _kept(name: str, last_action: int) -> list[Any]:
+    """Conditions keeping the original rows that belong to actions up to `last_action`."""
+    from sqlalchemy import select
+
+    tables = Base.metadata.tables
+    action, finding = tables["action"], tables["finding"]
+    findings = select(action.c.finding_id).where(action.c.id <= last_action)
+    reports = select(finding.c.report_id).where(finding.c.id.in_(findings))
+    column = tables[name].c
+    if name == "action":
+        return [column.id <= last_action]
+    if name in ("action_event", "evidence"):
+        return [column.action_id <= last_action]
+    if name == "finding":
+        return [column.id.in_(findings)]
+    if name == "report":
+        return [column.id.in_(reports)]
+    if name == "section":
+        return [column.report_id.in_(reports)]
+    return []
 
 
 # --- entry point -----------------------------------------------------------------------------
