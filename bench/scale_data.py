@@ -53,7 +53,7 @@ TABLES = ("report", "section", "finding", "action", "action_event", "evidence")
 # bench/scale_rows.py) and the build goes on. `check_columns` says which are missing.
 EXTRA_VALUES: dict[str, dict[str, Any]] = {table: {} for table in ("owner", *TABLES)}
 MARKER = "bench_scale_build"  # a table of its own: which build this database holds
-GENERATOR_VERSION = 1  # bump when the rows made change, so that older builds are remade
+GENERATOR_VERSION = 2  # bump when the rows made change, so that older builds are remade
 OWNERS = 400
 BATCH_ACTIONS = 20_000  # actions (and their report's other rows) per executemany round
 COPY_RECIPE_BASE = 25_000
@@ -360,6 +360,8 @@ def copy_build(engine: Engine, url: str, *, actions: int, seed: int) -> dict[str
         }
 
 
+# Columns that refer to another table without a foreign key of their own.
+_REFERS_TO = {("action", "report_id"): "report"}
 # Columns whose values must stay unique across copies: a suffix per copy.
 _UNIQUE_TEXT = {
     "report": ("identity_key", "reference_prefix"),
@@ -382,6 +384,7 @@ def copy_statement(
     for column in table.columns:
         expression: Any = column
         targets = {key.column.table.name for key in column.foreign_keys}
+        targets |= {_REFERS_TO[name, column.name]} if (name, column.name) in _REFERS_TO else set()
         shifted = ({name} if column.primary_key else set()) | (targets & set(TABLES))
         if shifted:
             (target,) = shifted

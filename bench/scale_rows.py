@@ -407,6 +407,7 @@ class ReportMaker:
         )
         self.action(
             out,
+            report_id=report_id,
             finding_id=finding_id,
             reference=reference,
             kind=kind,
@@ -428,6 +429,7 @@ class ReportMaker:
         self,
         out: ReportRows,
         *,
+        report_id: int,
         finding_id: int,
         reference: str,
         kind: FindingKind,
@@ -530,6 +532,7 @@ class ReportMaker:
             {
                 "id": action_id,
                 "finding_id": finding_id,
+                "report_id": report_id,
                 "reference": reference,
                 "title": action_title(text=text),
                 "description": action_description(text=text, subpoints=subpoints),
