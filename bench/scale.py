@@ -168,7 +168,13 @@ def filter_targets(samples: Samples) -> tuple[list[tuple[str, str]], list[str]]:
             targets.append((label, f"{LIST}?{values[name]}"))
         else:
             unknown.append(name)
-    targets += [(f"sort={sort.value}", f"{LIST}?sort={sort.value}") for sort in ActionSort]
+    # Relevance is the order of a search: it needs q.
+    targets += [
+        (f"sort={sort.value}", f"{LIST}?sort={sort.value}")
+        if sort.field != "relevance"
+        else (f"q=safeguarding&sort={sort.value}", f"{LIST}?q=safeguarding&sort={sort.value}")
+        for sort in ActionSort
+    ]
     return targets, unknown
 
 

@@ -58,8 +58,19 @@ def _count_statement(shape: tuple[str, ...], group_by: StatsGroupBy) -> Select[A
     # Grouped by the status once when it is the key: twice, SQLite would sort the rows again
     # rather than count them in the index's order.
     grouped_by = [key] if key is A.status else [key, A.status]
-    return (
+    counts = (
         select(key, A.status, func.count()).where(*filter_conditions(shape)).group_by(*grouped_by)
+    )
+    if group_by not in _REPORT_ATTRIBUTE:
+        return counts
+    # Per report, then per force or pillar: only the report-level counts meet the reports.
+    per_report = counts.subquery("per_report")
+    attribute = _REPORT_ATTRIBUTE[group_by]
+    report_id, status, n = per_report.c
+    return (
+        select(attribute, status, func.sum(n))
+        .select_from(per_report.join(_REPORT, R.id == report_id))
+        .group_by(attribute, status)
     )
 
 
@@ -88,7 +99,14 @@ def _overdue_statement(shape: tuple[str, ...], group_by: StatsGroupBy) -> Select
         )
         .scalar_subquery()
     )
-    return select(groups.c.gkey, groups.c.n, groups.c.due, oldest_id)
+    figures = select(groups.c.gkey, groups.c.n, groups.c.due, oldest_id)
+    if group_by not in _REPORT_ATTRIBUTE:
+        return figures
+    # Per report: a force's or pillar's figures are added up from its reports' (_overdue).
+    attribute = _REPORT_ATTRIBUTE[group_by]
+    return figures.with_only_columns(attribute, groups.c.n, groups.c.due, oldest_id).join_from(
+        groups, _REPORT, R.id == groups.c.gkey
+    )
 
 
 @lru_cache(maxsize=64)
@@ -107,11 +125,15 @@ def _chunks(values: list[Any]) -> Iterable[list[Any]]:
 def _overdue(
     db: Reader, shape: tuple[str, ...], group_by: StatsGroupBy, params: dict[str, Any]
 ) -> dict[Any, Overdue]:
-    found = {
-        key: Overdue(int(n), due, action_id)
-        for key, n, due, action_id in db.execute(_overdue_statement(shape, group_by), params)
-    }
-    unassigned = found.get(None)
+    found: dict[Any, Overdue] = {}
+    for key, n, due, action_id in db.execute(_overdue_statement(shape, group_by), params):
+        figures = Overdue(int(n), due, action_id)
+        before = found.get(key)  # a force's or pillar's reports come one by one
+        if before is not None:
+            oldest = min(before, figures, key=lambda o: (o.due_date, o.action_id or 0))
+            figures = oldest._replace(overdue=before.overdue + figures.overdue)
+        found[key] = figures
+    unassigned = found.get(None) if group_by is StatsGroupBy.OWNER else None
     if unassigned is not None:
         action_id = db.scalar(
             _oldest_unassigned_statement(shape), {**params, "oldest_due": unassigned.due_date}
@@ -141,31 +163,6 @@ def _references(db: Reader, action_ids: list[int]) -> dict[int, str]:
     return found
 
 
-def _by_report_attribute(
-    db: Reader,
-    group_by: StatsGroupBy,
-    counts: dict[Any, dict[str, int]],
-    overdue: dict[Any, Overdue],
-) -> tuple[dict[Any, dict[str, int]], dict[Any, Overdue]]:
-    """Counts per report added up per force or pillar."""
-    attribute: dict[int, Any] = dict(db.execute(select(R.id, _REPORT_ATTRIBUTE[group_by])).all())
-    summed: dict[Any, dict[str, int]] = {}
-    for report_id, per_status in counts.items():
-        group = summed.setdefault(attribute[report_id], dict.fromkeys(_STATUSES, 0))
-        for status, n in per_status.items():
-            group[status] += n
-    rolled: dict[Any, Overdue] = {}
-    for report_id, figures in overdue.items():
-        key = attribute[report_id]
-        before = rolled.get(key)
-        if before is None:
-            rolled[key] = figures
-            continue
-        oldest = min(before, figures, key=lambda o: (o.due_date, o.action_id or 0))
-        rolled[key] = oldest._replace(overdue=before.overdue + figures.overdue)
-    return summed, rolled
-
-
 def action_stats(
     *, db: Reader, filters: ActionFilters, group_by: StatsGroupBy = StatsGroupBy.STATUS
 ) -> dict[str, Any]:
@@ -177,8 +174,6 @@ def action_stats(
     for key, status, n in db.execute(_count_statement(shape, group_by), params):
         counts.setdefault(key, dict.fromkeys(_STATUSES, 0))[status] = int(n)
     overdue = _overdue(db, shape, group_by, params)
-    if group_by in _REPORT_ATTRIBUTE:
-        counts, overdue = _by_report_attribute(db, group_by, counts, overdue)
     references = _references(
         db, sorted(o.action_id for o in overdue.values() if o.action_id is not None)
     )
