@@ -82,6 +82,9 @@ T = TypeVar("T")
 
 # Session.info key: the session was opened for a request that only reads.
 READS_ONLY = "reads_only"
+# The limiters of reads in worker threads, and what an exhausted export iterator returns.
+_READS, _HEAVY_READS = "reads", "heavy reads"
+_END: Any = object()
 
 
 class Database:
@@ -95,7 +98,7 @@ class Database:
         event.listen(self.sessions, "after_flush", _note_write)
         # Reads begin DEFERRED on SQLite: they never take or wait for the write lock.
         self._readers = engine.execution_options(**{DEFERRED: True})
-        self._read_limiters: WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter] = (
+        self._limiters: WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, CapacityLimiter]] = (
             WeakKeyDictionary()
         )
 
@@ -130,15 +133,38 @@ class Database:
         own, in a worker thread: a long query (stats, a search) never holds up the event loop,
         and so never another request. At most max_concurrent_sessions at once per event loop;
         the others queue without holding a thread."""
-        return await to_thread.run_sync(self._read, call, kwargs, limiter=self._read_limiter())
+        limiter = self._limiter(_READS)
+        return await to_thread.run_sync(self._read, call, kwargs, limiter=limiter)
 
-    def _read_limiter(self) -> CapacityLimiter:
+    async def run_heavy_read(self, call: Callable[..., T], /, **kwargs: Any) -> T:
+        """`run_read` for a query that reads much of the database (stats, a summary, a count):
+        at most max_concurrent_heavy_reads of them at once per process, so that the cheap
+        requests beside them always find a core; the others wait for each other."""
+        limiter = self._limiter(_HEAVY_READS)
+        return await to_thread.run_sync(self._read, call, kwargs, limiter=limiter)
+
+    async def stream_heavy(self, chunks: Iterator[T]) -> AsyncIterator[T]:
+        """The chunks of a long export, each made in a worker thread as a heavy read: an export
+        takes its turn with stats and summaries chunk by chunk, never for its whole length."""
+        limiter = self._limiter(_HEAVY_READS)
+        while True:
+            chunk = await to_thread.run_sync(next, chunks, _END, limiter=limiter)
+            if chunk is _END:
+                return
+            yield chunk
+
+    def _limiter(self, kind: str) -> CapacityLimiter:
         # One per event loop, as asyncio's primitives belong to the loop they first wait on.
-        loop = asyncio.get_running_loop()
-        limiter = self._read_limiters.get(loop)
+        limiters = self._limiters.setdefault(asyncio.get_running_loop(), {})
+        limiter = limiters.get(kind)
         if limiter is None:
-            limiter = CapacityLimiter(get_settings().max_concurrent_sessions)
-            self._read_limiters[loop] = limiter
+            settings = get_settings()
+            size = (
+                settings.max_concurrent_heavy_reads
+                if kind == _HEAVY_READS
+                else settings.max_concurrent_sessions
+            )
+            limiter = limiters[kind] = CapacityLimiter(size)
         return limiter
 
 

@@ -18,6 +18,9 @@ class Settings(BaseSettings):
     # Requests holding a database session at once (per process); the pool allows more, so
     # exports and background writes still find a connection.
     max_concurrent_sessions: int = Field(default=20, gt=0, le=500)
+    # Stats, summaries, counts and exports running at once (per process); others wait their
+    # turn, so that on a small machine the cheap requests beside them always find a core.
+    max_concurrent_heavy_reads: int = Field(default=1, gt=0, le=100)
     seeds_dir: Path = Path("seeds")
     data_dir: Path = Path("data")
     timezone: str = "Europe/London"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,52 @@ def test_reads_never_take_sqlites_write_lock(tmp_path: Path) -> None:
         holder.rollback()
         holder.close()
         production_database.engine.dispose()
+
+
+def test_heavy_reads_take_turns_while_other_reads_go_on(
+    production_database: app_db.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "max_concurrent_heavy_reads", 1)
+    started: list[str] = []
+    first_started, release = threading.Event(), threading.Event()
+
+    def heavy(*, db: Connection, name: str) -> str:
+        started.append(name)
+        first_started.set()
+        assert release.wait(timeout=10)
+        return name
+
+    def cheap(*, db: Connection) -> list[str]:
+        return list(started)
+
+    async def scenario() -> None:
+        first = asyncio.create_task(production_database.run_heavy_read(heavy, name="first"))
+        second = asyncio.create_task(production_database.run_heavy_read(heavy, name="second"))
+        assert await asyncio.to_thread(first_started.wait, 10)
+        # The second heavy read waits for the first; a cheap read does not wait for either.
+        assert await production_database.run_read(cheap) == ["first"]
+        release.set()
+        assert (await first, await second) == ("first", "second")
+
+    asyncio.run(scenario())
+    assert started == ["first", "second"]
+
+
+def test_an_export_is_made_chunk_by_chunk_in_worker_threads(
+    production_database: app_db.Database,
+) -> None:
+    loop_thread = threading.get_ident()
+    made_in: list[int] = []
+
+    def chunks() -> Iterator[bytes]:
+        for chunk in (b"a", b"b", b"c"):
+            made_in.append(threading.get_ident())
+            yield chunk
+
+    async def collect() -> list[bytes]:
+        return [chunk async for chunk in production_database.stream_heavy(chunks())]
+
+    assert asyncio.run(collect()) == [b"a", b"b", b"c"]
+    assert len(made_in) == 3 and loop_thread not in made_in

@@ -71,15 +71,19 @@ async def list_actions(request: Request, db: DatabaseDep) -> Response:
     filters = params.to_filters()
     if _wants_csv(params.format, request.headers.get("accept", "")):
         return StreamingResponse(
-            csv_export.stream_csv(
-                session_factory=lambda: db.session(read_only=True),
-                filters=filters,
-                sort=params.sort,
+            db.stream_heavy(
+                csv_export.stream_csv(
+                    session_factory=lambda: db.session(read_only=True),
+                    filters=filters,
+                    sort=params.sort,
+                )
             ),
             media_type="text/csv; charset=utf-8; header=present",
             headers={"Content-Disposition": 'attachment; filename="actions.csv"'},
         )
-    page = await db.run_read(
+    # Counting every match may read much of the table: a heavy read.
+    read = db.run_heavy_read if params.count else db.run_read
+    page = await read(
         actions_query.list_page,
         filters=filters,
         sort=params.sort,
@@ -111,7 +115,7 @@ async def action_stats(request: Request, db: DatabaseDep) -> Response:
     """Actions per group (same filters as the list): counts per status, total, overdue,
     share completed and the oldest overdue action; plus the totals over all groups."""
     params = read_query(StatsParams, request)
-    body = await db.run_read(
+    body = await db.run_heavy_read(
         stats.action_stats, filters=params.to_filters(), group_by=params.group_by
     )
     return json_response(body)

@@ -27,7 +27,7 @@ async def overdue_summary(request: Request, db: DatabaseDep) -> Response:
     """Counts of overdue (and due-soon) actions among the open, in-progress and blocked ones,
     with the oldest overdue items. Same filters as the action list."""
     params = read_query(OverdueParams, request)
-    body = await db.run_read(
+    body = await db.run_heavy_read(
         overdue.summary,
         filters=params.to_filters(),
         as_of=params.as_of or clock.today(),
