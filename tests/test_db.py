@@ -73,11 +73,11 @@ def test_run_read_runs_in_a_transaction_of_its_own_and_leaves_no_connection_behi
     assert app_db.engine.pool.checkedout() == checked_out
 
 
-def test_a_long_read_leaves_the_event_loop_free_for_other_requests(
+def test_a_heavy_read_leaves_the_event_loop_free_for_other_requests(
     production_database: app_db.Database,
 ) -> None:
-    # The read cannot finish until the event loop has run something else: were reads run on
-    # the loop (as they once were on SQLite), the loop could not, and the read would time out.
+    # The read cannot finish until the event loop has run something else: were it run on the
+    # loop, the loop could not, and the read would time out.
     loop_ran = threading.Event()
 
     def long_read(*, db: Connection) -> bool:
@@ -88,11 +88,43 @@ def test_a_long_read_leaves_the_event_loop_free_for_other_requests(
         loop_ran.set()
 
     async def both() -> bool:
-        read = asyncio.create_task(production_database.run_read(long_read))
+        read = asyncio.create_task(production_database.run_heavy_read(long_read))
         await asyncio.create_task(meanwhile())
         return await read
 
     assert asyncio.run(both()) is True
+
+
+# Far past the loop's budget of SQLite steps: a million rows made and counted.
+_LONG = text(
+    "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 1000000) "
+    "SELECT count(*) FROM n"
+)
+
+
+def test_a_read_that_runs_past_the_loops_budget_finishes_in_a_worker_thread(
+    production_database: app_db.Database,
+) -> None:
+    ran_in: dict[str, list[int]] = {"short": [], "long": []}
+
+    def read(*, db: Connection, kind: str) -> int:
+        result = int(db.scalar(_LONG if kind == "long" else text("SELECT 7")) or 0)
+        ran_in[kind].append(threading.get_ident())
+        return result
+
+    async def reads() -> tuple[int, int, int]:
+        loop_thread = threading.get_ident()
+        short = await production_database.run_read(read, kind="short")
+        long = await production_database.run_read(read, kind="long")
+        return short, long, loop_thread
+
+    short, long, loop_thread = asyncio.run(reads())
+    assert (short, long) == (7, 1_000_000)
+    # On SQLite a short read runs on the loop; a long one is interrupted there and finishes in
+    # a thread (so it ran once, to its end, off the loop). PostgreSQL reads go to a thread.
+    on_sqlite = production_database.dialect == "sqlite"
+    assert (ran_in["short"] == [loop_thread]) is on_sqlite
+    assert len(ran_in["long"]) == 1 and ran_in["long"][0] != loop_thread
 
 
 def test_reads_never_take_sqlites_write_lock(tmp_path: Path) -> None:
