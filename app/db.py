@@ -20,7 +20,8 @@ from app.settings import get_settings
 
 
 def make_engine(url: str) -> Engine:
-    sessions = get_settings().max_concurrent_sessions
+    settings = get_settings()
+    sessions = settings.max_concurrent_sessions
     if url.startswith("sqlite"):
         if make_url(url).database in (None, "", ":memory:"):
             return create_engine(url)  # one shared in-memory database: SQLAlchemy's own pool
@@ -38,9 +39,10 @@ def make_engine(url: str) -> Engine:
     return create_engine(
         url,
         pool_pre_ping=True,
-        # Sessions and bare read connections (run_read) each queue at `sessions`.
+        # Sessions and bare reads (run_read) each queue at `sessions`, heavy reads at theirs;
+        # a little more for token-use records, which queue at nothing.
         pool_size=sessions,
-        max_overflow=sessions,
+        max_overflow=sessions + settings.max_concurrent_heavy_reads + 5,
         # Timestamps come back in UTC whatever the server's own time zone is.
         connect_args={"options": "-c timezone=UTC"},
     )
@@ -131,8 +133,8 @@ class Database:
         with readers.connect() as connection, connection.begin():
             yield connection
 
-    def _read(self, call: Callable[..., T], kwargs: dict[str, Any]) -> T:
-        with self.reader() as connection:
+    def _read(self, call: Callable[..., T], kwargs: dict[str, Any], snapshot: bool = False) -> T:
+        with self.reader(snapshot=snapshot) as connection:
             return call(db=connection, **kwargs)
 
     async def run_read(self, call: Callable[..., T], /, **kwargs: Any) -> T:
@@ -176,9 +178,10 @@ class Database:
     async def run_heavy_read(self, call: Callable[..., T], /, **kwargs: Any) -> T:
         """`run_read` for a query that reads much of the database (stats, a summary, a count):
         at most max_concurrent_heavy_reads of them at once per process, so that the cheap
-        requests beside them always find a core; the others wait for each other."""
+        requests beside them always find a core; the others wait for each other. Its
+        statements see one snapshot, so that figures from several of them agree."""
         limiter = self._limiter(_HEAVY_READS)
-        return await to_thread.run_sync(self._read, call, kwargs, limiter=limiter)
+        return await to_thread.run_sync(self._read, call, kwargs, True, limiter=limiter)
 
     async def stream_heavy(self, chunks: Iterator[T]) -> AsyncIterator[T]:
         """The chunks of a long export, each made in a worker thread as a heavy read: an export

@@ -404,14 +404,28 @@ def test_an_updated_at_cursor_in_another_offset_means_the_same_moment(
 
 
 @pytest.mark.parametrize("as_of", ["0001-01-01", "9999-12-31"])
-def test_a_cursor_with_an_extreme_day_still_pages(
-    client: TestClient, dataset: Dataset, as_of: str
+@pytest.mark.parametrize("days", [0, 5])
+def test_a_cursor_with_an_extreme_day_pages_or_is_refused(
+    client: TestClient, dataset: Dataset, as_of: str, days: int
 ) -> None:
-    cursor = _tampered(_cursor_for(client, "sort=-days_overdue&limit=3"), a=as_of)
+    # A position 5 days overdue on the first day there is cannot be: refused, not a 500.
+    cursor = _tampered(_cursor_for(client, "sort=-days_overdue&limit=3"), a=as_of, k=days)
     response = client.get(f"/api/v1/actions?sort=-days_overdue&limit=50&cursor={cursor}")
+    if as_of == "0001-01-01" and days > 0:
+        assert assert_problem(response, 422)["errors"][0]["field"] == "cursor"
+        return
     assert response.status_code == 200, response.text
     items = response.json()["items"]
     assert len({i["id"] for i in items}) == len(items)
+
+
+@pytest.mark.parametrize("days", [1_000_000, 2**31 - 1, -1])
+def test_a_days_overdue_cursor_past_any_date_is_refused(
+    client: TestClient, dataset: Dataset, days: int
+) -> None:
+    cursor = _tampered(_cursor_for(client, f"sort=-days_overdue&limit=3&as_of={AS_OF}"), k=days)
+    response = client.get(f"/api/v1/actions?sort=-days_overdue&as_of={AS_OF}&cursor={cursor}")
+    assert assert_problem(response, 422)["errors"][0]["field"] == "cursor"
 
 
 @pytest.mark.parametrize(

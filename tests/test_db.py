@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, create_engine, event, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 import app.db as app_db
 
@@ -118,8 +118,11 @@ def test_a_read_that_runs_past_the_loops_budget_finishes_in_a_worker_thread(
         long = await production_database.run_read(read, kind="long")
         return short, long, loop_thread
 
+    checked_out = production_database.engine.pool.checkedout()
     short, long, loop_thread = asyncio.run(reads())
     assert (short, long) == (7, 1_000_000)
+    # The interrupted connection went back to the pool.
+    assert production_database.engine.pool.checkedout() == checked_out
     # On SQLite a short read runs on the loop; a long one is interrupted there and finishes in
     # a thread (so it ran once, to its end, off the loop). PostgreSQL reads go to a thread.
     on_sqlite = production_database.dialect == "sqlite"
@@ -196,3 +199,33 @@ def test_an_export_is_made_chunk_by_chunk_in_worker_threads(
 
     assert asyncio.run(collect()) == [b"a", b"b", b"c"]
     assert len(made_in) == 3 and loop_thread not in made_in
+
+
+def test_an_error_within_the_loops_budget_is_not_run_again(
+    production_database: app_db.Database,
+) -> None:
+    calls: list[int] = []
+
+    def broken(*, db: Connection) -> None:
+        calls.append(1)
+        db.execute(text("SELECT * FROM no_such_table"))
+
+    with pytest.raises(DBAPIError, match="no_such_table"):
+        asyncio.run(production_database.run_read(broken))
+    assert calls == [1]
+
+
+def test_heavy_reads_see_one_snapshot(production_database: app_db.Database) -> None:
+    def isolation(*, db: Connection) -> str:
+        return str(db.get_isolation_level())
+
+    async def levels() -> tuple[str, str]:
+        heavy = await production_database.run_heavy_read(isolation)
+        light = await production_database.run_read(isolation)
+        return heavy, light
+
+    heavy, light = asyncio.run(levels())
+    if production_database.dialect == "postgresql":
+        assert (heavy, light) == ("REPEATABLE READ", "READ COMMITTED")
+    else:  # a SQLite read transaction in WAL mode is a snapshot already
+        assert heavy == light == "SERIALIZABLE"

@@ -89,7 +89,9 @@ _COLUMNS = (
 # An action's columns and those of its finding, report, question and owner.
 _FROM = (
     ACTION.join(FINDING, A.finding_id == F.id)
-    .join(REPORT, A.report_id == R.id)
+    # Outer: the page's ids come from the action table alone, and every one of them must come
+    # back for the next position to be right, whatever becomes of the report.
+    .outerjoin(REPORT, A.report_id == R.id)
     .outerjoin(SECTION, F.section_id == SECTION.c.id)
     .outerjoin(OWNER, A.owner_id == OWNER.c.id)
 )

@@ -140,4 +140,7 @@ def decode_cursor(token: str, *, sort: ActionSort, fingerprint: str) -> Cursor:
     if as_of is None:
         raise InvalidCursor("its date is malformed")
     key = _key_from_json(_KEY_KINDS[sort.field], payload["k"])
+    # Days overdue are days before the cursor's day (the page reads from that due date on).
+    if sort.field == "days_overdue" and not 0 <= key <= (as_of - date.min).days:
+        raise InvalidCursor("its position is malformed")
     return Cursor(sort=sort, position=Position(key, last_id), as_of=as_of, fingerprint=fingerprint)
