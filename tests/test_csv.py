@@ -213,3 +213,41 @@ def test_each_batch_is_read_in_its_own_read_only_session(
     rows = parse(client.get("/api/v1/actions?format=csv"))
     assert len(rows) == 23
     assert opened == [True] * 6  # 23 rows in batches of 4: one short read-only session each
+
+
+def test_text_cells_are_quoted_and_read_back_exactly(
+    client: TestClient, dataset: Dataset, session: Session
+) -> None:
+    texts = [
+        "plain",
+        "a, comma",
+        'a "quote"',
+        "line\nbreak",
+        "carriage\rreturn",
+        "both\r\nends",
+        " leading and trailing ",
+        "",
+        "ünïcødé ✓ ‘curly’",
+        '"',
+        ",",
+    ]
+    actions = [session.get(Action, action_id) for action_id in dataset.ids[: len(texts)]]
+    for action, text in zip(actions, texts, strict=True):
+        assert action is not None
+        action.title = text or "untitled"
+        action.progress_note = text
+    last = session.get(Action, dataset.ids[len(texts)])
+    assert last is not None
+    last.progress_note = None
+    session.commit()
+    raw = client.get("/api/v1/actions?format=csv").content.decode("utf-8")
+    rows = {row["id"]: row for row in csv.DictReader(io.StringIO(raw, newline=""))}
+    assert [rows[str(action.id)]["progress_note"] for action in actions if action] == texts
+    # Text is always in quotes, so no text is mistaken for a missing value: "" is empty text,
+    # an empty cell is NULL. Values the service makes are bare. (progress_note comes just
+    # before finding_id, then the quoted finding reference.)
+    empty, missing = actions[7], last
+    assert empty is not None
+    assert f',"",{empty.finding_id},"' in raw
+    assert f',,{missing.finding_id},"' in raw
+    assert f'\r\n{empty.id},"{empty.reference}","untitled",' in raw
