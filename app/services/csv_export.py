@@ -216,4 +216,4 @@ def stream_csv(
         columns=RECORD,
     )
     for rows in batches:
-        yield "".join([row[1] for row in rows]).encode("utf-8")
+        yield "".join([row.record for row in rows]).encode("utf-8")
