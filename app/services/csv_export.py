@@ -7,6 +7,7 @@ import csv
 import io
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -187,6 +188,7 @@ def _record() -> ColumnElement[str]:
 
 # The id first: the keyset position is read from it.
 RECORD: Columns = (A.id, _record().label("record"))
+_RECORD_TEXT = itemgetter(1)
 
 
 def stream_csv(
@@ -216,4 +218,4 @@ def stream_csv(
         columns=RECORD,
     )
     for rows in batches:
-        yield "".join([row.record for row in rows]).encode("utf-8")
+        yield "".join(map(_RECORD_TEXT, rows)).encode("utf-8")
