@@ -119,6 +119,20 @@ def test_if_match_guards_against_lost_updates(client: TestClient, seeded: int) -
     assert fresh.status_code == 200
 
 
+def test_if_match_compares_strongly(client: TestClient, seeded: int) -> None:
+    # RFC 9110: a weak tag never satisfies If-Match, even with the current value inside.
+    action_id = first_action(client)["id"]
+    url = f"/api/v1/actions/{action_id}"
+    etag = client.get(url).headers["etag"]
+    weak = client.patch(url, json={"title": "Weak"}, headers={"If-Match": f"W/{etag}"})
+    assert assert_problem(weak, 412)["current_etag"] == etag
+    listed = client.patch(url, json={"title": "Listed"}, headers={"If-Match": f'"x", {etag}'})
+    assert listed.status_code == 200
+    anything = client.patch(url, json={"title": "Any"}, headers={"If-Match": "*"})
+    assert anything.status_code == 200
+    assert client.get(url).json()["title"] == "Any"
+
+
 def test_extra_action_for_a_finding_gets_a_suffixed_reference(
     client: TestClient, seeded: int
 ) -> None:

@@ -40,7 +40,8 @@ def check_if_match(*, action: Action, if_match: str | None) -> None:
     if if_match is None:
         return
     current = etag(action_id=action.id, version=action.version)
-    tags = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
+    # RFC 9110 13.1.1: If-Match compares strongly, so a weak tag (W/"...") never matches.
+    tags = {tag.strip() for tag in if_match.split(",")}
     if "*" in tags or current in tags:
         return
     raise PreconditionFailed(
