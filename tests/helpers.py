@@ -24,11 +24,15 @@ def first_action(client: TestClient) -> dict[str, Any]:
     return action
 
 
-def add_note(client: TestClient, action_id: int, text: str = "Minutes of the review") -> None:
+def add_note(
+    client: TestClient, action_id: int, text: str = "Minutes of the review"
+) -> dict[str, Any]:
     response = client.post(
         f"/api/v1/actions/{action_id}/evidence", json={"kind": "note", "text": text}
     )
     assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
 
 
 def move(

@@ -96,6 +96,31 @@ def test_sign_off_needs_evidence_that_is_not_deleted(client: TestClient, seeded:
     assert move(client, action_id, "pending_sign_off").status_code == 200
 
 
+def test_evidence_stays_while_sign_off_is_pending_and_is_checked_again_at_sign_off(
+    client: TestClient, client_as: Callable[..., TestClient], seeded: int, session: Session
+) -> None:
+    from app.models import Evidence
+
+    approver = client_as("approver")
+    action_id = first_action(client)["id"]
+    move(client, action_id, "in_progress")
+    evidence_id = add_note(client, action_id)["id"]
+    assert move(client, action_id, "pending_sign_off").status_code == 200
+    refused = assert_problem(client.delete(f"/api/v1/evidence/{evidence_id}"), 409)
+    assert refused["action_status"] == "pending_sign_off"
+    # Evidence gone by another path (a row edited by hand, an older version of the service):
+    # sign-off still refuses an action with none.
+    evidence = session.get(Evidence, evidence_id)
+    assert evidence is not None
+    evidence.deleted_at = evidence.created_at
+    session.commit()
+    body = assert_problem(move(approver, action_id, "completed", comment="Fine"), 409)
+    assert "no evidence" in body["detail"]
+    assert client.get(f"/api/v1/actions/{action_id}").json()["status"] == "pending_sign_off"
+    add_note(client, action_id)
+    assert move(approver, action_id, "completed", comment="Fine").status_code == 200
+
+
 def test_full_lifecycle_sets_and_clears_closed_at_and_records_every_step(
     client: TestClient, client_as: Callable[..., TestClient], seeded: int
 ) -> None:

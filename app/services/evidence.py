@@ -34,6 +34,9 @@ _UNSAFE_NAME_CHARS = frozenset('/\\<>:"|?*')
 # Control, format (e.g. right-to-left override), surrogate and line/paragraph separators.
 _DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 _RESTRICTED_NAME = r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}"
+_PENDING = ActionStatus.PENDING_SIGN_OFF
+# Statuses whose evidence is what sign-off was asked for, or given, on.
+_EVIDENCE_KEPT = frozenset({_PENDING, ActionStatus.COMPLETED})
 _MEDIA_TYPE = re.compile(rf"{_RESTRICTED_NAME}/{_RESTRICTED_NAME}")
 _CHARSET = re.compile(r"[a-z0-9][a-z0-9!#$%&'+\-^_`{}~.]{0,39}")
 
@@ -202,8 +205,9 @@ def get_file(*, session: Session, evidence_id: int) -> StoredFile:
 def remove(*, session: Session, evidence_id: int, actor: Principal) -> Evidence:
     """Soft delete: the row stays, marked with who removed it and when.
 
-    Conflict once the action is completed (its evidence is then the record of why), and when
-    the item was already removed.
+    Conflict while the action waits for sign-off (the approver judges that evidence) and once
+    it is completed (its evidence is then the record of why), and when the item was already
+    removed.
     """
     found = get_evidence(session=session, evidence_id=evidence_id)
     # Lock the action first (as adding does), then re-read the item under that lock, so that
@@ -217,9 +221,10 @@ def remove(*, session: Session, evidence_id: int, actor: Principal) -> Evidence:
             f"Evidence {evidence_id} was already removed by {evidence.deleted_by}.",
             evidence_id=evidence_id,
         )
-    if action.status == ActionStatus.COMPLETED:
+    if action.status in _EVIDENCE_KEPT:
+        state = "waiting for sign-off" if action.status == _PENDING else "completed"
         raise Conflict(
-            f"Action {action.reference} is completed; its evidence can no longer be removed.",
+            f"Action {action.reference} is {state}; its evidence can no longer be removed.",
             evidence_id=evidence_id,
             action_status=action.status,
         )

@@ -72,13 +72,14 @@ def transition(
     reason = needs_comment(current, to)
     if reason and not comment:
         raise InvalidInput(f"A comment is required: {reason}.", field="comment")
-    if (
-        to is S.PENDING_SIGN_OFF
-        and evidence.count_active(session=session, action_id=action.id) == 0
+    # Checked again at sign-off itself: evidence removed by any path since the request (an
+    # older version of the service allowed it) must not let an action complete without any.
+    if to in (S.PENDING_SIGN_OFF, S.COMPLETED) and not evidence.count_active(
+        session=session, action_id=action.id
     ):
+        step = "asking for sign-off" if to is S.PENDING_SIGN_OFF else "signing it off"
         raise Conflict(
-            f"Action {action.reference} has no evidence; add at least one item before asking "
-            "for sign-off.",
+            f"Action {action.reference} has no evidence; add at least one item before {step}.",
             current_status=current,
             allowed=list(allowed),
         )
