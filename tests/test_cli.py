@@ -120,3 +120,18 @@ def test_seed_of_a_folder_ends_with_a_summary(tmp_path: Path, session: Session) 
     result = runner.invoke(cli, ["seed", str(tmp_path)])
     assert result.exit_code == 1
     assert result.stderr.splitlines()[-1] == "3 files: 1 created, 1 unchanged, 1 failed."
+
+
+def test_serve_refuses_several_workers_on_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    from app.settings import get_settings
+
+    started: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: started.append(kwargs))
+    monkeypatch.setattr(get_settings(), "database_url", "sqlite:///./somewhere.db")
+    result = runner.invoke(cli, ["serve", "--workers", "2"])
+    assert result.exit_code == 2
+    assert started == []
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "--workers 2 needs PostgreSQL" in lines[0]

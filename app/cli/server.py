@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from sqlalchemy import make_url
 
 from app import migrate
 from app.cli.common import err
@@ -39,6 +40,15 @@ def serve(
     import uvicorn
 
     settings = get_settings()
+    if workers > 1 and make_url(settings.database_url).get_backend_name() == "sqlite":
+        # Each worker would hold its own connections to one file; writers would queue on its
+        # lock and fail with 503s under load. PostgreSQL is the database for several processes.
+        err.print(
+            f"--workers {workers} needs PostgreSQL: SQLite serves one process. "
+            "Set AFI_DATABASE_URL to a postgresql+psycopg:// URL, or run one worker.",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
     prepare_database(base_url=f"http://{host}:{port}")
     uvicorn.run(
         "app.main:app",
