@@ -19,7 +19,7 @@ from app.api.auth import Admin, Editor
 from app.api.deps import SessionDep
 from app.api.problems import located_errors
 from app.errors import InvalidInput, UnsupportedMediaType
-from app.schemas.common import IdPath, Problem, control_character_problem
+from app.schemas.common import IdPath, Problem, QueryFlag, control_character_problem
 from app.schemas.evidence import (
     EVIDENCE_IN,
     MAX_DESCRIPTION_CHARS,
@@ -109,7 +109,7 @@ async def add_evidence(
 def list_evidence(
     action_id: IdPath,
     session: SessionDep,
-    include_deleted: Annotated[bool, Query()] = False,
+    include_deleted: Annotated[QueryFlag, Query()] = False,
 ) -> dict[str, Any]:
     items = service.list_for_action(
         session=session, action_id=action_id, include_deleted=include_deleted

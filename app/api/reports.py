@@ -20,6 +20,7 @@ from app.schemas.common import (
     Pillar,
     Problem,
     Programme,
+    QueryFlag,
     Year,
 )
 from app.schemas.reports import DryRunResult, FindingOut, ImportResult, ReportDetail, ReportSummary
@@ -98,7 +99,7 @@ async def post_report(
     response: Response,
     session: SessionDep,
     actor: Admin,
-    dry_run: Annotated[bool, Query()] = False,
+    dry_run: Annotated[QueryFlag, Query()] = False,
     force: Annotated[Force | None, Query()] = None,
     programme: Annotated[Programme | None, Query()] = None,
     year: Annotated[Year | None, Query()] = None,

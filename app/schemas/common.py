@@ -8,25 +8,68 @@ day or a few years can be added to them; report metadata fits its columns and re
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Path
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+)
 from pydantic_core import PydanticCustomError
 
 T = TypeVar("T")
 
+_DIGITS = re.compile(r"[0-9]{1,10}")
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _digits_only(value: object) -> object:
+    """A query-string number as digits only: not `1.0`, `1e3`, ` 1` or `+1`."""
+    if isinstance(value, str) and _DIGITS.fullmatch(value) is None:
+        raise PydanticCustomError("int_digits", "Input should be a whole number in digits")
+    return value
+
+
+def _iso_day_only(value: object) -> object:
+    """A day as `YYYY-MM-DD` text and nothing else: pydantic would also read a number as
+    seconds since 1970 (`0` as 1970-01-01) and a timestamp at midnight as its day."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value  # from Python callers
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value) is not None:
+        return value
+    raise PydanticCustomError("date_format", "Input should be a date written YYYY-MM-DD")
+
+
+def _true_or_false(value: object) -> object:
+    """A query-string flag as `true` or `false`, not the other spellings pydantic accepts
+    (`1`, `yes`, `on`, `t`, ...)."""
+    if isinstance(value, str) and value not in ("true", "false"):
+        raise PydanticCustomError("bool_literal", "Input should be true or false")
+    return value
+
+
 ID_MAX = 2**31 - 1  # PostgreSQL integer
-Id = Annotated[int, Field(ge=1, le=ID_MAX)]
-"""An id in a request body or query string."""
+Id = Annotated[int, Strict(), Field(ge=1, le=ID_MAX)]
+"""An id in a JSON body: a JSON integer (not `true`, `1.5` or `"1"`)."""
+QueryInt = Annotated[int, BeforeValidator(_digits_only)]
+"""A whole number in the query string: digits only."""
+QueryId = Annotated[QueryInt, Field(ge=1, le=ID_MAX)]
+"""An id in the query string."""
 IdPath = Annotated[int, Path(ge=1, le=ID_MAX)]
 """An id in the path."""
+QueryFlag = Annotated[bool, BeforeValidator(_true_or_false)]
+"""A true/false query parameter."""
 
 DATE_MIN = date(1900, 1, 1)
 DATE_MAX = date(9000, 12, 31)
-Day = Annotated[date, Field(ge=DATE_MIN, le=DATE_MAX)]
-"""A date given by a client (a due date, an as-of day)."""
+Day = Annotated[date, BeforeValidator(_iso_day_only), Field(ge=DATE_MIN, le=DATE_MAX)]
+"""A date given by a client (a due date, an as-of day), written YYYY-MM-DD."""
 
 # Report metadata: what the columns, titles and reference prefixes are sized for.
 FORCE_MAX_CHARS = 100

@@ -16,7 +16,17 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from app.enums import ActionStatus, FindingKind, Priority
-from app.schemas.common import Day, Force, Id, Pillar, Programme, SingleLine, Year
+from app.schemas.common import (
+    Day,
+    Force,
+    Pillar,
+    Programme,
+    QueryFlag,
+    QueryId,
+    QueryInt,
+    SingleLine,
+    Year,
+)
 from app.schemas.queries import ActionFilters, ActionSort, OutputFormat, StatsGroupBy
 from app.services import search
 
@@ -62,8 +72,8 @@ class FilterParams(BaseModel):
     priority: list[Priority] = Field(
         default_factory=list, description="Any of these priorities (repeatable)."
     )
-    owner_id: Id | None = None
-    unassigned: bool | None = Field(
+    owner_id: QueryId | None = None
+    unassigned: QueryFlag | None = Field(
         default=None, description="true: only actions without an owner; false: with one."
     )
     force: Force | None = Field(default=None, description="Case-insensitive.")
@@ -72,9 +82,9 @@ class FilterParams(BaseModel):
     )
     programme: Programme | None = None
     pillar: Pillar | None = None
-    report_id: Id | None = None
+    report_id: QueryId | None = None
     kind: FindingKind | None = None
-    overdue: bool | None = Field(
+    overdue: QueryFlag | None = Field(
         default=None, description="Due before as_of and still open, in progress or blocked."
     )
     due_before: Day | None = Field(default=None, description="Due strictly before this day.")
@@ -110,11 +120,11 @@ class ListParams(FilterParams):
         description="Order; `-` before the name for descending. `relevance` (only with q): best "
         "matches first, `-relevance` the weakest first.",
     )
-    limit: int = Field(default=50, ge=1, le=500)
+    limit: QueryInt = Field(default=50, ge=1, le=500)
     cursor: str | None = Field(
         default=None, max_length=1000, description="`next_cursor` of the previous page."
     )
-    count: bool = Field(default=False, description="Also count every matching action.")
+    count: QueryFlag = Field(default=False, description="Also count every matching action.")
     format: OutputFormat | None = Field(
         default=None, description="csv for CSV (as does `Accept: text/csv`)."
     )
@@ -133,6 +143,6 @@ class StatsParams(FilterParams):
 
 
 class OverdueParams(FilterParams):
-    due_within: int | None = Field(
+    due_within: QueryInt | None = Field(
         default=None, ge=0, le=3650, description="Also count actions due within this many days."
     )
