@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -117,3 +119,45 @@ def test_a_failed_commit_is_never_reported_as_success(
     assert_problem(response, 503)
     monkeypatch.setattr(Session, "commit", real_commit)
     assert client.get("/api/v1/owners").json()["items"] == []
+
+
+def test_after_a_crash_the_keep_alive_connection_stays_usable(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real server on loopback: the 500 is a whole problem response, and the client's next
+    request works, on the same connection or on a new one the server asked it to open."""
+    import http.client
+    import socket
+    import threading
+
+    import uvicorn
+
+    from app.services import health
+
+    def explode(**_: Any) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(health, "check_database", explode)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(client.app, log_level="critical", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]})
+    thread.start()
+    try:
+        with httpx.Client(transport=httpx.HTTPTransport(retries=8)) as ready:
+            assert ready.get(f"http://127.0.0.1:{port}/health", timeout=30).status_code == 200
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("GET", "/ready")
+        crashed = connection.getresponse()
+        body = json.loads(crashed.read())
+        assert crashed.status == 500 and body["status"] == 500
+        assert crashed.getheader("content-type") == "application/problem+json"
+        assert crashed.getheader("connection") == "close"
+        connection.request("GET", "/health")
+        after = connection.getresponse()
+        assert after.status == 200 and json.loads(after.read()) == {"status": "ok"}
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        listener.close()

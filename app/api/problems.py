@@ -15,6 +15,7 @@ from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import AppError, Conflict, InvalidInput, PreconditionFailed
 
@@ -171,7 +172,45 @@ async def _client_gone(request: Request, exc: Exception) -> ProblemResponse:
 
 async def _unexpected_error(request: Request, exc: Exception) -> ProblemResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem(500, detail="An unexpected error occurred; it has been logged.")
+    return problem(
+        500,
+        detail="An unexpected error occurred; it has been logged.",
+        # The request may have left the connection in any state: the client opens a new one.
+        headers={"Connection": "close"},
+    )
+
+
+class UnexpectedErrorMiddleware:
+    """A bug becomes a 500 problem response here, and goes no further.
+
+    Starlette answers an unhandled exception itself and then raises it again to the server,
+    which logs it a second time and drops the keep-alive connection without a word: the
+    client's next request on it fails too. Answered here, the server sees a finished response
+    (with `Connection: close`) and closes the connection properly. An error after the response
+    has started cannot be answered any more; the server is left to end the connection.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:
+                raise
+            response = await _unexpected_error(Request(scope), exc)
+            await response(scope, receive, send)
 
 
 def install(app: FastAPI) -> None:
@@ -183,4 +222,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(SATimeoutError, _pool_exhausted)
+    # A backstop for errors raised outside UnexpectedErrorMiddleware (in the middleware added
+    # after it).
     app.add_exception_handler(Exception, _unexpected_error)
+    app.add_middleware(UnexpectedErrorMiddleware)
