@@ -10,7 +10,7 @@ from weakref import WeakKeyDictionary
 
 from anyio import CapacityLimiter, to_thread
 from fastapi import Depends
-from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -132,6 +132,27 @@ class Database:
             readers = readers.execution_options(isolation_level="REPEATABLE READ")
         with readers.connect() as connection, connection.begin():
             yield connection
+
+    @contextmanager
+    def unit_without_waiting(self) -> Iterator[Session]:
+        """A unit of work that fails at once (OperationalError) rather than wait for another
+        writer's lock: for writes worth making only when they cost nobody a wait."""
+        with self.engine.connect() as connection:
+            driver = connection.connection.driver_connection
+            assert driver is not None  # checked out: the connection is live
+            if self.dialect == "sqlite":
+                # Straight to the driver: through SQLAlchemy the PRAGMA would begin (and wait
+                # for) the transaction it is meant to keep from waiting.
+                (waited,) = driver.execute("PRAGMA busy_timeout").fetchone()
+                driver.execute("PRAGMA busy_timeout = 0")
+            try:
+                with self.sessions(bind=connection) as session, session.begin():
+                    if self.dialect == "postgresql":
+                        session.execute(text("SET LOCAL lock_timeout = '1ms'"))
+                    yield session
+            finally:
+                if self.dialect == "sqlite":
+                    driver.execute(f"PRAGMA busy_timeout = {int(waited)}")
 
     def _read(self, call: Callable[..., T], kwargs: dict[str, Any], snapshot: bool = False) -> T:
         with self.reader(snapshot=snapshot) as connection:

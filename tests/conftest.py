@@ -89,6 +89,11 @@ def _shared_connection_database(connection: Any) -> Any:
         def reader(self, *, snapshot: bool = False) -> Iterator[Any]:
             yield connection
 
+        @contextmanager
+        def unit_without_waiting(self) -> Iterator[Any]:
+            with self.sessions.begin() as session:
+                yield session
+
     return SharedConnectionDatabase()
 
 

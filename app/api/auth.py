@@ -87,13 +87,13 @@ def _refuse(request: Request) -> NoReturn:
 
 
 def _record_use(db: Database, token_id: int) -> None:
-    """A unit of work of its own: the request may only read, and a busy database must not fail
-    a request over a "last used" hint."""
+    """A unit of work of its own that never waits: "last used" is a hint, and a request must
+    not wait behind another writer's lock to leave it (the next request records it)."""
     try:
-        with db.sessions.begin() as session:
+        with db.unit_without_waiting() as session:
             tokens.record_use(session=session, token_id=token_id)
     except OperationalError:
-        logger.info("could not record the use of token %s; the database was busy", token_id)
+        logger.info("did not record the use of token %s; the database was busy", token_id)
 
 
 class BearerToken(HTTPBearer):
