@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
+from app.api.auth import AuthenticatedFirst
 from app.api.params import openapi_parameters, read_query
 from app.api.responses import json_response
 from app.db import DatabaseDep
@@ -21,7 +22,7 @@ from app.schemas.queries import OutputFormat, StatsOut
 from app.schemas.query_params import ListParams, StatsParams
 from app.services import actions_query, csv_export, stats
 
-router = APIRouter(prefix="/api/v1", tags=["actions"])
+router = APIRouter(prefix="/api/v1", tags=["actions"], route_class=AuthenticatedFirst)
 
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     422: {"model": Problem, "description": "A parameter is invalid; `errors` names it."}

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
-from app.api.auth import Editor
+from app.api.auth import AuthenticatedFirst, Editor
 from app.api.deps import SessionDep
 from app.db import DatabaseDep
 from app.schemas.actions import (
@@ -19,7 +19,7 @@ from app.schemas.actions import (
 from app.schemas.common import Day, IdPath, Page
 from app.services import actions as service
 
-router = APIRouter(prefix="/api/v1", tags=["actions"])
+router = APIRouter(prefix="/api/v1", tags=["actions"], route_class=AuthenticatedFirst)
 
 IfMatch = Annotated[str | None, Header(description="ETag from a previous read; 412 if stale")]
 

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from threading import Lock
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
-from app.db import Database, DatabaseDep
+from app.db import Database, DatabaseDep, get_database
 from app.enums import Role
 from app.errors import Forbidden, TooManyRequests, Unauthorized
 from app.principal import ANONYMOUS, Principal
@@ -111,6 +114,9 @@ class BearerToken(HTTPBearer):
         self.readers_only = readers_only
 
     async def __call__(self, request: Request, db: DatabaseDep) -> Principal:  # type: ignore[override]
+        early: Principal | None = getattr(request.state, "principal", None)
+        if early is not None:  # a write, authenticated before its body was read
+            return early
         credentials = await super().__call__(request)
         secret = credentials.credentials if credentials else None
         principal = await _authenticate(request, db, secret)
@@ -151,21 +157,72 @@ async def get_feed_principal(
     return principal
 
 
+def _check_role(principal: Principal, role: Role) -> Principal:
+    if principal.role is None:
+        if role is Role.VIEWER and get_settings().public_read:
+            return principal
+        _authentication_required()
+    if not principal.role.includes(role):
+        raise Forbidden(f"This needs the {role} role; the token has the {principal.role} role.")
+    return principal
+
+
 def require(
     role: Role, source: Callable[..., Awaitable[Principal]] = get_principal
 ) -> Callable[[Principal], Awaitable[Principal]]:
     # A default rather than Annotated: the annotation must resolve outside this closure.
     # Async although it awaits nothing: a sync dependency would cost a hop to a worker thread.
     async def check(principal: Principal = Depends(source)) -> Principal:
-        if principal.role is None:
-            if role is Role.VIEWER and get_settings().public_read:
-                return principal
-            _authentication_required()
-        if not principal.role.includes(role):
-            raise Forbidden(f"This needs the {role} role; the token has the {principal.role} role.")
-        return principal
+        return _check_role(principal, role)
 
+    check.required_role = role  # type: ignore[attr-defined]  # read by AuthenticatedFirst
     return check
+
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _required_role(dependant: Dependant) -> Role | None:
+    """The highest role any of the route's dependencies requires (they are cumulative)."""
+    roles: list[Role] = []
+    pending = [dependant]
+    while pending:
+        current = pending.pop()
+        role = getattr(current.call, "required_role", None)
+        if isinstance(role, Role):
+            roles.append(role)
+        pending.extend(current.dependencies)
+    order = list(Role)
+    return max(roles, key=order.index) if roles else None
+
+
+class AuthenticatedFirst(APIRoute):
+    """A route whose writes authenticate and check the caller's role before FastAPI reads and
+    parses their body: an anonymous or unauthorised caller gets its 401 or 403 without making
+    the server parse megabytes of JSON first (FastAPI reads the body before it solves any
+    dependency). The principal found is kept for the route's own dependencies."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        role = _required_role(self.dependant)
+        if role is None or not (self.methods or set()) & _BODY_METHODS:
+            return handler
+
+        async def authenticate_first(request: Request) -> Response:
+            if request.method in _BODY_METHODS:
+                request.state.principal = _check_role(await _caller(request), role)
+            return await handler(request)
+
+        return authenticate_first
+
+
+async def _caller(request: Request) -> Principal:
+    # The database as the route's dependencies would get it, overrides included.
+    provider = request.app.dependency_overrides.get(get_database, get_database)
+    found = provider()
+    db: Database = await found if inspect.isawaitable(found) else found
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    return await _authenticate(request, db, secret.strip() if scheme.lower() == "bearer" else None)
 
 
 Editor = Annotated[Principal, Depends(require(Role.EDITOR))]

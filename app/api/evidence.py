@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from app.api.auth import Admin, Editor
+from app.api.auth import Admin, AuthenticatedFirst, Editor
 from app.api.deps import SessionDep
 from app.api.problems import located_errors
 from app.errors import InvalidInput, UnsupportedMediaType
@@ -31,7 +31,7 @@ from app.schemas.evidence import (
 from app.services import evidence as service
 from app.services import storage
 
-router = APIRouter(prefix="/api/v1", tags=["evidence"])
+router = APIRouter(prefix="/api/v1", tags=["evidence"], route_class=AuthenticatedFirst)
 
 _PROBLEM: dict[str, Any] = {"model": Problem, "content": {"application/problem+json": {}}}
 _CHUNK_BYTES = 64 * 1024

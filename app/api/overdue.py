@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from app import clock
+from app.api.auth import AuthenticatedFirst
 from app.api.deps import SessionDep
 from app.api.params import openapi_parameters, read_query
 from app.api.responses import json_response
@@ -14,7 +15,7 @@ from app.schemas.query_params import FilterParams, OverdueParams
 from app.services import calendar, overdue
 from app.settings import get_settings
 
-router = APIRouter(prefix="/api/v1", tags=["overdue"])
+router = APIRouter(prefix="/api/v1", tags=["overdue"], route_class=AuthenticatedFirst)
 calendar_router = APIRouter(prefix="/api/v1", tags=["overdue"])
 
 

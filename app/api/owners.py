@@ -4,13 +4,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.api.auth import Editor
+from app.api.auth import AuthenticatedFirst, Editor
 from app.api.deps import SessionDep
 from app.schemas.common import IdPath, Page
 from app.schemas.owners import OwnerCreate, OwnerOut, OwnerUpdate, TeamFilter
 from app.services import owners as service
 
-router = APIRouter(prefix="/api/v1", tags=["owners"])
+router = APIRouter(prefix="/api/v1", tags=["owners"], route_class=AuthenticatedFirst)
 
 
 @router.get("/owners", response_model=Page[OwnerOut])

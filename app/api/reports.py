@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import UploadFile
 
-from app.api.auth import Admin
+from app.api.auth import Admin, AuthenticatedFirst
 from app.api.deps import SessionDep
 from app.api.problems import located_errors
 from app.errors import InvalidInput, UnsupportedMediaType
@@ -26,7 +26,7 @@ from app.schemas.common import (
 from app.schemas.reports import DryRunResult, FindingOut, ImportResult, ReportDetail, ReportSummary
 from app.services import reports as service
 
-router = APIRouter(prefix="/api/v1", tags=["reports"])
+router = APIRouter(prefix="/api/v1", tags=["reports"], route_class=AuthenticatedFirst)
 
 _METADATA: dict[str, TypeAdapter[str]] = {
     "force": TypeAdapter(Force),

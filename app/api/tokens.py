@@ -4,14 +4,19 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from app.api.auth import require
+from app.api.auth import AuthenticatedFirst, require
 from app.api.deps import SessionDep
 from app.enums import Role
 from app.schemas.common import IdPath, Page
 from app.schemas.tokens import TokenCreate, TokenCreated, TokenOut
 from app.services import tokens as service
 
-router = APIRouter(prefix="/api/v1", tags=["tokens"], dependencies=[Depends(require(Role.ADMIN))])
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["tokens"],
+    route_class=AuthenticatedFirst,
+    dependencies=[Depends(require(Role.ADMIN))],
+)
 
 
 @router.get("/tokens", response_model=Page[TokenOut])
