@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -15,8 +16,8 @@ from sqlalchemy.orm import Session
 from app.models import ActionEvent
 from app.principal import Principal
 from app.services import history
-from tests.helpers import assert_problem, first_action
-from tests.query_data import fetch_all, next_link
+from tests.helpers import add_note, assert_problem, first_action, move
+from tests.query_data import fetch_all, next_link, select_statements, sql_statements
 
 EVENTS = 120
 EVENT_KEYS = {"id", "action_id", "kind", "actor", "created_at", "changes", "comment"}
@@ -120,6 +121,31 @@ def test_events_written_between_pages_are_on_a_later_page_in_id_order(
     rest = fetch_all(client, next_link(first) or "")
     assert [item["id"] for item in rest][-1] == comment.json()["id"]
     assert len(rest) == EVENTS - 100 + 1
+
+
+def _reads_of_events(statements: list[str]) -> list[str]:
+    return [s for s in select_statements(statements) if re.search(r"\bFROM action_event\b", s)]
+
+
+def test_a_page_is_one_bounded_read_of_the_events(client: TestClient, long_history: int) -> None:
+    with sql_statements() as statements:
+        response = client.get(f"{_url(long_history)}?limit=10&sort=-id")
+    assert len(response.json()["items"]) == 10
+    (read,) = _reads_of_events(statements)
+    assert re.search(r"\bLIMIT\b", read), read
+
+
+def test_writes_never_read_the_history(client: TestClient, long_history: int) -> None:
+    with sql_statements() as statements:
+        patched = client.patch(f"/api/v1/actions/{long_history}", json={"title": "New title"})
+        assert patched.status_code == 200, patched.text
+        commented = client.post(f"/api/v1/actions/{long_history}/comments", json={"comment": "c"})
+        assert commented.status_code == 201, commented.text
+        assert move(client, long_history, "in_progress").status_code == 200
+        add_note(client, long_history)
+    assert _reads_of_events(statements) == []
+    inserts = [s for s in statements if re.match(r"\s*INSERT INTO action_event\b", s)]
+    assert len(inserts) == 4
 
 
 @pytest.mark.parametrize("limit", ["0", "-1", "501", "1.5", "x", ""])
