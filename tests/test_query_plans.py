@@ -21,9 +21,9 @@ from sqlalchemy import Connection, Engine, event, insert
 from app import migrate
 from app.db import DEFERRED, make_engine
 from app.models import Report
-from app.schemas.queries import ActionFilters, ActionSort
-from app.services import actions_query
-from app.services.cursors import Position
+from app.schemas.queries import ActionFilters, ActionSort, HistorySort
+from app.services import actions_query, history
+from app.services.cursors import Position, encode_history_cursor
 
 AS_OF = date(2030, 1, 15)
 # Filters that select few actions are looked up through an index (and the few sorted); the
@@ -228,3 +228,22 @@ def test_the_check_sees_a_whole_table_sort(sqlite_engine: Engine) -> None:
     (plan,) = _plans(sqlite_engine, collect_then_sort)
     (lines,) = _action_reads(plan)
     assert _sorts_what_it_read(lines)
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["page 1", "after a cursor"])
+@pytest.mark.parametrize("sort", list(HistorySort), ids=[sort.value for sort in HistorySort])
+def test_a_history_page_reads_the_actions_events_in_order_through_its_index(
+    sqlite_engine: Engine, sort: HistorySort, after: bool
+) -> None:
+    cursor = encode_history_cursor(action_id=7, sort=sort, last_id=1000) if after else None
+
+    def page(connection: Connection) -> None:
+        history.events_page(db=connection, action_id=7, sort=sort, limit=50, cursor=cursor)
+
+    (plan,) = _plans(sqlite_engine, page)
+    (lines,) = plan.values()
+    bound = " AND id<?" if sort.descending else " AND id>?"
+    assert lines == [
+        f"SEARCH action_event USING INDEX ix_action_event_action_id_id (action_id=?"
+        f"{bound if after else ''})"
+    ], _text(plan)

@@ -7,14 +7,13 @@ dicts and serialised with orjson (the response_model documents the shape in Open
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
 from app.api.auth import AuthenticatedFirst
 from app.api.params import openapi_parameters, read_query
-from app.api.responses import json_response
+from app.api.responses import json_response, next_link
 from app.db import DatabaseDep
 from app.schemas.actions import ActionOut
 from app.schemas.common import Page, Problem
@@ -94,16 +93,8 @@ async def list_actions(request: Request, db: DatabaseDep) -> Response:
     )
     headers = None
     if page["next_cursor"] is not None:
-        headers = {"Link": _next_link(request, page["next_cursor"])}
+        headers = {"Link": next_link(request, page["next_cursor"])}
     return json_response(page, headers)
-
-
-def _next_link(request: Request, cursor: str) -> str:
-    """This request's URL with `cursor` in place of any it had. From the query already parsed:
-    `include_query_params` would parse it again from the URL."""
-    query = [(key, value) for key, value in request.query_params.multi_items() if key != "cursor"]
-    query.append(("cursor", cursor))
-    return f'<{request.url.replace(query=urlencode(query))}>; rel="next"'
 
 
 @router.get(

@@ -6,6 +6,8 @@ from fastapi import APIRouter, Header, Query, Request, Response
 
 from app.api.auth import AuthenticatedFirst, Editor
 from app.api.deps import SessionDep
+from app.api.params import openapi_parameters, read_query
+from app.api.responses import json_response, next_link
 from app.db import DatabaseDep
 from app.schemas.actions import (
     ActionCreate,
@@ -16,7 +18,8 @@ from app.schemas.actions import (
     EventOut,
     TransitionIn,
 )
-from app.schemas.common import Day, IdPath, Page
+from app.schemas.common import Day, IdPath, Page, Problem
+from app.schemas.query_params import HistoryParams
 from app.services import actions as service
 
 router = APIRouter(prefix="/api/v1", tags=["actions"], route_class=AuthenticatedFirst)
@@ -84,9 +87,30 @@ def transition(
     return _with_etag(response, action)
 
 
-@router.get("/actions/{action_id}/history", response_model=Page[EventOut])
-def get_history(action_id: IdPath, session: SessionDep) -> dict[str, Any]:
-    return {"items": service.events(session=session, action_id=action_id)}
+@router.get(
+    "/actions/{action_id}/history",
+    response_model=Page[EventOut],
+    responses={
+        404: {"model": Problem, "description": "No such action."},
+        422: {"model": Problem, "description": "A parameter is invalid; `errors` names it."},
+    },
+    openapi_extra=openapi_parameters(HistoryParams),
+)
+async def get_history(action_id: IdPath, request: Request, db: DatabaseDep) -> Response:
+    """The action's events, a page at a time (keyset: follow `next_cursor` or the
+    `Link: rel="next"` header); `sort=-id` for newest first."""
+    params = read_query(HistoryParams, request)
+    page = await db.run_read(
+        service.events,
+        action_id=action_id,
+        sort=params.sort,
+        limit=params.limit,
+        cursor=params.cursor,
+    )
+    headers = None
+    if page["next_cursor"] is not None:
+        headers = {"Link": next_link(request, page["next_cursor"])}
+    return json_response(page, headers)
 
 
 @router.post("/actions/{action_id}/comments", response_model=EventOut, status_code=201)

@@ -1,10 +1,13 @@
-"""JSON answers built as plain dicts by the read services, serialised with orjson."""
+"""JSON answers built as plain dicts by the read services, serialised with orjson; the Link to a
+listing's next page."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
+from fastapi import Request
 from fastapi.responses import Response
 
 
@@ -13,3 +16,11 @@ def json_response(body: dict[str, Any], headers: dict[str, str] | None = None) -
     return Response(
         orjson.dumps(body, option=orjson.OPT_UTC_Z), media_type="application/json", headers=headers
     )
+
+
+def next_link(request: Request, cursor: str) -> str:
+    """A `Link: rel="next"` value: this request's URL with `cursor` in place of any it had. From
+    the query already parsed: `include_query_params` would parse it again from the URL."""
+    query = [(key, value) for key, value in request.query_params.multi_items() if key != "cursor"]
+    query.append(("cursor", cursor))
+    return f'<{request.url.replace(query=urlencode(query))}>; rel="next"'

@@ -1,4 +1,5 @@
-"""Inputs and outputs of the action queries: filters, sorts, and the stats answer."""
+"""Inputs and outputs of the action queries: filters, sorts (of the list and of an action's
+history), and the stats answer."""
 
 from __future__ import annotations
 
@@ -33,6 +34,18 @@ class ActionSort(StrEnum):
     @property
     def field(self) -> str:
         return self.value.removeprefix("-")
+
+    @property
+    def descending(self) -> bool:
+        return self.value.startswith("-")
+
+
+class HistorySort(StrEnum):
+    """Orders of an action's history, as the list spells its sorts: `id` is the order the events
+    were written in (oldest first), `-id` newest first."""
+
+    ID = "id"
+    ID_DESC = "-id"
 
     @property
     def descending(self) -> bool:

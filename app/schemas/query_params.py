@@ -27,7 +27,13 @@ from app.schemas.common import (
     SingleLine,
     Year,
 )
-from app.schemas.queries import ActionFilters, ActionSort, OutputFormat, StatsGroupBy
+from app.schemas.queries import (
+    ActionFilters,
+    ActionSort,
+    HistorySort,
+    OutputFormat,
+    StatsGroupBy,
+)
 from app.services import search
 
 
@@ -136,6 +142,22 @@ class ListParams(FilterParams):
         if sort.field == "relevance" and "q" in info.data and not _text(info.data["q"]):
             raise PydanticCustomError("sort", "sorting by relevance needs a search: give q")
         return sort
+
+
+class HistoryParams(BaseModel):
+    """Paging through one action's history, as through the list."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    sort: HistorySort = Field(
+        default=HistorySort.ID,
+        description="`id`: oldest first, in the order the events were written; `-id`: newest "
+        "first.",
+    )
+    limit: QueryInt = Field(default=50, ge=1, le=500)
+    cursor: str | None = Field(
+        default=None, max_length=1000, description="`next_cursor` of the previous page."
+    )
 
 
 class StatsParams(FilterParams):

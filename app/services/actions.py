@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -16,6 +15,7 @@ from app.errors import InvalidInput, NotFound, PreconditionFailed
 from app.models import Action, ActionEvent, Finding, Owner
 from app.principal import Principal
 from app.schemas.actions import ActionCreate, ActionUpdate, BulkFields, BulkUpdate, TransitionIn
+from app.schemas.queries import HistorySort
 from app.services import actions_query, history, workflow
 from app.services.imports import action_description, action_title
 
@@ -201,9 +201,13 @@ def move(
     return view(db=session, action_id=action_id)
 
 
-def events(*, session: Session, action_id: int) -> Sequence[ActionEvent]:
-    get_action(session=session, action_id=action_id)
-    return history.list_events(session=session, action_id=action_id)
+def events(
+    *, db: Reader, action_id: int, sort: HistorySort, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """A page of an action's history (`history.events_page`); 404 if there is no such action."""
+    if db.scalar(select(Action.id).where(Action.id == action_id)) is None:
+        raise NotFound(f"No action with id {action_id}.")
+    return history.events_page(db=db, action_id=action_id, sort=sort, limit=limit, cursor=cursor)
 
 
 def comment_on(*, session: Session, action_id: int, comment: str, actor: Principal) -> ActionEvent:

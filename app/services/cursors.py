@@ -1,6 +1,8 @@
-"""Opaque keyset cursors for the actions listing: where a page ended, for which sort, filters and
-day. A cursor is base64url JSON; anything in it that does not decode to a usable position is an
-`InvalidCursor` (a 422 naming `cursor`), never an error further down."""
+"""Opaque keyset cursors: where a page of the actions listing ended, for which sort, filters and
+day; and where a page of an action's history ended, for which action and order. A cursor is
+base64url JSON; anything in it that does not decode to a usable position (or a cursor of one
+listing given to the other) is an `InvalidCursor` (a 422 naming `cursor`), never an error
+further down."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from typing import Any
 import orjson
 
 from app.errors import InvalidInput
-from app.schemas.queries import ActionFilters, ActionSort
+from app.schemas.queries import ActionFilters, ActionSort, HistorySort
 
 # How each sort's key travels in a cursor: the JSON type it is written as.
 _KEY_KINDS = {
@@ -73,15 +75,51 @@ def _key_to_json(value: Any) -> Any:
     return value
 
 
-def encode_cursor(cursor: Cursor) -> str:
-    payload = {
-        "s": cursor.sort.value,
-        "k": _key_to_json(cursor.position.key),
-        "i": cursor.position.last_id,
-        "a": cursor.as_of.isoformat(),
-        "f": cursor.fingerprint,
-    }
+def _encode(payload: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(payload)).rstrip(b"=").decode("ascii")
+
+
+# The keys of each kind of cursor: a cursor of one listing given to the other is named as such.
+_LIST_KEYS = frozenset({"s", "k", "i", "a", "f"})
+_HISTORY_KEYS = frozenset({"h", "s", "i"})
+_WRONG_KIND = {
+    _LIST_KEYS: "it was made for the action list, not an action's history",
+    _HISTORY_KEYS: "it was made for an action's history, not the action list",
+}
+
+
+def _decode(token: str, *, keys: frozenset[str]) -> dict[str, Any]:
+    """The JSON object in `token`, which must have exactly `keys`."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        payload = orjson.loads(raw)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidCursor("it is not a cursor this service made") from exc
+    if not isinstance(payload, dict):
+        raise InvalidCursor("it is not a cursor this service made")
+    if payload.keys() != keys:
+        raise InvalidCursor(
+            _WRONG_KIND.get(frozenset(payload), "it is not a cursor this service made")
+        )
+    return payload
+
+
+def _last_id(value: Any) -> int:
+    if type(value) is not int or not 0 < value < _INT_LIMIT:
+        raise InvalidCursor("its position is malformed")
+    return value
+
+
+def encode_cursor(cursor: Cursor) -> str:
+    return _encode(
+        {
+            "s": cursor.sort.value,
+            "k": _key_to_json(cursor.position.key),
+            "i": cursor.position.last_id,
+            "a": cursor.as_of.isoformat(),
+            "f": cursor.fingerprint,
+        }
+    )
 
 
 def _utc_moment(value: str) -> datetime | None:
@@ -119,20 +157,12 @@ def _key_from_json(kind: str, value: Any) -> Any:
 
 
 def decode_cursor(token: str, *, sort: ActionSort, fingerprint: str) -> Cursor:
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        payload = orjson.loads(raw)
-    except (binascii.Error, ValueError) as exc:
-        raise InvalidCursor("it is not a cursor this service made") from exc
-    if not isinstance(payload, dict) or payload.keys() != {"s", "k", "i", "a", "f"}:
-        raise InvalidCursor("it is not a cursor this service made")
+    payload = _decode(token, keys=_LIST_KEYS)
     if payload["s"] != sort.value:
         raise InvalidCursor(f"it was made for sort={payload['s']!s:.40}, not sort={sort.value}")
     if payload["f"] != fingerprint:
         raise InvalidCursor("it was made for other filters")
-    last_id = payload["i"]
-    if type(last_id) is not int or not 0 < last_id < _INT_LIMIT:
-        raise InvalidCursor("its position is malformed")
+    last_id = _last_id(payload["i"])
     try:
         as_of = date.fromisoformat(payload["a"]) if type(payload["a"]) is str else None
     except ValueError:
@@ -144,3 +174,18 @@ def decode_cursor(token: str, *, sort: ActionSort, fingerprint: str) -> Cursor:
     if sort.field == "days_overdue" and not 0 <= key <= (as_of - date.min).days:
         raise InvalidCursor("its position is malformed")
     return Cursor(sort=sort, position=Position(key, last_id), as_of=as_of, fingerprint=fingerprint)
+
+
+def encode_history_cursor(*, action_id: int, sort: HistorySort, last_id: int) -> str:
+    """Where a page of one action's history ended: the last event's id, in that order."""
+    return _encode({"h": action_id, "s": sort.value, "i": last_id})
+
+
+def decode_history_cursor(token: str, *, action_id: int, sort: HistorySort) -> int:
+    """The id of the last event of the previous page of `action_id`'s history in `sort`."""
+    payload = _decode(token, keys=_HISTORY_KEYS)
+    if type(payload["h"]) is not int or payload["h"] != action_id:
+        raise InvalidCursor("it was made for the history of another action")
+    if payload["s"] != sort.value:
+        raise InvalidCursor(f"it was made for sort={payload['s']!s:.40}, not sort={sort.value}")
+    return _last_id(payload["i"])
