@@ -29,7 +29,7 @@ def _with_etag(response: Response, action: dict[str, Any]) -> dict[str, Any]:
     return action
 
 
-@router.get("/actions/{action_id}", response_model=ActionOut)
+@router.get("/actions/{action_id:int}", response_model=ActionOut)
 async def get_action(
     action_id: IdPath,
     response: Response,
@@ -49,7 +49,7 @@ def create_action(
     return _with_etag(response, action)
 
 
-@router.patch("/actions/{action_id}", response_model=ActionOut)
+@router.patch("/actions/{action_id:int}", response_model=ActionOut)
 def update_action(
     action_id: IdPath,
     data: ActionUpdate,
@@ -69,7 +69,7 @@ def bulk_update(data: BulkUpdate, session: SessionDep, actor: Editor) -> dict[st
     return {"items": service.bulk_update_and_view(session=session, data=data, actor=actor)}
 
 
-@router.post("/actions/{action_id}/transitions", response_model=ActionOut)
+@router.post("/actions/{action_id:int}/transitions", response_model=ActionOut)
 def transition(
     action_id: IdPath,
     data: TransitionIn,
@@ -84,12 +84,12 @@ def transition(
     return _with_etag(response, action)
 
 
-@router.get("/actions/{action_id}/history", response_model=Page[EventOut])
+@router.get("/actions/{action_id:int}/history", response_model=Page[EventOut])
 def get_history(action_id: IdPath, session: SessionDep) -> dict[str, Any]:
     return {"items": service.events(session=session, action_id=action_id)}
 
 
-@router.post("/actions/{action_id}/comments", response_model=EventOut, status_code=201)
+@router.post("/actions/{action_id:int}/comments", response_model=EventOut, status_code=201)
 def add_comment(action_id: IdPath, data: CommentIn, session: SessionDep, actor: Editor) -> Any:
     return service.comment_on(
         session=session, action_id=action_id, comment=data.comment, actor=actor

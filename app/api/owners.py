@@ -29,17 +29,17 @@ def create_owner(
     return owner
 
 
-@router.get("/owners/{owner_id}", response_model=OwnerOut)
+@router.get("/owners/{owner_id:int}", response_model=OwnerOut)
 def get_owner(owner_id: IdPath, session: SessionDep) -> Any:
     return service.get_owner(session=session, owner_id=owner_id)
 
 
-@router.patch("/owners/{owner_id}", response_model=OwnerOut)
+@router.patch("/owners/{owner_id:int}", response_model=OwnerOut)
 def update_owner(owner_id: IdPath, data: OwnerUpdate, session: SessionDep, _: Editor) -> Any:
     return service.update_owner(session=session, owner_id=owner_id, data=data)
 
 
-@router.delete("/owners/{owner_id}", status_code=204)
+@router.delete("/owners/{owner_id:int}", status_code=204)
 def delete_owner(owner_id: IdPath, session: SessionDep, _: Editor) -> Response:
     service.delete_owner(session=session, owner_id=owner_id)
     return Response(status_code=204)

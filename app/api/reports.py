@@ -71,12 +71,12 @@ def list_reports(
     return {"items": items, "total": len(items)}
 
 
-@router.get("/reports/{report_id}", response_model=ReportDetail)
+@router.get("/reports/{report_id:int}", response_model=ReportDetail)
 def get_report(report_id: IdPath, session: SessionDep) -> Any:
     return service.get_report(session=session, report_id=report_id)
 
 
-@router.get("/findings/{finding_id}", response_model=FindingOut)
+@router.get("/findings/{finding_id:int}", response_model=FindingOut)
 def get_finding(finding_id: IdPath, session: SessionDep) -> Any:
     return service.get_finding(session=session, finding_id=finding_id)
 

@@ -36,12 +36,12 @@ def create_token(
     )
 
 
-@router.get("/tokens/{token_id}", response_model=TokenOut)
+@router.get("/tokens/{token_id:int}", response_model=TokenOut)
 def get_token(token_id: IdPath, session: SessionDep) -> Any:
     return service.get_token(session=session, token_id=token_id)
 
 
-@router.delete("/tokens/{token_id}", status_code=204)
+@router.delete("/tokens/{token_id:int}", status_code=204)
 def revoke_token(token_id: IdPath, session: SessionDep) -> Response:
     service.revoke_token(session=session, token_id=token_id)
     return Response(status_code=204)
