@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
+from app.api import links
 from app.api.params import openapi_parameters, read_query
 from app.api.responses import json_response
 from app.db import DatabaseDep
@@ -102,7 +103,7 @@ def _next_link(request: Request, cursor: str) -> str:
     `include_query_params` would parse it again from the URL."""
     query = [(key, value) for key, value in request.query_params.multi_items() if key != "cursor"]
     query.append(("cursor", cursor))
-    return f'<{request.url.replace(query=urlencode(query))}>; rel="next"'
+    return f'<{links.this_path(request, urlencode(query))}>; rel="next"'
 
 
 @router.get(

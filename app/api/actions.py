@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
+from app.api import links
 from app.api.auth import Editor
 from app.api.deps import SessionDep
 from app.db import DatabaseDep
@@ -45,7 +46,7 @@ def create_action(
     data: ActionCreate, request: Request, response: Response, session: SessionDep, actor: Editor
 ) -> Any:
     action = service.create_and_view(session=session, data=data, actor=actor)
-    response.headers["Location"] = str(request.url_for("get_action", action_id=action["id"]))
+    response.headers["Location"] = links.url_for(request, "get_action", action_id=action["id"])
     return _with_etag(response, action)
 
 

@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
+from app.api import links
 from app.api.auth import Admin, Editor
 from app.api.deps import SessionDep
 from app.api.problems import located_errors
@@ -101,7 +102,7 @@ async def add_evidence(
             "Send a note or a link as application/json, or a file as multipart/form-data "
             f"with a 'file' part, not {content_type or 'no content type'!r}."
         )
-    response.headers["Location"] = str(request.url_for("get_evidence", evidence_id=evidence.id))
+    response.headers["Location"] = links.url_for(request, "get_evidence", evidence_id=evidence.id)
     return evidence
 
 

@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
+from app.api import links
 from app.api.auth import Editor
 from app.api.deps import SessionDep
 from app.schemas.common import IdPath, Page
@@ -25,7 +26,7 @@ def create_owner(
     data: OwnerCreate, request: Request, response: Response, session: SessionDep, _: Editor
 ) -> Any:
     owner = service.create_owner(session=session, data=data)
-    response.headers["Location"] = str(request.url_for("get_owner", owner_id=owner.id))
+    response.headers["Location"] = links.url_for(request, "get_owner", owner_id=owner.id)
     return owner
 
 

@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import UploadFile
 
+from app.api import links
 from app.api.auth import Admin
 from app.api.deps import SessionDep
 from app.api.problems import located_errors
@@ -113,8 +114,8 @@ async def post_report(
         service.import_text, session=session, raw=raw, metadata=metadata, actor=actor
     )
     if result.created:
-        response.headers["Location"] = str(
-            request.url_for("get_report", report_id=result.report.id)
+        response.headers["Location"] = links.url_for(
+            request, "get_report", report_id=result.report.id
         )
     else:
         response.status_code = 200

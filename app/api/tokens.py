@@ -4,6 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from app.api import links
 from app.api.auth import require
 from app.api.deps import SessionDep
 from app.enums import Role
@@ -30,7 +31,7 @@ def create_token(
         owner_id=data.owner_id,
         expires_in_days=data.expires_in_days,
     )
-    response.headers["Location"] = str(request.url_for("get_token", token_id=token.id))
+    response.headers["Location"] = links.url_for(request, "get_token", token_id=token.id)
     return TokenCreated.model_validate(
         {**TokenOut.model_validate(token).model_dump(), "token": secret}
     )
