@@ -17,6 +17,7 @@ from app.api import (
     owners,
     problems,
     reports,
+    route_table,
     tokens,
 )
 from app.api.auth import FailedAttempts, get_feed_principal, get_principal, require
@@ -39,9 +40,13 @@ def create_app() -> FastAPI:
         title="AFI Tracker",
         version="0.1.0",
         summary="Follow up inspection findings: owners, status, due dates and evidence.",
+        # A redirect would name this host from the request's Host header; paths are exact.
+        redirect_slashes=False,
     )
     app.state.failed_attempts = FailedAttempts()
     problems.install(app)
+    # OPTIONS and HEAD from the route table; inside CORS, which answers pre-flight requests.
+    app.add_middleware(route_table.MethodsMiddleware)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,
@@ -63,8 +68,8 @@ def create_app() -> FastAPI:
     # Every API route needs at least the viewer role (get_principal refuses anyone less);
     # writes ask for more in their signature.
     readers = [Depends(get_principal)]
-    # Routes are matched in the order they are added: the action list, the busiest, first;
-    # overdue before actions, so /actions/overdue-summary is not read as an action id.
+    # Routes are matched in the order they are added: the action list, the busiest, first.
+    # Ids in paths are integers at routing, so /actions/overdue-summary is not an action id.
     for module in (action_queries, reports, overdue, actions, evidence, owners):
         app.include_router(module.router, dependencies=readers)
     app.include_router(
@@ -72,6 +77,7 @@ def create_app() -> FastAPI:
         dependencies=[Depends(require(Role.VIEWER, source=get_feed_principal))],
     )
     app.include_router(tokens.router)
+    route_table.install(app)
     return app
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
@@ -29,7 +30,9 @@ class Settings(BaseSettings):
     # Findings one import may store: it holds the database's write lock (all of SQLite's) while
     # it stores them; 2,000 new findings take about 0.5 s on 2 cores. Larger reports are refused.
     max_import_findings: int = Field(default=2000, gt=0)
-    public_url: str = "http://127.0.0.1:8000"
+    # The service's address as clients reach it (scheme, host, any path prefix): the base of
+    # every absolute URL it writes. Unset, links are relative; never built from Host.
+    public_url: str | None = None
     public_read: bool = False
     forwarded_allow_ips: str | None = None
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -52,6 +55,30 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_http_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value)
+        try:
+            parts.port  # noqa: B018 - raises on a port that is not one
+        except ValueError as exc:
+            raise ValueError(f"invalid port in {value!r}") from exc
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.username is not None
+            or "?" in value
+            or "#" in value
+            or any(char.isspace() or not char.isprintable() for char in value)
+        ):
+            raise ValueError(
+                "must be an absolute http:// or https:// URL without credentials, query or "
+                "fragment, e.g. https://afi.example.org"
+            )
+        return value.rstrip("/")
 
     @field_validator("database_url")
     @classmethod

@@ -197,7 +197,12 @@ def test_overdue_summary_endpoint(client: TestClient, due: dict[str, Any]) -> No
     assert_problem(client.get("/api/v1/actions/overdue-summary?due_within=-1"), 422)
 
 
-def test_calendar_feed_parses_with_stable_uids(client: TestClient, due: dict[str, Any]) -> None:
+def test_calendar_feed_parses_with_stable_uids(
+    client: TestClient, due: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "public_url", "https://afi.example.org")
     response = client.get("/api/v1/calendar.ics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/calendar")
@@ -208,7 +213,7 @@ def test_calendar_feed_parses_with_stable_uids(client: TestClient, due: dict[str
     assert starts == [date(2027, 1, 5), date(2027, 1, 10), date(2027, 1, 20)]
     first = next(e for e in events if e.decoded("dtstart") == date(2027, 1, 5))
     assert str(first["summary"]).startswith(due["items"][3]["reference"])
-    assert str(first["url"]).endswith(f"/api/v1/actions/{due['items'][3]['id']}")
+    assert str(first["url"]) == f"https://afi.example.org/api/v1/actions/{due['items'][3]['id']}"
     again = Calendar.from_ical(client.get("/api/v1/calendar.ics").content)
     assert {str(e["uid"]) for e in again.walk("VEVENT")} == {str(e["uid"]) for e in events}
     mine = Calendar.from_ical(

@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
+from app.api import links
 from app.api.auth import AuthenticatedFirst, Editor
 from app.api.deps import SessionDep
 from app.api.params import openapi_parameters, read_query
@@ -32,7 +33,7 @@ def _with_etag(response: Response, action: dict[str, Any]) -> dict[str, Any]:
     return action
 
 
-@router.get("/actions/{action_id}", response_model=ActionOut)
+@router.get("/actions/{action_id:int}", response_model=ActionOut)
 async def get_action(
     action_id: IdPath,
     response: Response,
@@ -48,11 +49,11 @@ def create_action(
     data: ActionCreate, request: Request, response: Response, session: SessionDep, actor: Editor
 ) -> Any:
     action = service.create_and_view(session=session, data=data, actor=actor)
-    response.headers["Location"] = str(request.url_for("get_action", action_id=action["id"]))
+    response.headers["Location"] = links.url_for(request, "get_action", action_id=action["id"])
     return _with_etag(response, action)
 
 
-@router.patch("/actions/{action_id}", response_model=ActionOut)
+@router.patch("/actions/{action_id:int}", response_model=ActionOut)
 def update_action(
     action_id: IdPath,
     data: ActionUpdate,
@@ -72,7 +73,7 @@ def bulk_update(data: BulkUpdate, session: SessionDep, actor: Editor) -> dict[st
     return {"items": service.bulk_update_and_view(session=session, data=data, actor=actor)}
 
 
-@router.post("/actions/{action_id}/transitions", response_model=ActionOut)
+@router.post("/actions/{action_id:int}/transitions", response_model=ActionOut)
 def transition(
     action_id: IdPath,
     data: TransitionIn,
@@ -88,7 +89,7 @@ def transition(
 
 
 @router.get(
-    "/actions/{action_id}/history",
+    "/actions/{action_id:int}/history",
     response_model=Page[EventOut],
     responses={
         404: {"model": Problem, "description": "No such action."},
@@ -113,7 +114,7 @@ async def get_history(action_id: IdPath, request: Request, db: DatabaseDep) -> R
     return json_response(page, headers)
 
 
-@router.post("/actions/{action_id}/comments", response_model=EventOut, status_code=201)
+@router.post("/actions/{action_id:int}/comments", response_model=EventOut, status_code=201)
 def add_comment(action_id: IdPath, data: CommentIn, session: SessionDep, actor: Editor) -> Any:
     return service.comment_on(
         session=session, action_id=action_id, comment=data.comment, actor=actor

@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
+from app.api import links
 from app.api.auth import Admin, AuthenticatedFirst, Editor
 from app.api.deps import SessionDep
 from app.api.problems import located_errors
@@ -59,7 +60,7 @@ _UPLOAD_DOC: dict[str, Any] = {
 
 
 @router.post(
-    "/actions/{action_id}/evidence",
+    "/actions/{action_id:int}/evidence",
     response_model=EvidenceOut,
     status_code=201,
     openapi_extra=_UPLOAD_DOC,
@@ -101,11 +102,13 @@ async def add_evidence(
             "Send a note or a link as application/json, or a file as multipart/form-data "
             f"with a 'file' part, not {content_type or 'no content type'!r}."
         )
-    response.headers["Location"] = str(request.url_for("get_evidence", evidence_id=evidence.id))
+    response.headers["Location"] = links.url_for(request, "get_evidence", evidence_id=evidence.id)
     return evidence
 
 
-@router.get("/actions/{action_id}/evidence", response_model=EvidencePage, responses={404: _PROBLEM})
+@router.get(
+    "/actions/{action_id:int}/evidence", response_model=EvidencePage, responses={404: _PROBLEM}
+)
 def list_evidence(
     action_id: IdPath,
     session: SessionDep,
@@ -117,13 +120,13 @@ def list_evidence(
     return {"items": items, "total": len(items)}
 
 
-@router.get("/evidence/{evidence_id}", response_model=EvidenceOut, responses={404: _PROBLEM})
+@router.get("/evidence/{evidence_id:int}", response_model=EvidenceOut, responses={404: _PROBLEM})
 def get_evidence(evidence_id: IdPath, session: SessionDep) -> Any:
     return service.get_evidence(session=session, evidence_id=evidence_id)
 
 
 @router.get(
-    "/evidence/{evidence_id}/content",
+    "/evidence/{evidence_id:int}/content",
     response_class=FileResponse,
     responses={
         200: {"description": "The file, as an attachment", "content": {"*/*": {}}},
@@ -145,7 +148,7 @@ def get_evidence_content(evidence_id: IdPath, session: SessionDep) -> FileRespon
 
 
 @router.delete(
-    "/evidence/{evidence_id}",
+    "/evidence/{evidence_id:int}",
     status_code=204,
     response_class=Response,
     responses={404: _PROBLEM, 409: _PROBLEM},

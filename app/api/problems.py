@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.route_table import allow_header
 from app.errors import AppError, Conflict, InvalidInput, PreconditionFailed
 
 logger = logging.getLogger("afi.errors")
@@ -102,9 +103,12 @@ async def _validation_error(_request: Request, exc: Exception) -> ProblemRespons
     return _problem_for(InvalidInput(f"Invalid value for: {names}", errors=errors))
 
 
-async def _http_error(_request: Request, exc: Exception) -> ProblemResponse:
+async def _http_error(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, StarletteHTTPException)
     headers = dict(exc.headers) if exc.headers else None
+    if exc.status_code == 405:
+        # Starlette names the methods of the first route of the path; Allow lists them all.
+        headers = {**(headers or {}), "Allow": allow_header(request.scope)}
     detail = exc.detail if isinstance(exc.detail, str) else None
     if exc.status_code == 413:
         return problem(

@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import UploadFile
 
+from app.api import links
 from app.api.auth import Admin, AuthenticatedFirst
 from app.api.deps import SessionDep
 from app.api.problems import located_errors
@@ -72,12 +73,12 @@ def list_reports(
     return {"items": items, "total": len(items)}
 
 
-@router.get("/reports/{report_id}", response_model=ReportDetail)
+@router.get("/reports/{report_id:int}", response_model=ReportDetail)
 def get_report(report_id: IdPath, session: SessionDep) -> Any:
     return service.get_report(session=session, report_id=report_id)
 
 
-@router.get("/findings/{finding_id}", response_model=FindingOut)
+@router.get("/findings/{finding_id:int}", response_model=FindingOut)
 def get_finding(finding_id: IdPath, session: SessionDep) -> Any:
     return service.get_finding(session=session, finding_id=finding_id)
 
@@ -114,8 +115,8 @@ async def post_report(
         service.import_text, session=session, raw=raw, metadata=metadata, actor=actor
     )
     if result.created:
-        response.headers["Location"] = str(
-            request.url_for("get_report", report_id=result.report.id)
+        response.headers["Location"] = links.url_for(
+            request, "get_report", report_id=result.report.id
         )
     else:
         response.status_code = 200

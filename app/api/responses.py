@@ -10,6 +10,8 @@ import orjson
 from fastapi import Request
 from fastapi.responses import Response
 
+from app.api import links
+
 
 def json_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
     """`body` as JSON, timestamps in UTC written with a `Z`, as every other answer has them."""
@@ -23,4 +25,4 @@ def next_link(request: Request, cursor: str) -> str:
     the query already parsed: `include_query_params` would parse it again from the URL."""
     query = [(key, value) for key, value in request.query_params.multi_items() if key != "cursor"]
     query.append(("cursor", cursor))
-    return f'<{request.url.replace(query=urlencode(query))}>; rel="next"'
+    return f'<{links.this_path(request, urlencode(query))}>; rel="next"'

@@ -4,6 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from app.api import links
 from app.api.auth import AuthenticatedFirst, require
 from app.api.deps import SessionDep
 from app.enums import Role
@@ -35,18 +36,18 @@ def create_token(
         owner_id=data.owner_id,
         expires_in_days=data.expires_in_days,
     )
-    response.headers["Location"] = str(request.url_for("get_token", token_id=token.id))
+    response.headers["Location"] = links.url_for(request, "get_token", token_id=token.id)
     return TokenCreated.model_validate(
         {**TokenOut.model_validate(token).model_dump(), "token": secret}
     )
 
 
-@router.get("/tokens/{token_id}", response_model=TokenOut)
+@router.get("/tokens/{token_id:int}", response_model=TokenOut)
 def get_token(token_id: IdPath, session: SessionDep) -> Any:
     return service.get_token(session=session, token_id=token_id)
 
 
-@router.delete("/tokens/{token_id}", status_code=204)
+@router.delete("/tokens/{token_id:int}", status_code=204)
 def revoke_token(token_id: IdPath, session: SessionDep) -> Response:
     service.revoke_token(session=session, token_id=token_id)
     return Response(status_code=204)

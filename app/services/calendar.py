@@ -25,8 +25,10 @@ NOT_CLOSED = (
 )
 
 
-def feed(*, session: Session, filters: ActionFilters, base_url: str, name: str) -> bytes:
-    """Every matching action with a due date; closed ones are left out unless asked for."""
+def feed(*, session: Session, filters: ActionFilters, base_url: str | None, name: str) -> bytes:
+    """Every matching action with a due date; closed ones are left out unless asked for.
+    Events link to their action under `base_url` (the public URL); without it, they do not
+    link (a calendar's URL property is an absolute URI)."""
     if not filters.statuses:
         filters = replace(filters, statuses=NOT_CLOSED)
     items = _with_due_date(session=session, filters=filters)
@@ -44,7 +46,7 @@ def _with_due_date(*, session: Session, filters: ActionFilters) -> Iterable[dict
     return takewhile(lambda item: item["due_date"] is not None, items)
 
 
-def build(*, items: Iterable[dict[str, Any]], base_url: str, name: str) -> bytes:
+def build(*, items: Iterable[dict[str, Any]], base_url: str | None, name: str) -> bytes:
     calendar = Calendar()
     calendar.add("prodid", PRODUCT_ID)
     calendar.add("version", "2.0")
@@ -52,13 +54,13 @@ def build(*, items: Iterable[dict[str, Any]], base_url: str, name: str) -> bytes
     calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", name)
     for item in items:
-        calendar.add_component(_event(item, base_url=base_url.rstrip("/")))
+        calendar.add_component(_event(item, base_url=base_url.rstrip("/") if base_url else None))
     ical: bytes = calendar.to_ical()
     return ical
 
 
-def _event(item: dict[str, Any], *, base_url: str) -> Event:
-    link = f"{base_url}/api/v1/actions/{item['id']}"
+def _event(item: dict[str, Any], *, base_url: str | None) -> Event:
+    link = f"{base_url}/api/v1/actions/{item['id']}" if base_url else None
     owner = item["owner"]["name"] if item.get("owner") else "unassigned"
     event = Event()
     # Stable across feeds and edits, so calendar apps update the event instead of adding one.
@@ -70,12 +72,14 @@ def _event(item: dict[str, Any], *, base_url: str) -> Event:
     # RFC 5545: a date event without DTEND lasts the day; due dates stop well before date.max.
     event.add("dtend", item["due_date"] + timedelta(days=1))
     event.add("summary", f"{item['reference']}: {item['title']}")
-    event.add(
-        "description",
+    description = (
         f"Status: {item['status']}. Priority: {item['priority']}. Owner: {owner}.\n"
-        f"{item['force']} {item['year']}: {item['question'] or ''}\n{link}",
+        f"{item['force']} {item['year']}: {item['question'] or ''}"
     )
-    event.add("url", link)
+    if link:
+        description += f"\n{link}"
+        event.add("url", link)
+    event.add("description", description)
     event.add("transp", "TRANSPARENT")
     event.add("categories", [item["status"], item["priority"]])
     return event
