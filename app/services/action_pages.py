@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
+from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
@@ -161,22 +162,38 @@ def _unindexed_sqlite(element: unindexed, compiler: SQLCompiler, **kw: Any) -> s
     return f"+({compiler.process(element.clauses, **kw)})"
 
 
+class Plan(StrEnum):
+    """How a page's ids are found: the planner's choice, or one made for it."""
+
+    SEEK = "seek"  # as the database's planner chooses
+    WALK = "walk"  # SQLite: in the sort's index order, stopping at the page's end (`unindexed`)
+    COLLECT = "collect"  # PostgreSQL: every match through the filters' indexes, then sorted
+
+
 # Shapes with one of these filters select few enough actions that finding them through an index
 # and sorting them beats reading in sort order (on SQLite; see `unindexed`).
 _POINTED = frozenset({"owner_id", "report_id", "q"})
-# Report filters select that few when they match at most this share of the reports.
-_FEW_REPORTS = 0.02
+# Report filters select that few when they match at most this share of the reports. PostgreSQL
+# weighs a LIMIT itself, but as if matches were spread evenly over the sort order; a report's
+# actions sit together in it (they are imported together), so for report filters this narrow
+# it reads far more of the order than it expects: it is told to collect the matches instead.
+_FEW_REPORTS = {"sqlite": 0.02, "postgresql": 0.005}
 
 
-def _walks_sort_order(db: Reader, shape: tuple[str, ...], params: dict[str, Any]) -> bool:
-    """Whether a page of this shape is read in its sort's order (on SQLite)."""
-    if _dialect(db) != "sqlite" or _POINTED.intersection(shape):
-        return False
-    on_report = report_conditions(shape)
-    if not on_report:
-        return True
+def _plan(db: Reader, shape: tuple[str, ...], params: dict[str, Any]) -> Plan:
+    """How a page of this shape is best read (see Plan)."""
+    dialect = _dialect(db)
+    if dialect == "sqlite" and _POINTED.intersection(shape):
+        return Plan.SEEK
+    if not report_conditions(shape):
+        return Plan.WALK if dialect == "sqlite" else Plan.SEEK
+    if dialect not in _FEW_REPORTS or (dialect != "sqlite" and _POINTED.intersection(shape)):
+        return Plan.SEEK
     counts = db.execute(_report_share_statement(shape), params).one()
-    return bool(counts.total) and counts.matching > _FEW_REPORTS * counts.total
+    few = not counts.total or counts.matching <= _FEW_REPORTS[dialect] * counts.total
+    if dialect == "sqlite":
+        return Plan.SEEK if few else Plan.WALK
+    return Plan.COLLECT if few else Plan.SEEK
 
 
 @lru_cache(maxsize=64)
@@ -199,7 +216,7 @@ def _paged(
     order: Sequence[tuple[ColumnElement[Any], bool]],
     after: ColumnElement[bool] | None,
     key: ColumnElement[Any] | None,
-    walk: bool,
+    plan: Plan,
     source: FromClause = ACTION,
     columns: Columns = PAGE_COLUMNS,
 ) -> Select[*tuple[Any, ...]]:
@@ -211,11 +228,18 @@ def _paged(
     if key is not None:
         ids = ids.add_columns(key.label("sort_key"))
     if where:
-        ids = ids.where(unindexed(and_(*where)) if walk else and_(*where))
+        ids = ids.where(unindexed(and_(*where)) if plan is Plan.WALK else and_(*where))
     if after is not None:
         ids = ids.where(after)
     descending = [desc for _, desc in order]
-    ids_order = [e.desc() if d else e for (e, _), d in zip(order, descending, strict=True)]
+    if plan is Plan.COLLECT:
+        # OFFSET 0 keeps PostgreSQL from planning the matches with the LIMIT in view.
+        matches = ids.offset(0).subquery("matching")
+        ids = select(*matches.c)
+        sort_columns: Sequence[ColumnElement[Any]] = list(matches.c)[1 : 1 + len(order)]
+    else:
+        sort_columns = [expression for expression, _ in order]
+    ids_order = [e.desc() if d else e for e, d in zip(sort_columns, descending, strict=True)]
     page = ids.order_by(*ids_order).limit(bindparam("limit", type_=Integer())).subquery("page")
     if key is not None:
         columns = (*columns, page.c.sort_key)
@@ -242,7 +266,7 @@ def _relevance_page(
         order=[(rank, sort.descending), (A.id, sort.descending)],
         after=_after(sort, rank) if after else None,
         key=rank,
-        walk=False,
+        plan=Plan.SEEK,
         source=ACTION.join(matches, matches.c.action_id == A.id),
         columns=columns,
     )
@@ -253,7 +277,7 @@ def _page_statement(
     shape: tuple[str, ...],
     sort: ActionSort,
     after: bool,
-    walk: bool = False,
+    plan: Plan = Plan.SEEK,
     columns: Columns = PAGE_COLUMNS,
 ) -> Select[*tuple[Any, ...]]:
     if sort.field == "relevance":
@@ -269,7 +293,7 @@ def _page_statement(
         order=order,
         after=_after(sort, key) if after else None,
         key=key,
-        walk=walk,
+        plan=plan,
         columns=columns,
     )
 
@@ -300,8 +324,8 @@ def fetch_rows(
     params["limit"] = limit + 1
     if after is not None:
         params["after_key"], params["after_id"] = after.key, after.last_id
-    walk = _walks_sort_order(db, shape, params)
-    statement = _page_statement(shape, sort, after is not None, walk, columns)
+    plan = _plan(db, shape, params)
+    statement = _page_statement(shape, sort, after is not None, plan, columns)
     rows = db.execute(statement, params).all()
     following = None
     if len(rows) > limit:
@@ -328,7 +352,7 @@ def _segments(descending: bool) -> tuple[str, str]:
 
 @lru_cache(maxsize=256)
 def _overdue_segment_statement(
-    shape: tuple[str, ...], descending: bool, after: bool, walk: bool, columns: Columns
+    shape: tuple[str, ...], descending: bool, after: bool, plan: Plan, columns: Columns
 ) -> Select[*tuple[Any, ...]]:
     # Through the due-date sort's indexed expression; overdue actions all have a due date.
     due = sort_key(ActionSort.DUE_DATE)
@@ -347,7 +371,7 @@ def _overdue_segment_statement(
         order=[(due, not descending), (A.id, descending)],
         after=position,
         key=DAYS_OVERDUE,
-        walk=walk,
+        plan=plan,
         columns=columns,
     )
 
@@ -381,13 +405,13 @@ def _fetch_by_days_overdue(
             if resume:
                 assert after is not None
                 segment_params["after_due"] = as_of - timedelta(days=after.key)
-            walk = _walks_sort_order(db, segment_shape, segment_params)
-            statement = _overdue_segment_statement(segment_shape, descending, resume, walk, columns)
+            plan = _plan(db, segment_shape, segment_params)
+            statement = _overdue_segment_statement(segment_shape, descending, resume, plan, columns)
             rows.extend(db.execute(statement, segment_params).all())
         else:
             id_order = ActionSort.ID_DESC if descending else ActionSort.ID
-            walk = _walks_sort_order(db, segment_shape, segment_params)
-            statement = _page_statement(segment_shape, id_order, resume, walk, columns)
+            plan = _plan(db, segment_shape, segment_params)
+            statement = _page_statement(segment_shape, id_order, resume, plan, columns)
             rows.extend((*row, 0) for row in db.execute(statement, segment_params).all())
         if len(rows) > limit:
             break
