@@ -181,7 +181,8 @@ class Database:
                         session.execute(text("SET LOCAL lock_timeout = '1ms'"))
                     yield session
             finally:
-                if self.dialect == "sqlite":
+                # Unless a failure gave the connection up (closed it): see app.db_faults.
+                if self.dialect == "sqlite" and not connection.invalidated:
                     driver.execute(f"PRAGMA busy_timeout = {int(waited)}")
 
     def _read(self, call: Callable[..., T], kwargs: dict[str, Any], snapshot: bool = False) -> T:

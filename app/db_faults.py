@@ -4,8 +4,8 @@ connections that recover by themselves.
 - `classify` reads a driver's error (SQLite's or psycopg's) as a `Fault`: the problem type a
   client gets (503 with `Retry-After`), and whether the connection it came from is spoiled.
 - `guard_engine` makes an engine drop spoiled connections (with every connection pooled before
-  them, so that the pool reconnects once the database is back) and never reuse a connection
-  opened while the database was read-only (SQLite keeps a file it opened read-only read-only).
+  them, so that the pool reconnects once the database is back) and, on SQLite, never pool a
+  connection while the database is read-only (SQLite keeps a file it opened read-only so).
 - `incidents` logs the first failure of each kind and its end, not every request refused.
 - `Deadlines` (PostgreSQL): a client-side deadline on every statement, commit and liveness
   check. A frozen server accepts TCP and its kernel acknowledges every packet, so neither
@@ -28,8 +28,8 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import ExceptionContext
-from sqlalchemy.exc import DBAPIError, DisconnectionError
-from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from app.errors import DatabaseFault
 
@@ -213,24 +213,33 @@ def _brief(error: BaseException) -> str:
 
 # --- engines ---------------------------------------------------------------------------------
 
-_OPENED = "afi_opened_while_read_only"
-_FRESH, _USED = "fresh", "used"
+_OPENED_READ_ONLY = "afi_opened_while_read_only"
 
 
 def guard_engine(engine: Engine) -> None:
-    """Drop connections spoiled by a failure, and those opened while the database was
-    read-only (see the module's description)."""
+    """Give up connections spoiled by a failure (see `Fault.spoils_connection`). On SQLite,
+    pool no connection while the database is read-only, nor any opened meanwhile: SQLite keeps
+    a file it opened read-only read-only, and while one such connection stays open in the
+    process, others opened later can share its read-only view of the write-ahead log."""
     event.listen(engine, "handle_error", _on_error)
-    event.listen(engine, "connect", _on_connect)
-    event.listen(engine, "checkout", _on_checkout)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _on_connect)
+        event.listen(engine, "checkin", _on_checkin)
 
 
 def _on_error(context: ExceptionContext) -> None:
     fault = classify(context.original_exception)
     if fault is None:
         return
-    if fault is READ_ONLY:
+    if fault is READ_ONLY and context.engine is not None and context.engine.name == "sqlite":
         incidents.read_only_suspected = True
+        # SQLite closes a connection only once its statements are finalized: the failed one
+        # would stay referenced by the error's traceback until the garbage collector runs.
+        cursor = getattr(context.execution_context, "cursor", None)
+        if cursor is not None:
+            cursor.close()
+        # Connections idle in the pool close now; those in use, when they come back.
+        context.engine.pool.dispose()
     if fault.spoils_connection:
         # Invalidates this connection, and (invalidate_pool_on_disconnect) every connection
         # checked in before now: each is reopened when next checked out.
@@ -239,20 +248,14 @@ def _on_error(context: ExceptionContext) -> None:
 
 def _on_connect(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
     if incidents.read_only_suspected:
-        record.info[_OPENED] = _FRESH
+        record.info[_OPENED_READ_ONLY] = True
 
 
-def _on_checkout(
-    _dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
-) -> None:
-    opened = record.info.get(_OPENED)
-    if opened is None:
-        return
-    if opened == _FRESH:
-        record.info[_OPENED] = _USED
-        return
-    # The pool closes it and opens another in its place.
-    raise DisconnectionError("opened while the database was read-only")
+def _on_checkin(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    if dbapi_connection is not None and (
+        incidents.read_only_suspected or record.info.get(_OPENED_READ_ONLY)
+    ):
+        record.invalidate()  # closed now; the pool opens a new one when it is next needed
 
 
 @dataclass(eq=False)

@@ -62,4 +62,5 @@ def _sqlite_takes_writes(connection: Connection) -> None:
             raise
     finally:
         transaction.rollback()
-        driver.execute(f"PRAGMA busy_timeout = {int(waited)}")
+        if not connection.invalidated:  # given up by the failure (see app.db_faults)
+            driver.execute(f"PRAGMA busy_timeout = {int(waited)}")
