@@ -52,9 +52,8 @@ class Fault:
         return DatabaseFault(self.detail, slug=self.slug, retry_after=self.retry_after)
 
 
-BUSY = Fault(
-    "database-busy", "The database is busy; retry shortly.", 1, ends_on_write=True
-)  # fmt: skip
+# SQLite's one writer stayed busy past the busy timeout (or a PostgreSQL lock_timeout).
+BUSY = Fault("database-busy", "The database is busy; retry shortly.", 1, ends_on_write=True)
 UNAVAILABLE = Fault(
     "database-unavailable",
     "The database cannot be reached; retry shortly.",
@@ -176,9 +175,11 @@ class Incidents:
                 return
             incident.logged = now
             logger.warning(
-                "%s for %.0f s now: %d requests refused", fault.slug, now - incident.since,
+                "%s for %.0f s now: %d requests refused",
+                fault.slug,
+                now - incident.since,
                 incident.refused,
-            )  # fmt: skip
+            )
 
     def recovered(self, *, wrote: bool) -> None:
         """The database just did its work (`wrote`: a write committed): incidents end."""
@@ -193,13 +194,11 @@ class Incidents:
                     continue
                 del self._open[slug]
                 logger.warning(
-                    "%s over after %.1f s: %d requests refused", slug, now - incident.since,
+                    "%s over after %.1f s: %d requests refused",
+                    slug,
+                    now - incident.since,
                     incident.refused,
-                )  # fmt: skip
-
-    def open_faults(self) -> list[str]:
-        with self._lock:
-            return list(self._open)
+                )
 
 
 incidents = Incidents()
@@ -297,11 +296,18 @@ class Deadlines:
                 setattr(dialect, name, self._guarded(call, seconds, connection_of, psycopg))
 
     def _guarded(
-        self, call: Callable[..., Any], seconds: float, connection_of: Callable[[Any], Any],
+        self,
+        call: Callable[..., Any],
+        seconds: float,
+        connection_of: Callable[[Any], Any],
         psycopg: Any,
-    ) -> Callable[..., Any]:  # fmt: skip
+    ) -> Callable[..., Any]:
         def guarded(target: Any, *args: Any, **kwargs: Any) -> Any:
-            armed = self._arm(connection_of(target).fileno(), seconds)
+            try:
+                fd = connection_of(target).fileno()
+            except psycopg.Error:  # closed or broken already: the call fails on its own
+                return call(target, *args, **kwargs)
+            armed = self._arm(fd, seconds)
             try:
                 return call(target, *args, **kwargs)
             except psycopg.Error as exc:
