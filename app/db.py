@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar, cast
 from weakref import WeakKeyDictionary
@@ -16,10 +16,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from app import db_faults
 from app.settings import get_settings
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, statement_timeout: bool = True) -> Engine:
+    """The engine for `url`, with the timeouts of the settings towards the database; without
+    `statement_timeout` (migrations, which may rightly take long) statements are not limited."""
     settings = get_settings()
     sessions = settings.max_concurrent_sessions
     if url.startswith("sqlite"):
@@ -27,7 +30,10 @@ def make_engine(url: str) -> Engine:
             return create_engine(url)  # one shared in-memory database: SQLAlchemy's own pool
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 30},
+            connect_args={
+                "check_same_thread": False,
+                "timeout": settings.db_busy_timeout_seconds,
+            },
             # SQLite connections are cheap: the pool never makes anyone wait. Sessions and reads
             # are each limited to max_concurrent_sessions at once before they take one.
             pool_size=sessions,
@@ -35,17 +41,41 @@ def make_engine(url: str) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        db_faults.guard_engine(engine)
         return engine
-    return create_engine(
+    connect = settings.db_connect_timeout_seconds
+    statements = settings.db_statement_timeout_seconds if statement_timeout else 0
+    # Timestamps come back in UTC whatever the server's own time zone is.
+    options = "-c timezone=UTC"
+    if statements:
+        options += f" -c statement_timeout={int(statements * 1000)}"
+    engine = create_engine(
         url,
         pool_pre_ping=True,
         # Sessions and bare reads (run_read) each queue at `sessions`, heavy reads at theirs;
         # a little more for token-use records, which queue at nothing.
         pool_size=sessions,
         max_overflow=sessions + settings.max_concurrent_heavy_reads + 5,
-        # Timestamps come back in UTC whatever the server's own time zone is.
-        connect_args={"options": "-c timezone=UTC"},
+        # Requests queue before they take a connection, so waiting for one means trouble.
+        pool_timeout=connect,
+        connect_args={
+            "options": options,
+            "connect_timeout": max(2, round(connect)),  # libpq counts whole seconds, 2 at least
+            # A server that vanished from the network (not merely slow): given up on after
+            # unanswered keepalives, or data unacknowledged for as long as a connect may take.
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
+            "tcp_user_timeout": int((connect + statements) * 1000),
+        },
     )
+    db_faults.guard_engine(engine)
+    # A frozen server acknowledges packets and never answers: a deadline of the client's own.
+    db_faults.Deadlines(
+        statement_seconds=statements + connect if statements else None, ping_seconds=connect
+    ).install(engine)
+    return engine
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -151,7 +181,8 @@ class Database:
                         session.execute(text("SET LOCAL lock_timeout = '1ms'"))
                     yield session
             finally:
-                if self.dialect == "sqlite":
+                # Unless a failure gave the connection up (closed it): see app.db_faults.
+                if self.dialect == "sqlite" and not connection.invalidated:
                     driver.execute(f"PRAGMA busy_timeout = {int(waited)}")
 
     def _read(self, call: Callable[..., T], kwargs: dict[str, Any], snapshot: bool = False) -> T:
@@ -170,9 +201,12 @@ class Database:
         if self.dialect == "sqlite":
             found = self._read_within_budget(call, kwargs)
             if found is not _OVER_BUDGET:
+                db_faults.incidents.recovered(wrote=False)
                 return cast(T, found)
         limiter = self._limiter(_READS)
-        return await to_thread.run_sync(self._read, call, kwargs, limiter=limiter)
+        result = await to_thread.run_sync(self._read, call, kwargs, limiter=limiter)
+        db_faults.incidents.recovered(wrote=False)
+        return result
 
     def _read_within_budget(self, call: Callable[..., T], kwargs: dict[str, Any]) -> Any:
         ticks = 0
@@ -204,7 +238,7 @@ class Database:
         limiter = self._limiter(_HEAVY_READS)
         return await to_thread.run_sync(self._read, call, kwargs, True, limiter=limiter)
 
-    async def stream_heavy(self, chunks: Iterator[T]) -> AsyncIterator[T]:
+    async def stream_heavy(self, chunks: Iterator[T]) -> AsyncGenerator[T, None]:
         """The chunks of a long export, each made in a worker thread as a heavy read: an export
         takes its turn with stats and summaries chunk by chunk, never for its whole length."""
         limiter = self._limiter(_HEAVY_READS)
@@ -213,6 +247,22 @@ class Database:
             if chunk is _END:
                 return
             yield chunk
+
+    async def started_stream(self, chunks: Iterator[T], *, first: int = 2) -> AsyncIterator[T]:
+        """`stream_heavy`, its first chunks made before this returns (an export's header and
+        first batch): a failure there (the database down) is still answered as a problem,
+        where once the response has started it could only be cut short."""
+        stream = self.stream_heavy(chunks)
+        made: list[T] = []
+        try:
+            for _ in range(first):
+                made.append(await anext(stream))
+        except StopAsyncIteration:
+            pass
+        except BaseException:
+            await stream.aclose()
+            raise
+        return _chained(made, stream)
 
     def _limiter(self, kind: str) -> CapacityLimiter:
         # One per event loop, as asyncio's primitives belong to the loop they first wait on.
@@ -227,6 +277,13 @@ class Database:
             )
             limiter = limiters[kind] = CapacityLimiter(size)
         return limiter
+
+
+async def _chained(made: list[T], rest: AsyncIterator[T]) -> AsyncIterator[T]:
+    for chunk in made:
+        yield chunk
+    async for chunk in rest:
+        yield chunk
 
 
 # Queries run on a Session (inside a unit of work) or on a bare Connection (reads on their own).
@@ -278,7 +335,10 @@ async def get_session(request: Request, db: DatabaseDep) -> AsyncIterator[Sessio
     try:
         yield session
         # A GET's session has nothing to commit: closing it ends its read transaction.
+        used, wrote = session.in_transaction(), _has_writes(session)
         await _end(session, session.close if _only_reads(session) else session.commit)
+        if used:
+            db_faults.incidents.recovered(wrote=wrote)
     except BaseException:
         await _end(session, session.rollback)
         raise

@@ -107,3 +107,23 @@ class ParseError(InvalidInput):
         super().__init__(detail, line=line, expected=expected)
         self.line = line
         self.expected = expected
+
+
+class DatabaseFault(ServiceUnavailable):
+    """503 for a state of the database (unreachable, read-only, full, slow, busy): `type` names
+    the cause (`database-unavailable`, ...), `Retry-After` says when to try again."""
+
+    def __init__(self, detail: str, *, slug: str, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+        self._slug = slug
+
+    @property
+    def type_slug(self) -> str:
+        return self._slug
+
+
+class InsufficientStorage(AppError):
+    """507: the disk (or quota) the service stores files on is full; nothing was stored."""
+
+    status_code = 507
+    title = "Insufficient storage"

@@ -39,6 +39,16 @@ class Settings(BaseSettings):
     auth_failure_limit: int = Field(default=10, gt=0)
     auth_failure_window_seconds: float = Field(default=60.0, gt=0)
     log_level: str = "info"
+    # Towards the database: how long to wait for a new connection (PostgreSQL; also how long a
+    # pooled connection's liveness check may take), for one statement (PostgreSQL's
+    # statement_timeout, and the client's own deadline for an answer: a frozen server never
+    # answers; 0 means no limit), and for another writer's lock (SQLite's busy timeout).
+    db_connect_timeout_seconds: float = Field(default=5.0, ge=1, le=600)
+    db_statement_timeout_seconds: float = Field(default=30.0, ge=0, le=86400)
+    db_busy_timeout_seconds: float = Field(default=30.0, ge=0, le=600)
+    # `/ready` answers within this long: 503 if the database has not shown by then that it
+    # takes writes.
+    ready_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
 
     @field_validator("timezone")
     @classmethod

@@ -29,7 +29,8 @@ def run_online() -> None:
         run_migrations(connection)
         return
     url = context.config.get_main_option("sqlalchemy.url") or get_settings().database_url
-    engine = make_engine(url)
+    # Migrations may rightly take long: no statement timeout.
+    engine = make_engine(url, statement_timeout=False)
     with engine.connect().execution_options(**{DEFERRED: True}) as conn:
         run_migrations(conn)
     engine.dispose()

@@ -90,14 +90,18 @@ def test_ready_answers_503_when_the_database_is_down(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from sqlalchemy.exc import OperationalError
-    from sqlalchemy.orm import Session
 
-    def unreachable(*_: Any, **__: Any) -> None:
+    from app.services import health
+
+    def unreachable(**_: Any) -> None:
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
 
-    monkeypatch.setattr(Session, "execute", unreachable)
-    body = assert_problem(client.get("/ready"), 503)
+    monkeypatch.setattr(health, "check_database", unreachable)
+    response = client.get("/ready")
+    body = assert_problem(response, 503)
     assert "database" in body["detail"]
+    assert body["type"] == "urn:afi:problem:database-unavailable"
+    assert int(response.headers["retry-after"]) > 0
     assert client.get("/health").json() == {"status": "ok"}
 
 

@@ -70,14 +70,16 @@ async def list_actions(request: Request, db: DatabaseDep) -> Response:
     params = read_query(ListParams, request)
     filters = params.to_filters()
     if _wants_csv(params.format, request.headers.get("accept", "")):
+        # Started here, so that a database that fails at once is answered with a problem.
+        body = await db.started_stream(
+            csv_export.stream_csv(
+                session_factory=lambda: db.session(read_only=True),
+                filters=filters,
+                sort=params.sort,
+            )
+        )
         return StreamingResponse(
-            db.stream_heavy(
-                csv_export.stream_csv(
-                    session_factory=lambda: db.session(read_only=True),
-                    filters=filters,
-                    sort=params.sort,
-                )
-            ),
+            body,
             media_type="text/csv; charset=utf-8; header=present",
             headers={"Content-Disposition": 'attachment; filename="actions.csv"'},
         )

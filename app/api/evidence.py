@@ -70,6 +70,7 @@ _UPLOAD_DOC: dict[str, Any] = {
         413: _PROBLEM,
         415: _PROBLEM,
         422: _PROBLEM,
+        507: _PROBLEM,
     },
 )
 async def add_evidence(

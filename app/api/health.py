@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
-from app.api.deps import SessionDep
+from app.db import DatabaseDep
+from app.schemas.common import Problem
 from app.services import health
 
 router = APIRouter(tags=["health"])
+
+_PROBLEM: dict[str, Any] = {"model": Problem, "content": {"application/problem+json": {}}}
 
 
 @router.get("/health")
@@ -14,8 +19,9 @@ async def health_check() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready")
-def ready(session: SessionDep) -> dict[str, str]:
-    """The database answers."""
-    health.check_database(session=session)
+@router.get("/ready", responses={503: _PROBLEM})
+async def ready(db: DatabaseDep) -> dict[str, str]:
+    """The database answers and takes writes: 503 (with `Retry-After` and a `type` naming the
+    cause) if it does not show that within AFI_READY_TIMEOUT_SECONDS."""
+    await health.check_ready(db=db)
     return {"status": "ready"}

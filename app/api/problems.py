@@ -10,15 +10,23 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import db_faults
 from app.api.route_table import allow_header
-from app.errors import AppError, Conflict, InvalidInput, PreconditionFailed
+from app.errors import (
+    AppError,
+    Conflict,
+    InsufficientStorage,
+    InvalidInput,
+    PreconditionFailed,
+)
+from app.services import storage
 
 logger = logging.getLogger("afi.errors")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -145,17 +153,14 @@ async def _integrity_error(request: Request, exc: Exception) -> ProblemResponse:
 
 
 async def _database_error(request: Request, exc: Exception) -> ProblemResponse:
-    assert isinstance(exc, OperationalError)
-    if "database is locked" in str(exc.orig):
-        # SQLite's single writer stayed busy past the timeout: worth retrying, not a crash.
-        logger.warning("database busy on %s %s", request.method, request.url.path)
-        return problem(
-            503,
-            detail="The database is busy; retry shortly.",
-            type_slug="database-busy",
-            headers={"Retry-After": "1"},
-        )
-    return await _unexpected_error(request, exc)
+    # The database's state (unreachable, read-only, full, slow, busy) is no crash: a 503 whose
+    # type names the cause, logged once per incident rather than once per request.
+    assert isinstance(exc, DBAPIError)
+    fault = db_faults.classify(exc)
+    if fault is None:
+        return await _unexpected_error(request, exc)
+    db_faults.incidents.failed(fault, exc)
+    return _problem_for(fault.error())
 
 
 async def _pool_exhausted(request: Request, exc: Exception) -> ProblemResponse:
@@ -175,6 +180,10 @@ async def _client_gone(request: Request, exc: Exception) -> ProblemResponse:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> ProblemResponse:
+    if isinstance(exc, OSError) and exc.errno in storage.NO_SPACE:
+        # A full disk wherever a file was written (a spooled upload, say): nothing was stored.
+        logger.warning("no space left on %s %s: %s", request.method, request.url.path, exc)
+        return _problem_for(InsufficientStorage("There is no space left to store the request."))
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(
         500,
@@ -222,7 +231,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(StaleDataError, _concurrent_change)
-    app.add_exception_handler(OperationalError, _database_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(SATimeoutError, _pool_exhausted)

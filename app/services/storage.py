@@ -10,23 +10,43 @@ reach the file system. The data directory is read from the settings at every cal
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from app.errors import PayloadTooLarge
+from app.errors import InsufficientStorage, PayloadTooLarge
 from app.settings import get_settings
+
+# A full disk or an exhausted quota.
+NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class StorageError(Exception):
     """A digest or path that must never be used: a bug or tampered data, not a client error."""
+
+
+@contextlib.contextmanager
+def _space_for(cleanup: Callable[[], None] | None = None) -> Iterator[None]:
+    """A full disk (or quota) while writing is a 507 for the client, not a crash; `cleanup`
+    removes what was half written."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in NO_SPACE:
+            raise
+        if cleanup is not None:
+            cleanup()
+        raise InsufficientStorage(
+            "There is no space left to store the file; nothing was stored. Retry later."
+        ) from exc
 
 
 def data_dir() -> Path:
@@ -91,8 +111,9 @@ class BlobWriter:
     def __init__(self, *, max_bytes: int | None = None) -> None:
         self.max_bytes = get_settings().max_upload_bytes if max_bytes is None else max_bytes
         directory = tmp_dir()
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=directory)
+        with _space_for():
+            directory.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=directory)
         self._file: BinaryIO = os.fdopen(fd, "wb")
         self._path = Path(name)
         self._hash = hashlib.sha256()
@@ -113,7 +134,8 @@ class BlobWriter:
                 f"The file is larger than the upload limit of {self.max_bytes} bytes."
             )
         self._hash.update(chunk)
-        self._file.write(chunk)
+        with _space_for(self.discard):
+            self._file.write(chunk)
 
     def write_all(self, chunks: Iterable[bytes]) -> None:
         for chunk in chunks:
@@ -121,16 +143,19 @@ class BlobWriter:
 
     def finish(self) -> StagedBlob:
         """Flush the temporary file to disk and hand it over, ready for `store`."""
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
+        with _space_for(self.discard):
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
         return StagedBlob(
             path=self._path, sha256=self._hash.hexdigest(), size_bytes=self.size_bytes
         )
 
     def discard(self) -> None:
         if not self._file.closed:
-            self._file.close()
+            # Closing flushes what is buffered, which fails again on a full disk.
+            with contextlib.suppress(OSError):
+                self._file.close()
         self._path.unlink(missing_ok=True)
 
 
@@ -147,8 +172,9 @@ def store(staged: StagedBlob) -> Path:
         else:
             staged.discard()
             return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(staged.path, target)
+    with _space_for(staged.discard):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged.path, target)
     _fsync_directory(target.parent)
     return target
 
