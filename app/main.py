@@ -11,6 +11,7 @@ from app import access_log
 from app.api import (
     action_queries,
     actions,
+    docs,
     evidence,
     health,
     overdue,
@@ -42,6 +43,9 @@ def create_app() -> FastAPI:
         summary="Follow up inspection findings: owners, status, due dates and evidence.",
         # A redirect would name this host from the request's Host header; paths are exact.
         redirect_slashes=False,
+        # Served by app.api.docs from the package's own copies of Swagger UI and ReDoc.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.failed_attempts = FailedAttempts()
     problems.install(app)
@@ -77,6 +81,7 @@ def create_app() -> FastAPI:
         dependencies=[Depends(require(Role.VIEWER, source=get_feed_principal))],
     )
     app.include_router(tokens.router)
+    docs.install(app)
     route_table.install(app)
     return app
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -49,7 +51,8 @@ def serve(
             soft_wrap=True,
         )
         raise typer.Exit(2)
-    prepare_database(base_url=f"http://{host}:{port}")
+    check_writable_folders()
+    prepare_database(base_url=browse_url(host, port))
     uvicorn.run(
         "app.main:app",
         host=host,
@@ -62,6 +65,47 @@ def serve(
         proxy_headers=settings.forwarded_allow_ips is not None,
         forwarded_allow_ips=settings.forwarded_allow_ips,
     )
+
+
+def browse_url(host: str, port: int) -> str:
+    """The service's address for the start-up hint: AFI_PUBLIC_URL when set; a wildcard bind
+    address (0.0.0.0, ::), which no client connects to, as localhost."""
+    public = get_settings().public_url
+    if public is not None:
+        return public
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - compared, not bound
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def check_writable_folders() -> None:
+    """Exit 2 with one line when a folder the service writes to cannot be written by this user
+    (a root-owned volume in a container, say): a SQLite database's folder, AFI_DATA_DIR."""
+    settings = get_settings()
+    folders: list[tuple[str, Path, str]] = []
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        # SQLite writes its journal beside the file: the folder, not only the file, is written.
+        folders.append(
+            ("the database", Path(os.path.abspath(url.database)).parent, "AFI_DATABASE_URL")
+        )
+    folders.append(("evidence files", Path(os.path.abspath(settings.data_dir)), "AFI_DATA_DIR"))
+    for what, folder, variable in folders:
+        # A folder not made yet is made in the nearest one that exists.
+        existing = next(path for path in (folder, *folder.parents) if path.exists())
+        if existing.is_dir() and os.access(existing, os.W_OK | os.X_OK):
+            continue
+        uid = os.getuid()
+        err.print(
+            f"Cannot write {what} to {folder}: {existing} is not a folder user {uid} can write "
+            f"to. Make it one (chown {uid} on a volume's host folder), or set {variable}.",
+            soft_wrap=True,
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(2)
 
 
 def prepare_database(base_url: str = "http://127.0.0.1:8000") -> None:
