@@ -36,6 +36,12 @@ class Forbidden(AppError):
     title = "Forbidden"
 
 
+class SeparationOfDuties(Forbidden):
+    """403: the person who asked for a sign-off cannot give (or refuse) it, under any token."""
+
+    title = "Separation of duties"
+
+
 class TooManyRequests(AppError):
     status_code = 429
     title = "Too many requests"

@@ -16,6 +16,8 @@ class Principal:
     role: Role | None
     owner_id: int | None = None
     owner_name: str | None = None
+    # The user (person) the token belongs to; None for the command line and anonymous callers.
+    user: str | None = None
 
     @property
     def label(self) -> str:
@@ -31,7 +33,13 @@ class Principal:
             return label[:LABEL_MAX_CHARS]
         return f"{self.name} (for {self.owner_name[:room].rstrip()}…)"
 
-    def same_person_as(self, token_id: int | None, owner_id: int | None) -> bool:
+    def same_person_as(
+        self, *, user: str | None, token_id: int | None, owner_id: int | None
+    ) -> bool:
+        """Whether whoever acted as (user, token, owner) is this principal's person: the same
+        user under any of their tokens, the same token, or a token acting for the same owner."""
+        if self.user is not None and self.user == user:
+            return True
         if self.token_id is not None and self.token_id == token_id:
             return True
         return self.owner_id is not None and self.owner_id == owner_id

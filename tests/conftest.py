@@ -139,8 +139,11 @@ def session() -> Iterator[object]:
         yield session
 
 
-def make_token(role: str, name: str | None = None, owner_id: int | None = None) -> str:
-    """A fresh API token with `role`, stored in the test's transaction; returns its secret."""
+def make_token(
+    role: str, name: str | None = None, owner_id: int | None = None, user: str | None = None
+) -> str:
+    """A fresh API token with `role` (belonging to `user`, by default the user named like the
+    token), stored in the test's transaction; returns its secret."""
     from app.db import SessionLocal
     from app.enums import Role
     from app.services.tokens import create_token
@@ -151,6 +154,7 @@ def make_token(role: str, name: str | None = None, owner_id: int | None = None) 
             name=name or f"test-{role}-{uuid.uuid4().hex[:6]}",
             role=Role(role),
             owner_id=owner_id,
+            user=user,
         )
     return secret
 
@@ -171,11 +175,14 @@ def anonymous(app: object) -> Iterator[object]:
 
 @pytest.fixture
 def client_as(app: object) -> Callable[..., object]:
-    """client_as("editor") is a client that sends a new token with that role."""
+    """client_as("editor") is a client that sends a new token with that role (and
+    `user="ann"` one that belongs to user ann)."""
     from fastapi.testclient import TestClient
 
-    def make(role: str, name: str | None = None, owner_id: int | None = None) -> object:
-        secret = make_token(role, name=name, owner_id=owner_id)
+    def make(
+        role: str, name: str | None = None, owner_id: int | None = None, user: str | None = None
+    ) -> object:
+        secret = make_token(role, name=name, owner_id=owner_id, user=user)
         return TestClient(
             app,  # type: ignore[arg-type]
             raise_server_exceptions=False,

@@ -20,7 +20,8 @@ from tests.helpers import add_note, assert_problem, first_action, move
 from tests.query_data import fetch_all, next_link, select_statements, sql_statements
 
 EVENTS = 120
-EVENT_KEYS = {"id", "action_id", "kind", "actor", "created_at", "changes", "comment"}
+# "user": the person who acted (added with token users; the other keys are as before).
+EVENT_KEYS = {"id", "action_id", "kind", "actor", "user", "created_at", "changes", "comment"}
 
 
 def _url(action_id: int) -> str:

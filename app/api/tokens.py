@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from app.api import links
-from app.api.auth import AuthenticatedFirst, require
+from app.api.auth import Admin, AuthenticatedFirst, require
 from app.api.deps import SessionDep
 from app.enums import Role
 from app.schemas.common import IdPath, Page
@@ -27,12 +27,16 @@ def list_tokens(session: SessionDep) -> dict[str, Any]:
 
 @router.post("/tokens", response_model=TokenCreated, status_code=201)
 def create_token(
-    data: TokenCreate, request: Request, response: Response, session: SessionDep
+    data: TokenCreate, request: Request, response: Response, session: SessionDep, actor: Admin
 ) -> Any:
+    """A token for `user` (default: the user named like the token); the admin who makes it
+    is recorded in `created_by`. The secret is in the answer, this once."""
     token, secret = service.create_token(
         session=session,
         name=data.name,
         role=data.role,
+        user=data.user,
+        created_by=actor.user or actor.label,
         owner_id=data.owner_id,
         expires_in_days=data.expires_in_days,
     )

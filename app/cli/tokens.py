@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import sys
 from typing import Annotated
 
@@ -19,6 +20,13 @@ app = typer.Typer(help="API tokens.", no_args_is_help=True)
 def token_create(
     name: Annotated[str, typer.Option(help="A name to tell the token apart, e.g. ci-bot.")],
     role: Annotated[Role, typer.Option(help="What the token may do.")],
+    user: Annotated[
+        str | None,
+        typer.Option(
+            help="The person (or machine account) it belongs to; default: the token's name. "
+            "Sign-off is refused under any token of the user who asked for it."
+        ),
+    ] = None,
     owner_id: Annotated[int | None, typer.Option(help="The owner this token acts as.")] = None,
     expires_in: Annotated[
         int | None, typer.Option(min=1, help="Days until it expires (default: never).")
@@ -31,14 +39,31 @@ def token_create(
     try:
         with SessionLocal.begin() as session:
             token, secret = tokens.create_token(
-                session=session, name=name, role=role, owner_id=owner_id, expires_in_days=expires_in
+                session=session,
+                name=name,
+                role=role,
+                user=user,
+                created_by=f"command line ({_os_user()})",
+                owner_id=owner_id,
+                expires_in_days=expires_in,
             )
-            role_name, prefix = token.role, token.prefix
+            role_name, prefix, token_user = token.role, token.prefix, token.user_name
     except AppError as exc:
         err.print(f"[red]{exc.detail}[/red]")
         raise typer.Exit(2) from exc
-    err.print(f"Created {role_name} token {name!r} ({prefix}…). It is shown only this once.")
+    err.print(
+        f"Created {role_name} token {name!r} ({prefix}…) for user {token_user!r}. "
+        "It is shown only this once."
+    )
     sys.stdout.write(secret + "\n")
+
+
+def _os_user() -> str:
+    """Who runs the command, as the operating system knows them (for the token's audit)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
 
 
 @app.command("list")
@@ -56,8 +81,8 @@ def token_list() -> None:
                 token.last_used_at.isoformat(timespec="seconds") if token.last_used_at else "never"
             )
             out.print(
-                f"{token.id}\t{token.name}\t{token.role}\t{token.prefix}…\t{state}\t"
-                f"expires {expires}\tlast used {used}"
+                f"{token.id}\t{token.name}\tuser {token.user_name}\t{token.role}\t{token.prefix}…\t"
+                f"{state}\texpires {expires}\tlast used {used}\tmade by {token.created_by or '?'}"
             )
 
 

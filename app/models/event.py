@@ -23,6 +23,9 @@ class ActionEvent(Base):
     actor: Mapped[str] = mapped_column(String(200))
     # The token behind the change, so that sign-off can tell who asked for it.
     token_id: Mapped[int | None] = mapped_column(ForeignKey("api_token.id", ondelete="SET NULL"))
+    # The user (person) who acted, whichever of their tokens they used; None for the command
+    # line. Sign-off is refused to the user who asked for it.
+    user_name: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime]
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     comment: Mapped[str | None] = mapped_column(Text)

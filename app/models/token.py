@@ -9,7 +9,10 @@ from app.models.base import Base
 
 
 class ApiToken(Base):
-    """An API token. Only its SHA-256 is stored; the secret is shown once, at creation."""
+    """An API token. Only its SHA-256 is stored; the secret is shown once, at creation.
+
+    It belongs to a user (`user_name`, in lower case): the person (or machine account) who uses it.
+    One user may hold several tokens; separation of duties is between users, not tokens."""
 
     __tablename__ = "api_token"
 
@@ -19,6 +22,9 @@ class ApiToken(Base):
     owner_id: Mapped[int | None] = mapped_column(
         ForeignKey("owner.id", ondelete="SET NULL"), index=True
     )
+    user_name: Mapped[str] = mapped_column(String(100), index=True)
+    # Who made it: the admin's user name, or "command line (<operating-system user>)".
+    created_by: Mapped[str | None] = mapped_column(String(200))
     prefix: Mapped[str] = mapped_column(String(16))
     secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
 
 from app.enums import ActionStatus, FindingKind, Priority
 from app.schemas.common import Day, Id, MultiLine, Schema, SingleLine
@@ -115,6 +115,11 @@ class EventOut(Schema):
     action_id: int
     kind: str
     actor: str
+    user: str | None = Field(
+        validation_alias=AliasChoices("user_name", "user"),
+        description="The user (person) who acted, whichever of their tokens they used; "
+        "null for the command line.",
+    )
     created_at: datetime
     changes: dict[str, Any]
     comment: str | None

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import clock, contention
 from app.db import Reader
 from app.enums import ActionStatus, Priority
 from app.errors import InvalidInput, NotFound, PreconditionFailed
@@ -132,7 +132,12 @@ def update_action(
 def bulk_update(*, session: Session, data: BulkUpdate, actor: Principal) -> list[int]:
     """Set the same fields on many actions: all of them or, on any error, none."""
     ids = list(dict.fromkeys(data.action_ids))
-    found = session.scalars(select(Action).where(Action.id.in_(ids))).all()
+    # Locked, in id order whatever the order asked for: two bulk updates of overlapping actions
+    # queue for them one after the other rather than deadlock, and each writes the versions it
+    # read (not ones another update changed in between: that would be a 409 for nobody's fault).
+    found = session.scalars(
+        select(Action).where(Action.id.in_(ids)).order_by(Action.id).with_for_update()
+    ).all()
     missing = sorted(set(ids) - {action.id for action in found})
     if missing:
         raise NotFound(f"No actions with ids {missing}; nothing was changed.", missing=missing)
@@ -169,36 +174,47 @@ def create_and_view(*, session: Session, data: ActionCreate, actor: Principal) -
 def patch(
     *, session: Session, action_id: int, data: ActionUpdate, actor: Principal, if_match: str | None
 ) -> dict[str, Any]:
-    action = get_action(session=session, action_id=action_id)
-    check_if_match(action=action, if_match=if_match)
-    update_action(session=session, action=action, data=data, actor=actor)
-    return view(db=session, action_id=action_id)
+    def unit() -> dict[str, Any]:
+        # Locked, and If-Match checked under the lock: a concurrent edit makes this one wait
+        # its turn, not fail on a version counter that changed after it was read.
+        action = get_action(session=session, action_id=action_id, for_update=True)
+        check_if_match(action=action, if_match=if_match)
+        update_action(session=session, action=action, data=data, actor=actor)
+        return view(db=session, action_id=action_id)
+
+    return contention.retrying(session=session, work=unit)
 
 
 def bulk_update_and_view(
     *, session: Session, data: BulkUpdate, actor: Principal
 ) -> list[dict[str, Any]]:
-    ids = bulk_update(session=session, data=data, actor=actor)
-    return actions_query.many_actions(db=session, action_ids=ids, as_of=clock.today())
+    def unit() -> list[dict[str, Any]]:
+        ids = bulk_update(session=session, data=data, actor=actor)
+        return actions_query.many_actions(db=session, action_ids=ids, as_of=clock.today())
+
+    return contention.retrying(session=session, work=unit)
 
 
 def move(
     *, session: Session, action_id: int, data: TransitionIn, actor: Principal, if_match: str | None
 ) -> dict[str, Any]:
-    # Locked, as adding and removing evidence lock it: the evidence rules of a transition must
-    # not race a removal (PostgreSQL runs at READ COMMITTED; SQLite writers queue anyway).
-    action = get_action(session=session, action_id=action_id, for_update=True)
-    check_if_match(action=action, if_match=if_match)
-    workflow.transition(
-        session=session,
-        action=action,
-        to=data.to,
-        actor=actor,
-        comment=data.comment,
-        superseded_by_action_id=data.superseded_by_action_id,
-        superseded_by_finding_id=data.superseded_by_finding_id,
-    )
-    return view(db=session, action_id=action_id)
+    def unit() -> dict[str, Any]:
+        # Locked, as adding and removing evidence lock it: the evidence rules of a transition
+        # must not race a removal (PostgreSQL runs at READ COMMITTED; SQLite writers queue).
+        action = get_action(session=session, action_id=action_id, for_update=True)
+        check_if_match(action=action, if_match=if_match)
+        workflow.transition(
+            session=session,
+            action=action,
+            to=data.to,
+            actor=actor,
+            comment=data.comment,
+            superseded_by_action_id=data.superseded_by_action_id,
+            superseded_by_finding_id=data.superseded_by_finding_id,
+        )
+        return view(db=session, action_id=action_id)
+
+    return contention.retrying(session=session, work=unit)
 
 
 def events(

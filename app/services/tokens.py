@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.models import ApiToken, Owner
 from app.principal import Principal
 
+logger = logging.getLogger("afi.tokens")
 TOKEN_PREFIX = "afi_"  # noqa: S105  (a marker, not a secret)
 # last_used_at is a hint for admins, not an audit trail: write it at most this often.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -28,15 +30,32 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
+USER_MAX_CHARS = 100
+
+
+def user_name(user: str) -> str:
+    """How a user is named and compared: without surrounding spaces, in lower case, so that
+    "Ann" and "ann" are one person."""
+    return user.strip().lower()
+
+
 def create_token(
     *,
     session: Session,
     name: str,
     role: Role,
+    user: str | None = None,
+    created_by: str | None = None,
     owner_id: int | None = None,
     expires_in_days: int | None = None,
 ) -> tuple[ApiToken, str]:
-    """Returns the stored token and its secret; the secret is not kept anywhere."""
+    """Returns the stored token and its secret; the secret is not kept anywhere.
+
+    The token belongs to `user` (by default the user named like the token, as every token made
+    before tokens had users); `created_by` says who made it (kept for audit)."""
+    token_user = user_name(name if user is None else user)
+    if not token_user or len(token_user) > USER_MAX_CHARS:
+        raise InvalidInput(f"user must be 1 to {USER_MAX_CHARS} characters.", field="user")
     if owner_id is not None and session.get(Owner, owner_id) is None:
         raise InvalidInput(f"No owner with id {owner_id}.", field="owner_id")
     if expires_in_days is not None and expires_in_days < 1:
@@ -46,6 +65,8 @@ def create_token(
     token = ApiToken(
         name=name,
         role=role,
+        user_name=token_user,
+        created_by=created_by,
         owner_id=owner_id,
         prefix=secret[: len(TOKEN_PREFIX) + 6],
         secret_sha256=digest(secret),
@@ -58,6 +79,9 @@ def create_token(
             session.flush()
     except IntegrityError as exc:
         raise Conflict(f"A token named {name!r} already exists.") from exc
+    logger.info(
+        "token %r (%s) made for user %r by %s", name, role, token_user, created_by or "unknown"
+    )
     return token, secret
 
 
@@ -105,6 +129,7 @@ _BY_DIGEST = (
         _TOKEN.name,
         _TOKEN.role,
         _TOKEN.owner_id,
+        _TOKEN.user_name,
         _TOKEN.revoked_at,
         _TOKEN.expires_at,
         _TOKEN.last_used_at,
@@ -133,6 +158,7 @@ def authenticate(*, db: Reader, secret: str) -> Authenticated | None:
         role=Role(token.role),
         owner_id=token.owner_id,
         owner_name=token.owner_name,
+        user=token.user_name,
     )
     stale = token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION
     return Authenticated(principal=principal, needs_use_recorded=stale)

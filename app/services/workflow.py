@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.enums import ActionStatus as S
 from app.enums import Role
-from app.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound, SeparationOfDuties
 from app.models import Action, ActionEvent, ApiToken, Finding
 from app.principal import Principal
 from app.services import evidence, history
@@ -116,13 +116,15 @@ def transition(
 
 
 def _check_sign_off(*, session: Session, action: Action, actor: Principal) -> None:
-    """Sign-off (or refusing it) is for approvers, and never for whoever asked for it."""
+    """Sign-off (or refusing it) is for approvers, and never for the person who asked for it:
+    not under the token they asked with, nor any other token of the same user (admins
+    included), nor a token acting for the same owner."""
     if actor.role is None or not actor.role.includes(Role.APPROVER):
         raise Forbidden(
             f"Signing off {action.reference} (or refusing sign-off) needs the approver role."
         )
     requested = session.execute(
-        select(ActionEvent.token_id, ApiToken.owner_id)
+        select(ActionEvent.user_name, ActionEvent.token_id, ApiToken.owner_id)
         .outerjoin(ApiToken, ApiToken.id == ActionEvent.token_id)
         .where(
             ActionEvent.action_id == action.id,
@@ -131,10 +133,15 @@ def _check_sign_off(*, session: Session, action: Action, actor: Principal) -> No
         .order_by(ActionEvent.id.desc())
         .limit(1)
     ).first()
-    if requested is not None and actor.same_person_as(*requested):
-        raise Forbidden(
-            f"{actor.label} asked for sign-off of {action.reference}, so someone else must "
-            "sign it off (separation of duties)."
+    if requested is None:
+        return
+    user, token_id, owner_id = requested
+    if actor.same_person_as(user=user, token_id=token_id, owner_id=owner_id):
+        who = f"user {user!r}" if user is not None and user == actor.user else actor.label
+        raise SeparationOfDuties(
+            f"{who} asked for sign-off of {action.reference}, so someone else must sign it "
+            "off or refuse it (separation of duties), whichever token they use.",
+            requested_by=user,
         )
 
 
