@@ -13,6 +13,7 @@ from app.api import (
     actions,
     evidence,
     health,
+    openapi,
     overdue,
     owners,
     problems,
@@ -78,6 +79,7 @@ def create_app() -> FastAPI:
     )
     app.include_router(tokens.router)
     route_table.install(app)
+    openapi.install(app)
     return app
 
 
