@@ -1,8 +1,12 @@
-"""The one error hierarchy of the service; `app.api.problems` maps it to problem+json."""
+"""The one error hierarchy of the service; `app.api.problems` maps it to problem+json.
+
+Each class publishes its HTTP status, the problem schema its body follows (a model of
+`app.schemas.problems`) and what the status means, for the OpenAPI document (`app.api.openapi`).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 
 class AppError(Exception):
@@ -10,6 +14,8 @@ class AppError(Exception):
 
     status_code = 400
     title = "Bad request"
+    problem_schema: ClassVar[str] = "Problem"
+    meaning: ClassVar[str] = "The request cannot be served as it is."
 
     def __init__(self, detail: str, *, headers: dict[str, str] | None = None, **extra: Any) -> None:
         super().__init__(detail)
@@ -25,6 +31,11 @@ class AppError(Exception):
 class Unauthorized(AppError):
     status_code = 401
     title = "Unauthorized"
+    problem_schema = "Problem"
+    meaning = (
+        "No valid token: none sent (and reads are not public), or one unknown, revoked or "
+        "expired. `WWW-Authenticate` names the scheme."
+    )
 
     def __init__(self, detail: str, *, error: str | None = None) -> None:
         challenge = f'Bearer realm="afi", error="{error}"' if error else 'Bearer realm="afi"'
@@ -34,6 +45,8 @@ class Unauthorized(AppError):
 class Forbidden(AppError):
     status_code = 403
     title = "Forbidden"
+    problem_schema = "Problem"
+    meaning = "The token's role does not allow this."
 
 
 class SeparationOfDuties(Forbidden):
@@ -45,36 +58,53 @@ class SeparationOfDuties(Forbidden):
 class TooManyRequests(AppError):
     status_code = 429
     title = "Too many requests"
+    problem_schema = "Problem"
+    meaning = "Too many failed authentications from this address; wait `Retry-After` seconds."
 
 
 class NotFound(AppError):
     status_code = 404
     title = "Not found"
+    problem_schema = "NotFoundProblem"
+    meaning = "Nothing with that id."
 
 
 class Conflict(AppError):
     status_code = 409
     title = "Conflict"
+    problem_schema = "ConflictProblem"
+    meaning = (
+        "The change does not fit the item's current state, or clashed with a change made at "
+        "the same time; read it again."
+    )
 
 
 class PreconditionFailed(AppError):
     status_code = 412
     title = "Precondition failed"
+    problem_schema = "PreconditionFailedProblem"
+    meaning = "`If-Match` does not name the current version; read it again."
 
 
 class PayloadTooLarge(AppError):
     status_code = 413
     title = "Payload too large"
+    problem_schema = "PayloadTooLargeProblem"
+    meaning = "The body is larger than the service takes."
 
 
 class UnsupportedMediaType(AppError):
     status_code = 415
     title = "Unsupported media type"
+    problem_schema = "Problem"
+    meaning = "The body is not in a media type this operation takes."
 
 
 class ServiceUnavailable(AppError):
     status_code = 503
     title = "Service unavailable"
+    problem_schema = "Problem"
+    meaning = "The database is busy or unreachable; retry after `Retry-After` seconds."
 
 
 class InvalidInput(AppError):
@@ -83,6 +113,8 @@ class InvalidInput(AppError):
 
     status_code = 422
     title = "Invalid input"
+    problem_schema = "ValidationProblem"
+    meaning = "A parameter or the body is invalid; `errors` names each field."
 
     def __init__(
         self,
@@ -133,3 +165,5 @@ class InsufficientStorage(AppError):
 
     status_code = 507
     title = "Insufficient storage"
+    problem_schema = "Problem"
+    meaning = "The disk the service stores files on is full; nothing was stored. Retry later."

@@ -14,6 +14,7 @@ from app.api import (
     docs,
     evidence,
     health,
+    openapi,
     overdue,
     owners,
     problems,
@@ -83,6 +84,7 @@ def create_app() -> FastAPI:
     app.include_router(tokens.router)
     docs.install(app)
     route_table.install(app)
+    openapi.install(app)
     return app
 
 

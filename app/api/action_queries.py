@@ -6,26 +6,21 @@ dicts and serialised with orjson (the response_model documents the shape in Open
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
 from app.api.auth import AuthenticatedFirst
+from app.api.openapi import CONTENT_DISPOSITION, LINK
 from app.api.params import openapi_parameters, read_query
 from app.api.responses import json_response, next_link
 from app.db import DatabaseDep
 from app.schemas.actions import ActionOut
-from app.schemas.common import Page, Problem
+from app.schemas.common import Page
 from app.schemas.queries import OutputFormat, StatsOut
 from app.schemas.query_params import ListParams, StatsParams
 from app.services import actions_query, csv_export, stats
 
 router = APIRouter(prefix="/api/v1", tags=["actions"], route_class=AuthenticatedFirst)
-
-_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    422: {"model": Problem, "description": "A parameter is invalid; `errors` names it."}
-}
 
 
 def _wants_csv(output_format: OutputFormat | None, accept: str) -> bool:
@@ -59,8 +54,8 @@ def _wants_csv(output_format: OutputFormat | None, accept: str) -> bool:
             "description": "A page of actions; with `Accept: text/csv` or `format=csv`, every "
             "matching action as CSV (limit and cursor do not apply).",
             "content": {"text/csv": {"schema": {"type": "string"}}},
+            "headers": {**LINK, **CONTENT_DISPOSITION},
         },
-        **_PROBLEMS,
     },
     openapi_extra=openapi_parameters(ListParams),
 )
@@ -102,7 +97,6 @@ async def list_actions(request: Request, db: DatabaseDep) -> Response:
 @router.get(
     "/stats",
     response_model=StatsOut,
-    responses=_PROBLEMS,
     openapi_extra=openapi_parameters(StatsParams),
 )
 async def action_stats(request: Request, db: DatabaseDep) -> Response:

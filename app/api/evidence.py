@@ -18,9 +18,10 @@ from starlette.datastructures import UploadFile
 from app.api import links
 from app.api.auth import Admin, AuthenticatedFirst, Editor
 from app.api.deps import SessionDep
+from app.api.openapi import CONTENT_DISPOSITION, LOCATION, raises
 from app.api.problems import located_errors
-from app.errors import InvalidInput, UnsupportedMediaType
-from app.schemas.common import IdPath, Problem, QueryFlag, control_character_problem
+from app.errors import Conflict, InsufficientStorage, InvalidInput, UnsupportedMediaType
+from app.schemas.common import IdPath, MultiLine, QueryFlag, control_character_problem
 from app.schemas.evidence import (
     EVIDENCE_IN,
     MAX_DESCRIPTION_CHARS,
@@ -34,7 +35,6 @@ from app.services import storage
 
 router = APIRouter(prefix="/api/v1", tags=["evidence"], route_class=AuthenticatedFirst)
 
-_PROBLEM: dict[str, Any] = {"model": Problem, "content": {"application/problem+json": {}}}
 _CHUNK_BYTES = 64 * 1024
 _MAX_FIELD_BYTES = 4 * MAX_DESCRIPTION_CHARS  # UTF-8: at most 4 bytes a character
 _UPLOAD_DOC: dict[str, Any] = {
@@ -50,8 +50,13 @@ _UPLOAD_DOC: dict[str, Any] = {
                     "required": ["file"],
                     "properties": {
                         "file": {"type": "string", "format": "binary"},
-                        "description": {"type": "string", "maxLength": MAX_DESCRIPTION_CHARS},
+                        "description": {
+                            "type": "string",
+                            "maxLength": MAX_DESCRIPTION_CHARS,
+                            "pattern": MultiLine.pattern,
+                        },
                     },
+                    "additionalProperties": False,
                 }
             },
         },
@@ -64,14 +69,7 @@ _UPLOAD_DOC: dict[str, Any] = {
     response_model=EvidenceOut,
     status_code=201,
     openapi_extra=_UPLOAD_DOC,
-    responses={
-        400: _PROBLEM,
-        404: _PROBLEM,
-        413: _PROBLEM,
-        415: _PROBLEM,
-        422: _PROBLEM,
-        507: _PROBLEM,
-    },
+    responses={201: {"headers": LOCATION}, **raises(InsufficientStorage)},
 )
 async def add_evidence(
     action_id: IdPath, request: Request, response: Response, session: SessionDep, actor: Editor
@@ -107,22 +105,24 @@ async def add_evidence(
     return evidence
 
 
-@router.get(
-    "/actions/{action_id:int}/evidence", response_model=EvidencePage, responses={404: _PROBLEM}
-)
+@router.get("/actions/{action_id:int}/evidence", response_model=EvidencePage)
 def list_evidence(
     action_id: IdPath,
     session: SessionDep,
-    include_deleted: Annotated[QueryFlag, Query()] = False,
+    include_deleted: Annotated[
+        QueryFlag, Query(description="Include removed evidence (shown as removed).")
+    ] = False,
 ) -> dict[str, Any]:
+    """The action's evidence, oldest first."""
     items = service.list_for_action(
         session=session, action_id=action_id, include_deleted=include_deleted
     )
     return {"items": items, "total": len(items)}
 
 
-@router.get("/evidence/{evidence_id:int}", response_model=EvidenceOut, responses={404: _PROBLEM})
+@router.get("/evidence/{evidence_id:int}", response_model=EvidenceOut)
 def get_evidence(evidence_id: IdPath, session: SessionDep) -> Any:
+    """One item of evidence (a file's description, not its content)."""
     return service.get_evidence(session=session, evidence_id=evidence_id)
 
 
@@ -130,11 +130,15 @@ def get_evidence(evidence_id: IdPath, session: SessionDep) -> Any:
     "/evidence/{evidence_id:int}/content",
     response_class=FileResponse,
     responses={
-        200: {"description": "The file, as an attachment", "content": {"*/*": {}}},
-        404: _PROBLEM,
+        200: {
+            "description": "The file, as an attachment",
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+            "headers": CONTENT_DISPOSITION,
+        },
     },
 )
 def get_evidence_content(evidence_id: IdPath, session: SessionDep) -> FileResponse:
+    """A file's content, as it was uploaded (404 for a note or a link, or once removed)."""
     stored = service.get_file(session=session, evidence_id=evidence_id)
     evidence = stored.evidence
     name = evidence.file_name or f"evidence-{evidence.id}"
@@ -152,7 +156,9 @@ def get_evidence_content(evidence_id: IdPath, session: SessionDep) -> FileRespon
     "/evidence/{evidence_id:int}",
     status_code=204,
     response_class=Response,
-    responses={404: _PROBLEM, 409: _PROBLEM},
+    responses=raises(
+        Conflict, status_409="Already removed, or the action is completed or waiting for sign-off."
+    ),
 )
 def delete_evidence(evidence_id: IdPath, session: SessionDep, actor: Admin) -> Response:
     """Soft delete. 409 once the action is completed, or when already removed."""

@@ -1,16 +1,11 @@
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
 from app.db import DatabaseDep
-from app.schemas.common import Problem
 from app.services import health
 
 router = APIRouter(tags=["health"])
-
-_PROBLEM: dict[str, Any] = {"model": Problem, "content": {"application/problem+json": {}}}
 
 
 @router.get("/health")
@@ -19,7 +14,7 @@ async def health_check() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready", responses={503: _PROBLEM})
+@router.get("/ready")
 async def ready(db: DatabaseDep) -> dict[str, str]:
     """The database answers and takes writes: 503 (with `Retry-After` and a `type` naming the
     cause) if it does not show that within AFI_READY_TIMEOUT_SECONDS."""

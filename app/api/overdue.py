@@ -7,9 +7,11 @@ from fastapi import APIRouter, Request, Response
 from app import clock
 from app.api.auth import AuthenticatedFirst
 from app.api.deps import SessionDep
+from app.api.openapi import CONTENT_DISPOSITION, raises
 from app.api.params import openapi_parameters, read_query
 from app.api.responses import json_response
 from app.db import DatabaseDep
+from app.errors import Forbidden
 from app.schemas.overdue import OverdueSummary
 from app.schemas.query_params import FilterParams, OverdueParams
 from app.services import calendar, overdue
@@ -40,7 +42,14 @@ async def overdue_summary(request: Request, db: DatabaseDep) -> Response:
 @calendar_router.get(
     "/calendar.ics",
     response_class=Response,
-    responses={200: {"content": {"text/calendar": {}}, "description": "An iCalendar feed"}},
+    responses={
+        200: {
+            "content": {"text/calendar": {"schema": {"type": "string"}}},
+            "description": "An iCalendar feed",
+            "headers": CONTENT_DISPOSITION,
+        },
+        **raises(Forbidden, status_403="The token in the URL is not a viewer token."),
+    },
     openapi_extra=openapi_parameters(FilterParams),
 )
 def calendar_feed(request: Request, session: SessionDep) -> Response:

@@ -25,6 +25,7 @@ from app.errors import (
     InsufficientStorage,
     InvalidInput,
     PreconditionFailed,
+    UnsupportedMediaType,
 )
 from app.services import storage
 
@@ -96,7 +97,7 @@ async def _app_error(_request: Request, exc: Exception) -> ProblemResponse:
     return _problem_for(exc)
 
 
-async def _validation_error(_request: Request, exc: Exception) -> ProblemResponse:
+async def _validation_error(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, RequestValidationError)
     errors = _field_errors(exc)
     if any(error["type"] == "json_invalid" for error in errors):
@@ -106,6 +107,12 @@ async def _validation_error(_request: Request, exc: Exception) -> ProblemRespons
             detail="The request body is not valid JSON.",
             type_slug="malformed-json",
             errors=errors,
+        )
+    if isinstance(exc.body, bytes):
+        # FastAPI reads a body it was not told is JSON as bytes, which no model accepts.
+        content_type = request.headers.get("content-type") or "no content type"
+        return _problem_for(
+            UnsupportedMediaType(f"Send the body as application/json, not {content_type!r}.")
         )
     names = ", ".join(sorted({error["field"] for error in errors}))
     return _problem_for(InvalidInput(f"Invalid value for: {names}", errors=errors))

@@ -11,6 +11,7 @@ from starlette.datastructures import UploadFile
 from app.api import links
 from app.api.auth import Admin, AuthenticatedFirst
 from app.api.deps import SessionDep
+from app.api.openapi import LOCATION
 from app.api.problems import located_errors
 from app.errors import InvalidInput, UnsupportedMediaType
 from app.schemas.common import (
@@ -19,9 +20,9 @@ from app.schemas.common import (
     IdPath,
     Page,
     Pillar,
-    Problem,
     Programme,
     QueryFlag,
+    SingleLine,
     Year,
 )
 from app.schemas.reports import DryRunResult, FindingOut, ImportResult, ReportDetail, ReportSummary
@@ -35,7 +36,6 @@ _METADATA: dict[str, TypeAdapter[str]] = {
     "year": TypeAdapter(Year),
     "pillar": TypeAdapter(Pillar),
 }
-_PROBLEM: dict[str, Any] = {"model": Problem, "content": {"application/problem+json": {}}}
 _UPLOAD_DOC: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -48,10 +48,15 @@ _UPLOAD_DOC: dict[str, Any] = {
                     "properties": {
                         "file": {"type": "string", "format": "binary"},
                         **{
-                            name: {"type": "string", "maxLength": METADATA_MAX_CHARS[name]}
+                            name: {
+                                "type": "string",
+                                "maxLength": METADATA_MAX_CHARS[name],
+                                "pattern": SingleLine.pattern,
+                            }
                             for name in _METADATA
                         },
                     },
+                    "additionalProperties": False,
                 }
             },
         },
@@ -67,6 +72,7 @@ def list_reports(
     year: Annotated[Year | None, Query()] = None,
     pillar: Annotated[Pillar | None, Query()] = None,
 ) -> dict[str, Any]:
+    """Reports stored, newest first, filtered by their metadata (exact match)."""
     items = service.list_reports(
         session=session, force=force, programme=programme, year=year, pillar=pillar
     )
@@ -75,11 +81,13 @@ def list_reports(
 
 @router.get("/reports/{report_id:int}", response_model=ReportDetail)
 def get_report(report_id: IdPath, session: SessionDep) -> Any:
+    """A report with its sections, findings and their actions."""
     return service.get_report(session=session, report_id=report_id)
 
 
 @router.get("/findings/{finding_id:int}", response_model=FindingOut)
 def get_finding(finding_id: IdPath, session: SessionDep) -> Any:
+    """A finding with its report and actions."""
     return service.get_finding(session=session, finding_id=finding_id)
 
 
@@ -90,9 +98,12 @@ def get_finding(finding_id: IdPath, session: SessionDep) -> Any:
     openapi_extra=_UPLOAD_DOC,
     responses={
         200: {"description": "Same report already stored, or a dry run"},
-        413: {**_PROBLEM, "description": "Body, or number of findings, above the limit"},
-        415: _PROBLEM,
-        422: _PROBLEM,
+        201: {"headers": LOCATION},
+        413: {"description": "The body, or its number of findings, is above the limit."},
+        422: {
+            "description": "The report cannot be read (`line`, `expected`), or a "
+            "parameter is invalid (`errors`)."
+        },
     },
 )
 async def post_report(
@@ -106,6 +117,9 @@ async def post_report(
     year: Annotated[Year | None, Query()] = None,
     pillar: Annotated[Pillar | None, Query()] = None,
 ) -> Any:
+    """Import a report (text/plain, or multipart/form-data with a `file` part): 201 with what
+    was stored, 200 if the same report is already stored. `dry_run=true` parses it and stores
+    nothing. `force`, `programme`, `year` and `pillar` stand in for what its header lacks."""
     metadata = {"force": force, "programme": programme, "year": year, "pillar": pillar}
     raw = await _read_report_body(request, metadata)
     if dry_run:
@@ -133,6 +147,11 @@ async def _read_report_body(request: Request, metadata: dict[str, str | None]) -
             f"not {content_type!r}."
         )
     async with request.form(max_files=1, max_fields=len(_METADATA)) as form:
+        unexpected = sorted(set(form.keys()) - {"file", *_METADATA})
+        if unexpected:
+            raise InvalidInput(
+                f"Send only a 'file' part and {', '.join(_METADATA)}.", field=unexpected[0][:100]
+            )
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise InvalidInput("The multipart body needs a 'file' part with the report text.")

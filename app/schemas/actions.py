@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from app.enums import ActionStatus, FindingKind, Priority
-from app.schemas.common import Day, Id, MultiLine, Schema, SingleLine
+from app.schemas.common import Day, Id, MultiLine, Schema, SingleLine, not_null, optional_not_null
 
 
 class OwnerBrief(Schema):
@@ -72,12 +72,15 @@ class ActionUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: Title | None = None
-    description: LongText | None = None
+    # None when left out; sent as null, refused (422) before anything else is looked at.
+    title: Title | None = optional_not_null()
+    description: LongText | None = optional_not_null()
     owner_id: Id | None = None
-    priority: Priority | None = None
+    priority: Priority | None = optional_not_null()
     due_date: Day | None = None
     progress_note: LongText | None = None
+
+    _not_null = field_validator("title", "description", "priority")(not_null)
 
 
 class BulkFields(BaseModel):
@@ -85,7 +88,9 @@ class BulkFields(BaseModel):
 
     owner_id: Id | None = None
     due_date: Day | None = None
-    priority: Priority | None = None
+    priority: Priority | None = optional_not_null()
+
+    _not_null = field_validator("priority")(not_null)
 
 
 class BulkUpdate(BaseModel):

@@ -8,20 +8,26 @@ day or a few years can be added to them; report metadata fits its columns and re
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Path
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     Strict,
     StringConstraints,
+    ValidationInfo,
+    WithJsonSchema,
 )
-from pydantic_core import PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
 
 T = TypeVar("T")
 
@@ -59,8 +65,12 @@ Id = Annotated[int, Strict(), Field(ge=1, le=ID_MAX)]
 """An id in a JSON body: a JSON integer (not `true`, `1.5` or `"1"`)."""
 QueryInt = Annotated[int, BeforeValidator(_digits_only)]
 """A whole number in the query string: digits only."""
-QueryId = Annotated[QueryInt, Field(ge=1, le=ID_MAX)]
+# The bounds before the validator, so that they are the integer's (`minimum`, `maximum` in
+# OpenAPI) rather than unnamed constraints on the validator's result.
+QueryId = Annotated[int, Field(ge=1, le=ID_MAX), BeforeValidator(_digits_only)]
 """An id in the query string."""
+QueryDays = Annotated[int, Field(ge=0, le=3650), BeforeValidator(_digits_only)]
+"""A number of days (up to ten years) in the query string."""
 IdPath = Annotated[int, Path(ge=1, le=ID_MAX)]
 """An id in the path."""
 QueryFlag = Annotated[bool, BeforeValidator(_true_or_false)]
@@ -68,7 +78,22 @@ QueryFlag = Annotated[bool, BeforeValidator(_true_or_false)]
 
 DATE_MIN = date(1900, 1, 1)
 DATE_MAX = date(9000, 12, 31)
-Day = Annotated[date, BeforeValidator(_iso_day_only), Field(ge=DATE_MIN, le=DATE_MAX)]
+# JSON Schema has no bounds for a `date` string: the years are in its pattern, the days in
+# `x-minimum` and `x-maximum` (RFC 3339 full-date is the format).
+_DAY_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "format": "date",
+    "pattern": r"^(19[0-9]{2}|[2-8][0-9]{3}|9000)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+    "description": f"A day, YYYY-MM-DD, from {DATE_MIN} to {DATE_MAX}.",
+    "x-minimum": DATE_MIN.isoformat(),
+    "x-maximum": DATE_MAX.isoformat(),
+}
+Day = Annotated[
+    date,
+    BeforeValidator(_iso_day_only),
+    Field(ge=DATE_MIN, le=DATE_MAX),
+    WithJsonSchema(_DAY_SCHEMA),
+]
 """A date given by a client (a due date, an as-of day), written YYYY-MM-DD."""
 
 # Report metadata: what the columns, titles and reference prefixes are sized for.
@@ -112,6 +137,27 @@ def multi_line(value: str) -> str:
     return _check(_CONTROL_BUT_LINE_BREAKS, value, " other than tab and line breaks")
 
 
+def not_null(value: T | None, info: ValidationInfo) -> T:
+    """A field validator for a field that may be left out but not sent as null."""
+    if value is None:
+        raise PydanticCustomError("not_null", "{field} cannot be null", {"field": info.field_name})
+    return value
+
+
+def _without_null(schema: dict[str, Any]) -> None:
+    branches = [branch for branch in schema.pop("anyOf", []) if branch != {"type": "null"}]
+    if len(branches) == 1:
+        schema.update(branches[0])
+    elif branches:
+        schema["anyOf"] = branches
+
+
+def optional_not_null() -> Any:
+    """`Field` for an `X | None = None` that may be left out but not sent as null (with
+    `not_null`): its JSON schema is X's alone."""
+    return Field(default=None, json_schema_extra=_without_null)
+
+
 def control_character_problem(value: str, *, multi: bool = False) -> str | None:
     """The message `single_line` (or `multi_line`) would give for `value`, or None if fine."""
     try:
@@ -121,9 +167,30 @@ def control_character_problem(value: str, *, multi: bool = False) -> str | None:
     return None
 
 
-SingleLine = AfterValidator(single_line)
+@dataclass(frozen=True)
+class _Text:
+    """A check on text after its other constraints, published in JSON Schema as a `pattern`
+    (unless the type has a stricter one of its own)."""
+
+    check: Callable[[str], str]
+    pattern: str
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema.setdefault("pattern", self.pattern)
+        return json_schema
+
+
+SingleLine = _Text(single_line, r"^[^\x00-\x1f\x7f]*$")
 """Annotated[str, ..., SingleLine]: one line of text (a name, a title, a filter)."""
-MultiLine = AfterValidator(multi_line)
+MultiLine = _Text(multi_line, r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
 """Annotated[str, ..., MultiLine]: free text that may run over lines (a description)."""
 
 
@@ -150,21 +217,3 @@ class Page(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None = None
     total: int | None = None
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details, as every error is answered."""
-
-    type: str
-    title: str
-    status: int
-    detail: str | None = None
-    instance: str | None = None
-    errors: list[dict[str, object]] | None = Field(
-        default=None,
-        description="422: each invalid field, with `field`, `in` (body, query, path or header), "
-        "`message` and `type`.",
-    )
-    field: str | None = Field(
-        default=None, description="422 about one field found by the service: its name."
-    )

@@ -73,7 +73,7 @@ class LinkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["link"]
-    url: LinkUrl
+    url: LinkUrl = Field(json_schema_extra={"maxLength": MAX_URL_CHARS})
     description: Description = None
 
 

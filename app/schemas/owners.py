@@ -3,9 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, StringConstraints, field_validator
 
-from app.schemas.common import Schema, SingleLine
+from app.schemas.common import Schema, SingleLine, not_null, optional_not_null
 
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SingleLine
@@ -22,11 +22,15 @@ class OwnerCreate(BaseModel):
 
 
 class OwnerUpdate(BaseModel):
+    """Only the fields sent are changed; `null` clears email or team (not the name)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    name: Name | None = None
+    name: Name | None = optional_not_null()  # sent as null: refused (422)
     email: EmailStr | None = None
     team: Name | None = None
+
+    _not_null = field_validator("name")(not_null)
 
 
 class OwnerOut(Schema):

@@ -21,6 +21,7 @@ from app.schemas.common import (
     Force,
     Pillar,
     Programme,
+    QueryDays,
     QueryFlag,
     QueryId,
     QueryInt,
@@ -165,6 +166,6 @@ class StatsParams(FilterParams):
 
 
 class OverdueParams(FilterParams):
-    due_within: QueryInt | None = Field(
-        default=None, ge=0, le=3650, description="Also count actions due within this many days."
+    due_within: QueryDays | None = Field(
+        default=None, description="Also count actions due within this many days."
     )
