@@ -8,20 +8,21 @@ import sys
 from dataclasses import replace
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import httpx
 import typer
-from rich.console import Console
 
 from app import clock
-from app.cli.common import err
+from app.cli.common import console, err
 from app.cli.overdue_formats import print_text, render_github, render_json, render_junit
 from app.enums import Priority
 from app.errors import AppError
 from app.schemas.queries import ActionFilters
-from app.services import overdue as service
 from app.services.overdue_rule import ACTIVE_STATUSES
+
+if TYPE_CHECKING:  # importing it opens the database, which --help must not need
+    from app.services.overdue import OverdueCheck
 
 app = typer.Typer()
 
@@ -105,15 +106,13 @@ def overdue(
     except CheckFailed as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(EXIT_ERROR) from exc
-    except Exception as exc:
-        # Exit code 1 means "overdue found": a crash must never be mistaken for it.
-        err.print_exception()
-        raise typer.Exit(EXIT_ERROR) from exc
+    # Any other error, a crash included, is reported by the root command with exit code 2:
+    # exit code 1 means "overdue found", and must never be mistaken for one.
 
     failed = bool(result.overdue) or (fail_on is FailOn.DUE_SOON and bool(result.due_soon))
     chosen = output or _default_format()
     if chosen is Format.TEXT:
-        print_text(result, console=Console(highlight=False, soft_wrap=False))
+        print_text(result, console=console())
     elif chosen is Format.JSON:
         sys.stdout.write(render_json(result, failed=failed, fail_on=fail_on) + "\n")
     elif chosen is Format.JUNIT:
@@ -125,10 +124,14 @@ def overdue(
 
 def _check_local(
     *, owner: str | None, filters: ActionFilters, due_within: int | None
-) -> service.OverdueCheck:
+) -> OverdueCheck:
     from sqlalchemy.exc import SQLAlchemyError
 
+    from app.cli.preflight import describe, require_database
+
+    require_database()
     from app.db import SessionLocal
+    from app.services import overdue as service
     from app.services import owners
 
     try:
@@ -144,8 +147,10 @@ def _check_local(
             return service.check(
                 session=session, filters=filters, as_of=as_of, due_within=due_within
             )
-    except (SQLAlchemyError, AppError) as exc:
-        raise CheckFailed(f"Cannot read the database: {str(exc).splitlines()[0]}") from exc
+    except AppError as exc:
+        raise CheckFailed(f"Cannot read the database: {exc.detail}") from exc
+    except SQLAlchemyError as exc:
+        raise CheckFailed("\n".join(describe(exc) or ())) from exc
 
 
 def _check_remote(
@@ -156,7 +161,9 @@ def _check_remote(
     filters: ActionFilters,
     due_within: int | None,
     timeout: float,
-) -> service.OverdueCheck:
+) -> OverdueCheck:
+    from app.services import overdue as service
+
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     # Retries cover refused or dropped connections; TLS certificates are always verified.
     transport = httpx.HTTPTransport(retries=3)

@@ -6,9 +6,9 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from app.cli.common import err
+from app.cli.preflight import require_database
 from app.enums import Role
 from app.errors import AppError
 
@@ -25,6 +25,7 @@ def token_create(
     ] = None,
 ) -> None:
     """Create a token and print only its secret on stdout: TOKEN=$(afi token create ...)."""
+    require_database()
     from app.db import SessionLocal
     from app.services import tokens
 
@@ -43,11 +44,11 @@ def token_create(
 
 @app.command("list")
 def token_list() -> None:
-    """List tokens (never their secrets)."""
+    """List tokens (never their secrets): one a line, tab-separated."""
+    require_database()
     from app.db import SessionLocal
     from app.services import tokens
 
-    out = Console(highlight=False)
     with SessionLocal() as session:
         for token in tokens.list_tokens(session=session):
             state = "revoked" if token.revoked_at else "active"
@@ -55,15 +56,17 @@ def token_list() -> None:
             used = (
                 token.last_used_at.isoformat(timespec="seconds") if token.last_used_at else "never"
             )
-            out.print(
+            # Plain lines: never wrapped, whatever reads them.
+            sys.stdout.write(
                 f"{token.id}\t{token.name}\t{token.role}\t{token.prefix}…\t{state}\t"
-                f"expires {expires}\tlast used {used}"
+                f"expires {expires}\tlast used {used}\n"
             )
 
 
 @app.command("revoke")
-def token_revoke(name: str) -> None:
+def token_revoke(name: Annotated[str, typer.Argument(metavar="NAME")]) -> None:
     """Revoke the token called NAME; requests with it are refused from now on."""
+    require_database()
     from app.db import SessionLocal
     from app.services import tokens
 
