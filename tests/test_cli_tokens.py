@@ -79,3 +79,12 @@ def test_start_up_hint_names_the_command_in_full_when_afi_is_not_on_path(
     monkeypatch.setattr(shutil, "which", lambda name: None)
     monkeypatch.setattr(sys, "argv", ["/opt/afi/.venv/bin/python", "-m", "app.cli"])
     assert afi_command() == f"{sys.executable} -m app.cli"
+
+
+def test_token_list_rows_are_never_wrapped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "30")
+    name = "a-rather-long-token-name-for-the-nightly-ci-job"
+    runner.invoke(cli, ["token", "create", "--name", name, "--role", "viewer"])
+    lines = runner.invoke(cli, ["token", "list"]).stdout.splitlines()
+    assert len(lines) == 1
+    assert lines[0].split("\t")[1:3] == [name, "viewer"]

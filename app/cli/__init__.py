@@ -14,7 +14,7 @@ import typer
 
 # Typer carries its own copy of Click: its classes are the ones to extend.
 from typer import _click as click
-from typer.core import TyperArgument, TyperGroup, TyperOption
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from app.cli import data, files, overdue, reports, server, tokens
 from app.cli.common import err
@@ -49,13 +49,37 @@ class _Argument(TyperArgument):
         return f"{name}..." if self.nargs != 1 else name
 
 
+def _plain_placeholder(param: click.Parameter) -> None:
+    if type(param) is TyperOption:
+        param.__class__ = _Option
+    elif type(param) is TyperArgument:
+        param.__class__ = _Argument
+        param.metavar = param.metavar or (param.name or "value").upper()
+
+
+class _Command(TyperCommand):
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        params = super().get_params(ctx)
+        for param in params:  # the help option is made here
+            _plain_placeholder(param)
+        return params
+
+
+class _Group(TyperGroup):
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        params = super().get_params(ctx)
+        for param in params:  # the help option is made here
+            _plain_placeholder(param)
+        return params
+
+
 def _plain_placeholders(command: click.Command) -> None:
+    if type(command) is TyperCommand:
+        command.__class__ = _Command
+    elif type(command) is TyperGroup:
+        command.__class__ = _Group
     for param in command.params:
-        if type(param) is TyperOption:
-            param.__class__ = _Option
-        elif type(param) is TyperArgument:
-            param.__class__ = _Argument
-            param.metavar = param.metavar or (param.name or "value").upper()
+        _plain_placeholder(param)
     for sub in getattr(command, "commands", {}).values():
         _plain_placeholders(sub)
 
@@ -72,6 +96,12 @@ class AfiGroup(TyperGroup):
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
         _plain_placeholders(self)
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        params = super().get_params(ctx)
+        for param in params:  # the help option, and completion options added after __init__
+            _plain_placeholder(param)
+        return params
 
     def invoke(self, ctx: click.Context) -> Any:
         AfiGroup.debug = False  # until the root callback reads --debug

@@ -7,11 +7,9 @@ from typing import Annotated
 
 import typer
 
-from app import migrate
 from app.cli import preflight
 from app.cli.common import err, progress_bar
 from app.errors import AppError
-from app.services import dump as service
 
 app = typer.Typer()
 
@@ -26,6 +24,7 @@ def dump(
     """Write every table (and the evidence files, into FILE.evidence.tar) for `afi restore`."""
     preflight.require_database()
     from app.db import database
+    from app.services import dump as service
 
     with progress_bar("Dumping") as progress, database.reader(snapshot=True) as connection:
         summary = service.dump(connection=connection, path=file, progress=progress)
@@ -44,7 +43,9 @@ def restore(
 ) -> None:
     """Load a dump into an empty database (migrated first), all in one transaction."""
     preflight.require_database(create=True)
+    from app import migrate
     from app.db import SessionLocal
+    from app.services import dump as service
 
     migrate.upgrade()
     try:

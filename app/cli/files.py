@@ -19,6 +19,7 @@ def prune(
         float,
         typer.Option(
             min=0,
+            metavar="HOURS",
             help="Only files last written longer ago than this: an upload in progress keeps "
             "its file.",
         ),

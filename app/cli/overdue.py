@@ -61,17 +61,20 @@ def overdue(
     token: Annotated[
         str | None, typer.Option(envvar="AFI_TOKEN", help="API token for --url (or AFI_TOKEN).")
     ] = None,
-    owner: Annotated[str | None, typer.Option(help="Owner id or exact name.")] = None,
+    owner: Annotated[
+        str | None, typer.Option(metavar="ID_OR_NAME", help="Owner id or exact name.")
+    ] = None,
     force: Annotated[str | None, typer.Option(help="Only this force's reports.")] = None,
-    report: Annotated[int | None, typer.Option(help="Only this report (id).")] = None,
+    report: Annotated[int | None, typer.Option(metavar="ID", help="Only this report (id).")] = None,
     priority: Annotated[
         list[Priority] | None, typer.Option(help="Only these priorities (repeatable).")
     ] = None,
     as_of: Annotated[
-        str | None, typer.Option(help="Judge as on this day (YYYY-MM-DD); default today.")
+        str | None,
+        typer.Option(metavar="DATE", help="Judge as on this day (YYYY-MM-DD); default today."),
     ] = None,
     due_within: Annotated[
-        int | None, typer.Option(min=0, help="Also report actions due within DAYS.")
+        int | None, typer.Option(min=0, metavar="DAYS", help="Also report actions due within DAYS.")
     ] = None,
     fail_on: Annotated[FailOn, typer.Option(help="What makes the exit code 1.")] = FailOn.OVERDUE,
     output: Annotated[
@@ -80,7 +83,9 @@ def overdue(
             "--format", help="text (a table), json, junit (JUnit XML) or github (annotations)."
         ),
     ] = None,
-    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds per HTTP request.")] = 10.0,
+    timeout: Annotated[
+        float, typer.Option(min=0.1, metavar="SECONDS", help="Seconds per HTTP request.")
+    ] = 10.0,
 ) -> None:
     """Check for overdue actions, locally or against a running service; fail a build on them."""
     try:

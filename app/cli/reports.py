@@ -18,7 +18,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.cli import preflight
 from app.cli.common import ForceOpt, PillarOpt, ProgrammeOpt, YearOpt, console, err
 from app.errors import AppError
-from app.parser import parse_report
 from app.principal import system
 
 app = typer.Typer()
@@ -45,6 +44,7 @@ def parse(
 ) -> None:
     """Parse report files and print their findings; stores nothing. Exit code 2 if any file
     does not parse (the others are still printed)."""
+    from app.parser import parse_report
     from app.services.reports import preview
 
     results = []

@@ -10,7 +10,6 @@ from typing import Annotated
 
 import typer
 
-from app import migrate
 from app.cli import preflight
 from app.cli.common import err
 from app.cli.reports import load_files, report_files
@@ -26,6 +25,8 @@ RevisionOpt = Annotated[str | None, typer.Option("--revision", hidden=True)]
 @db_app.command("upgrade")
 def db_upgrade(revision: RevisionArg = None, revision_option: RevisionOpt = None) -> None:
     """Apply migrations up to REVISION (default: head, the latest); creates the database."""
+    from app import migrate
+
     target = revision or revision_option or "head"
     preflight.require_database(create=True)
     migrate.upgrade(revision=target)
@@ -37,6 +38,8 @@ def db_downgrade(
     revision: Annotated[str, typer.Argument(metavar="REVISION", show_default=False)],
 ) -> None:
     """Revert migrations down to REVISION ('base' empties the schema)."""
+    from app import migrate
+
     preflight.require_database(schema=False)
     migrate.downgrade(revision=revision)
     err.print(f"Database at {preflight.location()} is at {revision}.", markup=False)
@@ -90,6 +93,7 @@ def afi_command() -> str:
 
 def prepare_database(base_url: str = "http://127.0.0.1:8000") -> None:
     """Bring the schema to head and, on a database with no report yet, load the seeds."""
+    from app import migrate
     from app.db import SessionLocal
     from app.services import reports, tokens
 

@@ -19,9 +19,12 @@ app = typer.Typer(help="API tokens.", no_args_is_help=True)
 def token_create(
     name: Annotated[str, typer.Option(help="A name to tell the token apart, e.g. ci-bot.")],
     role: Annotated[Role, typer.Option(help="What the token may do.")],
-    owner_id: Annotated[int | None, typer.Option(help="The owner this token acts as.")] = None,
+    owner_id: Annotated[
+        int | None, typer.Option(metavar="ID", help="The owner this token acts as.")
+    ] = None,
     expires_in: Annotated[
-        int | None, typer.Option(min=1, help="Days until it expires (default: never).")
+        int | None,
+        typer.Option(min=1, metavar="DAYS", help="Days until it expires (default: never)."),
     ] = None,
 ) -> None:
     """Create a token and print only its secret on stdout: TOKEN=$(afi token create ...)."""
