@@ -56,6 +56,9 @@ def test_help_and_version_work_whatever_the_environment(tmp_path: Path) -> None:
 def test_a_bad_timezone_is_two_lines(tmp_path: Path) -> None:
     result = afi("token", "list", cwd=tmp_path, AFI_TIMEZONE="Mars/Olympus_Mons")
     assert_short_error(result, "AFI_TIMEZONE", "Mars/Olympus_Mons", "Europe/London")
+    # Read where the command first needs them, not at start: the same two lines.
+    remote = afi("overdue", "--url", "http://127.0.0.1:1", cwd=tmp_path, AFI_TIMEZONE="Mars/X")
+    assert_short_error(remote, "AFI_TIMEZONE", "Mars/X")
     assert not list(tmp_path.iterdir())
 
 

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from app.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 EXIT_CONFIG = 2
 
@@ -38,18 +42,22 @@ def settings() -> Settings:
     try:
         return get_settings()
     except ValidationError as exc:
-        problems, fixes = [], []
-        for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else "?"
-            message = str(error["msg"]).removeprefix("Value error, ")
-            if field == "database_url":
-                message += f" (got {safe_url(os.environ.get('AFI_DATABASE_URL', ''))})"
-            problems.append(f"AFI_{field.upper()}: {message}")
-            fixes.append(_FIXES.get(field, f"correct AFI_{field.upper()}"))
-        raise CliError(
-            f"Invalid setting: {'; '.join(problems)}.",
-            f"Fix: {'; '.join(fixes)} (environment or .env file).",
-        ) from exc
+        raise _settings_error(exc) from exc
+
+
+def _settings_error(exc: ValidationError) -> CliError:
+    problems, fixes = [], []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if field == "database_url":
+            message += f" (got {safe_url(os.environ.get('AFI_DATABASE_URL', ''))})"
+        problems.append(f"AFI_{field.upper()}: {message}")
+        fixes.append(_FIXES.get(field, f"correct AFI_{field.upper()}"))
+    return CliError(
+        f"Invalid setting: {'; '.join(problems)}.",
+        f"Fix: {'; '.join(fixes)} (environment or .env file).",
+    )
 
 
 def safe_url(url: str) -> str:
@@ -156,10 +164,13 @@ def check_schema() -> None:
 
 def describe(exc: BaseException) -> tuple[str, ...] | None:
     """The lines to print for an error a user can act on; None for anything else (a bug)."""
+    from pydantic import ValidationError
     from sqlalchemy.exc import DBAPIError, NoSuchModuleError, SQLAlchemyError
 
     if isinstance(exc, CliError):
         return exc.lines
+    if isinstance(exc, ValidationError) and exc.title == Settings.__name__:
+        return _settings_error(exc).lines
     if isinstance(exc, ArgumentError | NoSuchModuleError):
         return (
             "AFI_DATABASE_URL is not a URL this service can use.",
