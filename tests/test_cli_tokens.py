@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
+import sys
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -53,10 +56,35 @@ def test_token_cli_errors() -> None:
     assert bad_owner.exit_code == 2
 
 
-def test_serve_start_up_explains_how_to_make_the_first_token() -> None:
+def test_serve_start_up_explains_how_to_make_the_first_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from app.cli.common import err
 
     assert runner.invoke(cli, ["token", "list"]).stdout == ""
+    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/local/bin/{name}")
     with err.capture() as captured:
         prepare_database()
-    assert "afi token create --name admin --role admin" in captured.get()
+    lines = captured.get().splitlines()
+    assert "  TOKEN=$(afi token create --name admin --role admin)" in lines
+    # The curl command is one line, whatever the width.
+    assert '  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8000/api/v1/reports' in lines
+
+
+def test_start_up_hint_names_the_command_in_full_when_afi_is_not_on_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from app.cli.server import afi_command
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(sys, "argv", ["/opt/afi/.venv/bin/python", "-m", "app.cli"])
+    assert afi_command() == f"{sys.executable} -m app.cli"
+
+
+def test_token_list_rows_are_never_wrapped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "30")
+    name = "a-rather-long-token-name-for-the-nightly-ci-job"
+    runner.invoke(cli, ["token", "create", "--name", name, "--role", "viewer"])
+    lines = runner.invoke(cli, ["token", "list"]).stdout.splitlines()
+    assert len(lines) == 1
+    assert lines[0].split("\t")[1:4] == [name, f"user {name}", "viewer"]

@@ -263,3 +263,35 @@ def test_which_revisions_have_the_same_tables(
     older: str | None, newer: str | None, same: bool
 ) -> None:
     assert migrate.same_tables(older, newer) is same
+
+
+def test_dump_and_restore_report_their_progress_and_end_with_one_line(
+    busy_database: None, tmp_path: Path
+) -> None:
+    from app.db import database
+
+    path = tmp_path / "progress.jsonl"
+    dumped: list[tuple[int, int]] = []
+    with database.reader(snapshot=True) as connection:
+        summary = service.dump(connection=connection, path=path, progress=_record(dumped))
+    rows = sum(summary.rows.values())
+    assert dumped[0] == (0, rows) and dumped[-1] == (rows, rows)
+    with fresh_database("sqlite://") as other:
+        engine = make_engine(other)
+        migrate.upgrade(other)
+        restored: list[tuple[int, int]] = []
+        with engine.begin() as connection:
+            service.restore(connection=connection, path=path, progress=_record(restored))
+        engine.dispose()
+    size = path.stat().st_size
+    assert restored[-1] == (size, size)
+    # Not a terminal: no progress bar, one summary line.
+    result = runner.invoke(cli, ["dump", str(tmp_path / "again.jsonl")])
+    assert result.exit_code == 0
+    assert result.stderr.splitlines() == [
+        f"Wrote {rows} rows and {summary.files} evidence files to {tmp_path / 'again.jsonl'}."
+    ]
+
+
+def _record(calls: list[tuple[int, int]]) -> Callable[[int, int], None]:
+    return lambda done, total: calls.append((done, total))

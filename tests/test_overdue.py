@@ -65,8 +65,9 @@ def test_json_output_has_the_documented_shape(due: dict[str, Any]) -> None:
     body = json.loads(result.stdout)
     assert list(body) == [
         "version", "as_of", "due_within", "fail_on", "failed", "checked",
-        "overdue_count", "due_soon_count", "overdue", "due_soon",
+        "overdue_count", "due_soon_count", "no_due_date_count", "overdue", "due_soon",
     ]  # fmt: skip
+    assert body["no_due_date_count"] == 13
     assert body["as_of"] == "2027-02-01" and body["failed"] is True
     assert body["checked"] == 16  # every action but the completed one
     assert [i["due_date"] for i in body["overdue"]] == ["2027-01-05", "2027-01-10", "2027-01-20"]
@@ -104,15 +105,45 @@ def test_junit_output_is_valid_xml_with_one_case_per_action(due: dict[str, Any])
 def test_github_annotations(due: dict[str, Any]) -> None:
     result = _run("--as-of", "2027-01-12", "--format", "github", "--due-within", "10")
     lines = result.stdout.splitlines()
-    assert [line.split(" ", 1)[0] for line in lines[:-1]] == ["::error", "::error", "::warning"]
+    assert [line.split(" ", 1)[0] for line in lines[:-1]] == [
+        "::error", "::error", "::warning", "::notice",
+    ]  # fmt: skip
     assert "days overdue" in lines[0] and "%3A" not in lines[0].split("::")[2]
-    assert lines[-1].startswith("2 overdue, 1 due within 10 days, 16 checked")
+    assert lines[-2] == "::notice title=No due date::13 checked actions have no due date"
+    assert lines[-1].startswith(
+        "2 overdue, 1 due within 10 days, 13 without a due date, 16 checked"
+    )
 
 
 def test_text_is_a_readable_table(due: dict[str, Any]) -> None:
     result = _run("--as-of", "2027-01-12", "--format", "text")
     assert "reference" in result.stdout and "Ann Lee" in result.stdout
-    assert "2 overdue, 16 checked (as of 2027-01-12)" in result.stdout
+    assert "2 overdue, 13 without a due date, 16 checked (as of 2027-01-12)" in result.stdout
+
+
+def test_text_sent_to_a_log_is_never_wrapped_or_cut(
+    due: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "40")  # a narrow CI log: a pipe is not a terminal anyway
+    result = _run("--as-of", "2027-01-12", "--format", "text", "--due-within", "10")
+    lines = result.stdout.splitlines()
+    assert len(lines) == 5  # header, two overdue, one due soon, the summary
+    shown = [
+        (due["items"][i], when)
+        for i, when in ((0, "2027-01-10"), (1, "2027-01-20"), (3, "2027-01-05"))
+    ]
+    for item, when in shown:
+        row = next(line for line in lines if item["reference"] in line.split())
+        assert when in row.split()
+        assert item["title"] in row
+
+
+def test_junit_skips_actions_without_a_due_date(due: dict[str, Any]) -> None:
+    root = ET.fromstring(_run("--as-of", "2027-01-12", "--format", "junit").stdout)
+    suite = root.find("testsuite")
+    assert suite is not None and suite.get("skipped") == "13"
+    skipped = [c for c in suite.findall("testcase") if c.find("skipped") is not None]
+    assert len(skipped) == 13
 
 
 def test_filters(due: dict[str, Any]) -> None:

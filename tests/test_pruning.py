@@ -123,3 +123,16 @@ def test_a_file_left_set_aside_by_a_run_that_stopped_is_judged_again(
     assert summary.blobs == [orphan]
     assert storage.blob_path(kept["sha256"]).read_bytes() == b"referred to"
     assert list((data_dir / "tmp").glob("prune-*")) == []
+
+
+def test_prune_reports_its_progress_file_by_file(data_dir: Path) -> None:
+    for content in (b"one", b"two", b"three"):
+        _age(_stored(content)[1], 2 * DAY)
+    calls: list[tuple[int, int]] = []
+    summary = pruning.prune_files(
+        readers=app_db.database.reader,
+        older_than=timedelta(days=1),
+        progress=lambda done, total: calls.append((done, total)),
+    )
+    assert len(summary.blobs) == 3
+    assert calls == [(0, 3), (1, 3), (2, 3), (3, 3)]

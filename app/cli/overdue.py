@@ -8,20 +8,21 @@ import sys
 from dataclasses import replace
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import httpx
 import typer
-from rich.console import Console
 
 from app import clock
-from app.cli.common import err
+from app.cli.common import console, err
 from app.cli.overdue_formats import print_text, render_github, render_json, render_junit
 from app.enums import Priority
 from app.errors import AppError
 from app.schemas.queries import ActionFilters
-from app.services import overdue as service
 from app.services.overdue_rule import ACTIVE_STATUSES
+
+if TYPE_CHECKING:  # importing it opens the database, which --help must not need
+    from app.services.overdue import OverdueCheck
 
 app = typer.Typer()
 
@@ -60,17 +61,20 @@ def overdue(
     token: Annotated[
         str | None, typer.Option(envvar="AFI_TOKEN", help="API token for --url (or AFI_TOKEN).")
     ] = None,
-    owner: Annotated[str | None, typer.Option(help="Owner id or exact name.")] = None,
+    owner: Annotated[
+        str | None, typer.Option(metavar="ID_OR_NAME", help="Owner id or exact name.")
+    ] = None,
     force: Annotated[str | None, typer.Option(help="Only this force's reports.")] = None,
-    report: Annotated[int | None, typer.Option(help="Only this report (id).")] = None,
+    report: Annotated[int | None, typer.Option(metavar="ID", help="Only this report (id).")] = None,
     priority: Annotated[
         list[Priority] | None, typer.Option(help="Only these priorities (repeatable).")
     ] = None,
     as_of: Annotated[
-        str | None, typer.Option(help="Judge as on this day (YYYY-MM-DD); default today.")
+        str | None,
+        typer.Option(metavar="DATE", help="Judge as on this day (YYYY-MM-DD); default today."),
     ] = None,
     due_within: Annotated[
-        int | None, typer.Option(min=0, help="Also report actions due within DAYS.")
+        int | None, typer.Option(min=0, metavar="DAYS", help="Also report actions due within DAYS.")
     ] = None,
     fail_on: Annotated[FailOn, typer.Option(help="What makes the exit code 1.")] = FailOn.OVERDUE,
     output: Annotated[
@@ -79,7 +83,9 @@ def overdue(
             "--format", help="text (a table), json, junit (JUnit XML) or github (annotations)."
         ),
     ] = None,
-    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds per HTTP request.")] = 10.0,
+    timeout: Annotated[
+        float, typer.Option(min=0.1, metavar="SECONDS", help="Seconds per HTTP request.")
+    ] = 10.0,
 ) -> None:
     """Check for overdue actions, locally or against a running service; fail a build on them."""
     try:
@@ -105,15 +111,13 @@ def overdue(
     except CheckFailed as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(EXIT_ERROR) from exc
-    except Exception as exc:
-        # Exit code 1 means "overdue found": a crash must never be mistaken for it.
-        err.print_exception()
-        raise typer.Exit(EXIT_ERROR) from exc
+    # Any other error, a crash included, is reported by the root command with exit code 2:
+    # exit code 1 means "overdue found", and must never be mistaken for one.
 
     failed = bool(result.overdue) or (fail_on is FailOn.DUE_SOON and bool(result.due_soon))
     chosen = output or _default_format()
     if chosen is Format.TEXT:
-        print_text(result, console=Console(highlight=False, soft_wrap=False))
+        print_text(result, console=console())
     elif chosen is Format.JSON:
         sys.stdout.write(render_json(result, failed=failed, fail_on=fail_on) + "\n")
     elif chosen is Format.JUNIT:
@@ -125,10 +129,14 @@ def overdue(
 
 def _check_local(
     *, owner: str | None, filters: ActionFilters, due_within: int | None
-) -> service.OverdueCheck:
+) -> OverdueCheck:
     from sqlalchemy.exc import SQLAlchemyError
 
+    from app.cli.preflight import describe, require_database
+
+    require_database()
     from app.db import SessionLocal
+    from app.services import overdue as service
     from app.services import owners
 
     try:
@@ -144,8 +152,10 @@ def _check_local(
             return service.check(
                 session=session, filters=filters, as_of=as_of, due_within=due_within
             )
-    except (SQLAlchemyError, AppError) as exc:
-        raise CheckFailed(f"Cannot read the database: {str(exc).splitlines()[0]}") from exc
+    except AppError as exc:
+        raise CheckFailed(f"Cannot read the database: {exc.detail}") from exc
+    except SQLAlchemyError as exc:
+        raise CheckFailed("\n".join(describe(exc) or ())) from exc
 
 
 def _check_remote(
@@ -156,7 +166,9 @@ def _check_remote(
     filters: ActionFilters,
     due_within: int | None,
     timeout: float,
-) -> service.OverdueCheck:
+) -> OverdueCheck:
+    from app.services import overdue as service
+
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     # Retries cover refused or dropped connections; TLS certificates are always verified.
     transport = httpx.HTTPTransport(retries=3)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
 
 from rich.console import Console
 from rich.table import Table
 
-from app.services.overdue import OverdueCheck
+if TYPE_CHECKING:  # importing it opens the database, which --help must not need
+    from app.services.overdue import OverdueCheck
 
 JSON_FORMAT_VERSION = 1
 
@@ -42,6 +43,11 @@ def _brief(item: dict[str, Any], result: OverdueCheck) -> dict[str, Any]:
     }
 
 
+def _undated(result: OverdueCheck) -> list[dict[str, Any]]:
+    """Checked actions without a due date: they cannot be overdue, nor are they on time."""
+    return [item for item in result.checked if item["due_date"] is None]
+
+
 def render_json(result: OverdueCheck, *, failed: bool, fail_on: str) -> str:
     """The documented shape (see README, "afi overdue"); `version` changes if it ever does."""
     body = {
@@ -53,6 +59,7 @@ def render_json(result: OverdueCheck, *, failed: bool, fail_on: str) -> str:
         "checked": len(result.checked),
         "overdue_count": len(result.overdue),
         "due_soon_count": len(result.due_soon),
+        "no_due_date_count": len(_undated(result)),
         "overdue": [_brief(item, result) for item in result.overdue],
         "due_soon": [_brief(item, result) for item in result.due_soon],
     }
@@ -73,7 +80,7 @@ def render_junit(result: OverdueCheck, *, fail_on: str) -> str:
         tests=str(len(result.checked)),
         failures=str(len(failing)),
         errors="0",
-        skipped="0",
+        skipped=str(len(_undated(result))),
     )
     for item in result.checked:
         case = ET.SubElement(
@@ -99,6 +106,8 @@ def render_junit(result: OverdueCheck, *, fail_on: str) -> str:
                 ET.SubElement(case, "failure", type="due-soon", message=message).text = details
             else:
                 ET.SubElement(case, "system-out").text = f"{message}. {details}"
+        elif item["due_date"] is None:
+            ET.SubElement(case, "skipped", message="no due date").text = details
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True)
 
@@ -127,6 +136,9 @@ def render_github(result: OverdueCheck, *, fail_on: str) -> str:
         title = _escape_property(f"Due soon: {item['reference']}")
         message = f"{item['title']} is due on {item['due_date']}"
         lines.append(f"::{level} title={title}::{_escape_data(message)}")
+    undated = len(_undated(result))
+    if undated:
+        lines.append(f"::notice title=No due date::{undated} checked actions have no due date")
     lines.append(_summary_line(result))
     return "\n".join(lines)
 
@@ -137,9 +149,10 @@ def _summary_line(result: OverdueCheck) -> str:
         if result.due_within is not None
         else ""
     )
+    undated = len(_undated(result))
     return (
-        f"{len(result.overdue)} overdue{soon}, {len(result.checked)} checked "
-        f"(as of {result.as_of.isoformat()})"
+        f"{len(result.overdue)} overdue{soon}, {undated} without a due date, "
+        f"{len(result.checked)} checked (as of {result.as_of.isoformat()})"
     )
 
 
@@ -150,7 +163,9 @@ def print_text(result: OverdueCheck, *, console: Console) -> None:
     if rows:
         table = Table(box=None, header_style="bold")
         for column in ("reference", "state", "days", "due", "status", "priority", "owner", "title"):
-            table.add_column(column, overflow="fold" if column == "title" else "ellipsis")
+            # A narrow terminal folds titles and owners; references and dates stay whole.
+            whole = column not in ("title", "owner")
+            table.add_column(column, overflow="fold", no_wrap=whole, min_width=None)
         for item, state in rows:
             days = item["days_overdue"] or _days_until(item, result.as_of)
             table.add_row(

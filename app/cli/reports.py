@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -14,51 +15,78 @@ from rich.markup import escape
 from rich.progress import track
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.cli.common import ForceOpt, PillarOpt, ProgrammeOpt, YearOpt, err
+from app.cli import preflight
+from app.cli.common import ForceOpt, PillarOpt, ProgrammeOpt, YearOpt, console, err
 from app.errors import AppError
-from app.parser import parse_report
 from app.principal import system
-from app.settings import get_settings
 
 app = typer.Typer()
 
 
 @app.command()
 def parse(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the parse as JSON.")] = False,
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, metavar="FILE", help="Report text files."
+        ),
+    ],
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="Print the parse as JSON (several files: a JSON array of them)."
+        ),
+    ] = False,
     force: ForceOpt = None,
     programme: ProgrammeOpt = None,
     year: YearOpt = None,
     pillar: PillarOpt = None,
 ) -> None:
-    """Parse a report file and print its findings; stores nothing. Exit code 2 on a parse error."""
+    """Parse report files and print their findings; stores nothing. Exit code 2 if any file
+    does not parse (the others are still printed)."""
+    from app.parser import parse_report
     from app.services.reports import preview
 
-    try:
-        parsed = parse_report(
-            file.read_bytes(), force=force, programme=programme, year=year, pillar=pillar
-        )
-    except AppError as exc:
-        err.print(f"[red]{file}: {exc.detail}[/red]")
-        raise typer.Exit(2) from exc
-    for warning in parsed.warnings:
-        err.print(f"[yellow]warning:[/yellow] {warning}")
-    result = preview(parsed=parsed)
+    results = []
+    failed = False
+    for file in files:
+        try:
+            parsed = parse_report(
+                file.read_bytes(), force=force, programme=programme, year=year, pillar=pillar
+            )
+        except AppError as exc:
+            err.print(f"[red]{escape(f'{file}: {exc.detail}')}[/red]")
+            failed = True
+            continue
+        for warning in parsed.warnings:
+            prefix = f"{escape(str(file))}: " if len(files) > 1 else ""
+            err.print(f"[yellow]{prefix}warning:[/yellow] {escape(warning)}")
+        results.append(preview(parsed=parsed).model_dump(mode="json"))
     if as_json:
-        sys.stdout.write(json.dumps(result.model_dump(mode="json"), indent=2, ensure_ascii=False))
-        sys.stdout.write("\n")
-        return
-    out = Console(highlight=False, soft_wrap=True)
-    out.print(f"[bold]{result.title}[/bold]: {len(result.findings)} findings")
+        body = results[0] if len(files) == 1 and results else results
+        if len(files) > 1 or results:
+            sys.stdout.write(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
+    else:
+        out = console()
+        for number, result in enumerate(results):
+            _print_parse(result, out=out, first=number == 0)
+    if failed:
+        raise typer.Exit(2)
+
+
+def _print_parse(result: dict[str, Any], *, out: Console, first: bool) -> None:
+    if not first:
+        out.print()
+    findings = result["findings"]
+    out.print(f"[bold]{escape(result['title'])}[/bold]: {len(findings)} findings")
     question = None
-    for finding in result.findings:
-        if finding.question != question:
-            question = finding.question
-            out.print(f"\n[bold]{question or '(no question)'}[/bold]")
-        out.print(f"  {finding.reference}  {finding.text}")
-        for point in finding.subpoints:
-            out.print(f"      - {point}")
+    for finding in findings:
+        if finding["question"] != question:
+            question = finding["question"]
+            out.print(f"\n[bold]{escape(question or '(no question)')}[/bold]")
+        out.print(escape(f"  {finding['reference']}  {finding['text']}"))
+        for point in finding["subpoints"]:
+            out.print(escape(f"      - {point}"))
 
 
 def report_files(paths: list[Path]) -> list[Path]:
@@ -74,18 +102,26 @@ def report_files(paths: list[Path]) -> list[Path]:
 @app.command()
 def seed(
     paths: Annotated[
-        list[Path] | None, typer.Argument(help="Report files or folders (default: seeds/).")
+        list[Path] | None,
+        typer.Argument(metavar="PATH", help="Report files or folders (default: seeds/)."),
     ] = None,
     force: ForceOpt = None,
     programme: ProgrammeOpt = None,
     year: YearOpt = None,
     pillar: PillarOpt = None,
 ) -> None:
-    """Load report files; each file is one transaction. Exit code 1 if any file failed."""
-    files = report_files(paths or [get_settings().seeds_dir])
+    """Load report files (migrating the database first); each file is one transaction.
+    Exit code 1 if any file failed."""
+    sources = paths or [preflight.settings().seeds_dir]
+    files = report_files(sources)
     if not files:
-        err.print("No report files found.")
+        where = ", ".join(os.path.abspath(path) for path in sources)
+        err.print(f"No report files (*.txt) found in {where}.", markup=False, highlight=False)
         raise typer.Exit(1)
+    preflight.require_database(create=True)
+    from app import migrate
+
+    migrate.upgrade()
     metadata = {"force": force, "programme": programme, "year": year, "pillar": pillar}
     if load_files(files, metadata=metadata):
         raise typer.Exit(1)

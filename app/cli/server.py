@@ -3,33 +3,46 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import make_url
 
-from app import migrate
+from app.cli import preflight
 from app.cli.common import err
 from app.cli.reports import load_files, report_files
-from app.settings import get_settings
 
 app = typer.Typer()
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 
+RevisionArg = Annotated[str | None, typer.Argument(metavar="REVISION", show_default=False)]
+# The spelling of earlier versions, `afi db upgrade --revision X`, still works.
+RevisionOpt = Annotated[str | None, typer.Option("--revision", hidden=True)]
+
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
-    """Apply migrations up to REVISION (default: the latest)."""
-    migrate.upgrade(revision=revision)
-    err.print(f"Database at {revision}.")
+def db_upgrade(revision: RevisionArg = None, revision_option: RevisionOpt = None) -> None:
+    """Apply migrations up to REVISION (default: head, the latest); creates the database."""
+    from app import migrate
+
+    target = revision or revision_option or "head"
+    preflight.require_database(create=True)
+    migrate.upgrade(revision=target)
+    err.print(f"Database at {preflight.location()} is at {target}.", markup=False)
 
 
 @db_app.command("downgrade")
-def db_downgrade(revision: str) -> None:
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(metavar="REVISION", show_default=False)],
+) -> None:
     """Revert migrations down to REVISION ('base' empties the schema)."""
+    from app import migrate
+
+    preflight.require_database(schema=False)
     migrate.downgrade(revision=revision)
-    err.print(f"Database at {revision}.")
+    err.print(f"Database at {preflight.location()} is at {revision}.", markup=False)
 
 
 @app.command()
@@ -41,8 +54,9 @@ def serve(
     """Migrate the database, load the seeds if it has no report yet, and serve the API."""
     import uvicorn
 
-    settings = get_settings()
-    if workers > 1 and make_url(settings.database_url).get_backend_name() == "sqlite":
+    settings = preflight.settings()
+    url = preflight.database_url()
+    if workers > 1 and url.get_backend_name() == "sqlite":
         # Each worker would hold its own connections to one file; writers would queue on its
         # lock and fail with 503s under load. PostgreSQL is the database for several processes.
         err.print(
@@ -51,6 +65,7 @@ def serve(
             soft_wrap=True,
         )
         raise typer.Exit(2)
+    preflight.require_database(create=True)
     check_writable_folders()
     prepare_database(base_url=browse_url(host, port))
     uvicorn.run(
@@ -70,7 +85,7 @@ def serve(
 def browse_url(host: str, port: int) -> str:
     """The service's address for the start-up hint: AFI_PUBLIC_URL when set; a wildcard bind
     address (0.0.0.0, ::), which no client connects to, as localhost."""
-    public = get_settings().public_url
+    public = preflight.settings().public_url
     if public is not None:
         return public
     if host in ("", "0.0.0.0", "::"):  # noqa: S104 - compared, not bound
@@ -83,9 +98,9 @@ def browse_url(host: str, port: int) -> str:
 def check_writable_folders() -> None:
     """Exit 2 with one line when a folder the service writes to cannot be written by this user
     (a root-owned volume in a container, say): a SQLite database's folder, AFI_DATA_DIR."""
-    settings = get_settings()
+    settings = preflight.settings()
     folders: list[tuple[str, Path, str]] = []
-    url = make_url(settings.database_url)
+    url = preflight.database_url()
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         # SQLite writes its journal beside the file: the folder, not only the file, is written.
         folders.append(
@@ -108,23 +123,47 @@ def check_writable_folders() -> None:
         raise typer.Exit(2)
 
 
+def afi_command() -> str:
+    """How to run `afi` from here: its name when it is on PATH, else a full path."""
+    if shutil.which("afi"):
+        return "afi"
+    script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if script is not None and script.name == "afi" and script.is_file():
+        return str(script.resolve())
+    return f"{sys.executable} -m app.cli"
+
+
 def prepare_database(base_url: str = "http://127.0.0.1:8000") -> None:
     """Bring the schema to head and, on a database with no report yet, load the seeds."""
+    from app import migrate
     from app.db import SessionLocal
     from app.services import reports, tokens
 
+    err.print(f"Database: {preflight.location()}", markup=False, highlight=False)
     migrate.upgrade()
     with SessionLocal() as session:
         empty = not reports.any_report(session=session)
-    seeds_dir = get_settings().seeds_dir
-    if empty and seeds_dir.is_dir():
-        load_files(report_files([seeds_dir]), metadata={})
+    seeds_dir = preflight.settings().seeds_dir
+    if empty:
+        if seeds_dir.is_dir():
+            load_files(report_files([seeds_dir]), metadata={})
+        else:
+            err.print(
+                f"Warning: no seeds folder at {os.path.abspath(seeds_dir)}; the database has no "
+                "report yet (set AFI_SEEDS_DIR, or load reports with `afi seed PATH`).",
+                style="yellow",
+                markup=False,
+                highlight=False,
+            )
     with SessionLocal() as session:
         has_token = tokens.any_token(session=session)
     if not has_token:
+        command = afi_command()
         err.print(
             "No API token exists yet. Create the first admin token with:\n"
-            "  TOKEN=$(afi token create --name admin --role admin)\n"
-            'then call the API with: curl -H "Authorization: Bearer $TOKEN" '
-            f"{base_url}/api/v1/reports"
+            f"  TOKEN=$({command} token create --name admin --role admin)\n"
+            "then call the API with:\n"
+            f'  curl -H "Authorization: Bearer $TOKEN" {base_url}/api/v1/reports',
+            markup=False,
+            highlight=False,
         )

@@ -7,9 +7,9 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from app.cli.common import err
+from app.cli.preflight import require_database
 from app.enums import Role
 from app.errors import AppError
 
@@ -23,16 +23,21 @@ def token_create(
     user: Annotated[
         str | None,
         typer.Option(
+            metavar="NAME",
             help="The person (or machine account) it belongs to; default: the token's name. "
-            "Sign-off is refused under any token of the user who asked for it."
+            "Sign-off is refused under any token of the user who asked for it.",
         ),
     ] = None,
-    owner_id: Annotated[int | None, typer.Option(help="The owner this token acts as.")] = None,
+    owner_id: Annotated[
+        int | None, typer.Option(metavar="ID", help="The owner this token acts as.")
+    ] = None,
     expires_in: Annotated[
-        int | None, typer.Option(min=1, help="Days until it expires (default: never).")
+        int | None,
+        typer.Option(min=1, metavar="DAYS", help="Days until it expires (default: never)."),
     ] = None,
 ) -> None:
     """Create a token and print only its secret on stdout: TOKEN=$(afi token create ...)."""
+    require_database()
     from app.db import SessionLocal
     from app.services import tokens
 
@@ -68,11 +73,11 @@ def _os_user() -> str:
 
 @app.command("list")
 def token_list() -> None:
-    """List tokens (never their secrets)."""
+    """List tokens (never their secrets): one a line, tab-separated."""
+    require_database()
     from app.db import SessionLocal
     from app.services import tokens
 
-    out = Console(highlight=False)
     with SessionLocal() as session:
         for token in tokens.list_tokens(session=session):
             state = "revoked" if token.revoked_at else "active"
@@ -80,15 +85,18 @@ def token_list() -> None:
             used = (
                 token.last_used_at.isoformat(timespec="seconds") if token.last_used_at else "never"
             )
-            out.print(
-                f"{token.id}\t{token.name}\tuser {token.user_name}\t{token.role}\t{token.prefix}…\t"
-                f"{state}\texpires {expires}\tlast used {used}\tmade by {token.created_by or '?'}"
+            # Plain lines: never wrapped, whatever reads them.
+            sys.stdout.write(
+                f"{token.id}\t{token.name}\tuser {token.user_name}\t{token.role}\t"
+                f"{token.prefix}…\t{state}\texpires {expires}\tlast used {used}\t"
+                f"made by {token.created_by or '?'}\n"
             )
 
 
 @app.command("revoke")
-def token_revoke(name: str) -> None:
+def token_revoke(name: Annotated[str, typer.Argument(metavar="NAME")]) -> None:
     """Revoke the token called NAME; requests with it are refused from now on."""
+    require_database()
     from app.db import SessionLocal
     from app.services import tokens
 

@@ -66,10 +66,19 @@ def _encode(value: Any) -> Any:
     return value
 
 
-def dump(*, connection: Connection, path: Path) -> DumpSummary:
+Progress = Callable[[int, int], None]  # (rows or bytes done, in all): for a progress bar
+
+
+def dump(*, connection: Connection, path: Path, progress: Progress | None = None) -> DumpSummary:
     """Write the whole database, as one consistent snapshot, to `path` (and its archive)."""
     summary = DumpSummary()
     blobs: set[str] = set()
+    total = done = 0
+    if progress is not None:
+        total = sum(
+            connection.scalar(select(func.count()).select_from(table)) or 0 for table in _tables()
+        )
+        progress(0, total)
     with path.open("wb") as out:
         header = {
             "format": FORMAT,
@@ -90,8 +99,13 @@ def dump(*, connection: Connection, path: Path) -> DumpSummary:
                 record = {key: _encode(value) for key, value in row.items()}
                 out.write(orjson.dumps({"table": table.name, "row": record}) + b"\n")
                 summary.rows[table.name] += 1
+                done += 1
+                if progress is not None and done % _BATCH == 0:
+                    progress(done, total)
                 if table.name == "evidence" and record.get("file_sha256"):
                     blobs.add(record["file_sha256"])
+    if progress is not None:
+        progress(done, total)
     if blobs:
         summary.files = _archive_blobs(sorted(blobs), evidence_archive(path))
     return summary
@@ -201,7 +215,7 @@ def _is_empty(connection: Connection) -> bool:
     )
 
 
-def restore(*, connection: Connection, path: Path) -> DumpSummary:
+def restore(*, connection: Connection, path: Path, progress: Progress | None = None) -> DumpSummary:
     """Load a dump into an empty database at the same schema revision, in the caller's
     transaction: it all lands or none of it does."""
     if not _is_empty(connection):
@@ -209,6 +223,7 @@ def restore(*, connection: Connection, path: Path) -> DumpSummary:
     tables = {table.name: table for table in _tables()}
     decoders = {name: _RowDecoder(table) for name, table in tables.items()}
     summary = DumpSummary()
+    size = path.stat().st_size
     with path.open("rb") as lines:
         records = _read(lines)
         _, header = next(records, (0, None))
@@ -231,8 +246,12 @@ def restore(*, connection: Connection, path: Path) -> DumpSummary:
             summary.rows[name] = summary.rows.get(name, 0) + 1
             if len(pending[name]) >= _BATCH:
                 _flush(connection, table, pending.pop(name), self_refs)
+                if progress is not None:
+                    progress(lines.tell(), size)
         if current is not None:
             _flush(connection, tables[current], pending.pop(current, []), self_refs)
+        if progress is not None:
+            progress(size, size)
     for table, row in self_refs:
         keys = {c.name: row[c.name] for c in table.primary_key.columns}
         values = {k: v for k, v in row.items() if k not in keys}

@@ -39,6 +39,7 @@ def prune_files(
     readers: Callable[[], AbstractContextManager[Reader]],
     older_than: timedelta,
     dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> PruneSummary:
     """Remove stored files no evidence row refers to, and unfinished uploads, that were last
     written more than `older_than` ago. `readers()` opens a short read transaction; one is
@@ -51,7 +52,10 @@ def prune_files(
             storage.put_back(left, digest)
     with readers() as db:
         referenced = set(db.scalars(select(Evidence.file_sha256).distinct()))
-    for digest, path in storage.stored_blobs():
+    stored = list(storage.stored_blobs())
+    for done, (digest, path) in enumerate(stored):
+        if progress is not None:
+            progress(done, len(stored))
         if digest in referenced or storage.last_modified(path) >= before:
             continue
         try:
@@ -71,6 +75,8 @@ def prune_files(
             aside.unlink(missing_ok=True)
         summary.blobs.append(digest)
         summary.bytes += size
+    if progress is not None:
+        progress(len(stored), len(stored))
     for upload in storage.stale_uploads(before=before):
         if not dry_run:
             upload.unlink(missing_ok=True)
