@@ -492,7 +492,10 @@ def test_the_page_and_count_statements_read_the_index(db_connection: Connection)
     if not sqlite:
         db_connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
         db_connection.exec_driver_sql("SET LOCAL enable_indexscan = off")
-    filters = ActionFilters(q="force", unassigned=False)
+    # On PostgreSQL the tables here are empty: with another indexed condition beside the search
+    # (unassigned=false), the planner's choice between the two indexes is a coin toss that the
+    # sizes at scale settle. The search alone must take the GIN index.
+    filters = ActionFilters(q="force", unassigned=False if sqlite else None)
     shape, params = action_filters.filter_values(filters=filters, as_of=date(2030, 1, 1))
     statements = [
         action_pages._page_statement(shape, sort, after=False)
