@@ -147,7 +147,7 @@ def test_0008_gives_existing_tokens_and_events_a_user_and_downgrades(
         with Session(engine) as session, session.begin():
             import_text(session=session, raw=SEED.read_text(), metadata={}, actor=system("tests"))
             token, _secret = tokens.create_token(
-                session=session, name="Ops-Bot", role=Role.EDITOR, user="someone else"
+                session=session, name="Ölaf-Bot", role=Role.EDITOR, user="someone else"
             )
             action = session.scalars(select(Action).order_by(Action.id).limit(1)).one()
             principal = tokens.authenticate(db=session, secret=_secret)
@@ -178,9 +178,12 @@ def test_0008_gives_existing_tokens_and_events_a_user_and_downgrades(
         with Session(engine) as session:
             stored = session.get(ApiToken, token_id)
             assert stored is not None
-            assert (stored.user_name, stored.created_by) == ("ops-bot", None)
+            # Lower case as the service writes it, non-ASCII letters included (SQL's lower()
+            # would leave "Ö" alone: a second user for the same person).
+            assert (stored.user_name, stored.created_by) == ("ölaf-bot", None)
+            assert stored.user_name == tokens.user_name("Ölaf-Bot")
             users = set(session.scalars(select(ActionEvent.user_name)))
-            assert users == {"ops-bot", None}
+            assert users == {"ölaf-bot", None}
         # SQLite's column has a default only for the rows that were there: on both databases
         # a new token must name its user.
         with pytest.raises(IntegrityError), engine.begin() as connection:

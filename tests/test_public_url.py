@@ -164,3 +164,11 @@ def test_the_public_url_setting_refuses_anything_else(value: str) -> None:
 
     with pytest.raises(ValidationError, match="public_url"):
         Settings(public_url=value)
+
+
+def test_api_answers_are_not_cached_behind_a_root_path(client: TestClient) -> None:
+    # The security headers judge the path as the routes see it, not with the root path before it.
+    mounted = TestClient(client.app, root_path="/afi", headers=dict(client.headers))
+    response = mounted.get("/afi/api/v1/owners")
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"

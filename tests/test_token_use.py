@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import event, select, text, update
 
 from app import migrate
 from app.api.auth import _record_use
@@ -76,3 +76,42 @@ def test_a_busy_database_skips_the_hint_instead_of_waiting(own_database: Databas
     if db.dialect == "sqlite":
         with db.engine.connect() as connection:
             assert connection.execute(text("PRAGMA busy_timeout")).scalar_one() == 30000
+
+
+def test_no_database_error_while_recording_fails_the_request(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-only PostgreSQL (a standby) refuses the write with an InternalError, not an
+    OperationalError: the hint is skipped all the same and the read is answered."""
+    from sqlalchemy.exc import InternalError
+
+    def read_only(**_: Any) -> None:
+        raise InternalError("UPDATE api_token", {}, Exception("read-only transaction"))
+
+    monkeypatch.setattr(tokens, "record_use", read_only)
+    response = client.get("/api/v1/actions")
+    assert response.status_code == 200, response.text
+
+
+def test_a_read_only_postgresql_database_skips_the_hint(own_database: Database) -> None:
+    db = own_database
+    with db.sessions.begin() as session:
+        token, _secret = tokens.create_token(session=session, name="standby", role=Role.VIEWER)
+        token_id = token.id
+    if db.dialect == "postgresql":
+        name = db.engine.url.database
+        with db.engine.connect() as connection:
+            connection.exec_driver_sql(
+                f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'
+            )
+            connection.commit()
+        db.engine.dispose()  # new connections read the setting
+    else:
+
+        @event.listens_for(db.engine, "connect")
+        def query_only(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.execute("PRAGMA query_only = ON")
+
+        db.engine.dispose()
+    _record_use(db, token_id)  # raises nothing
+    assert _last_used(db, token_id) is None

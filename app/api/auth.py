@@ -14,7 +14,7 @@ from fastapi import Depends, Query, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 
 from app.db import Database, DatabaseDep, get_database
@@ -95,8 +95,10 @@ def _record_use(db: Database, token_id: int) -> None:
     try:
         with db.unit_without_waiting() as session:
             tokens.record_use(session=session, token_id=token_id)
-    except OperationalError:
-        logger.info("did not record the use of token %s; the database was busy", token_id)
+    except DBAPIError as error:
+        # Busy, read-only, full, unreachable: a hint left unwritten must not fail the request
+        # (a read works on a read-only database); the next request tries again.
+        logger.info("did not record the use of token %s: %s", token_id, type(error.orig).__name__)
 
 
 class BearerToken(HTTPBearer):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.route_table import route_path
+
 _ALWAYS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -50,7 +52,8 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope["path"]
+        # Without any root path the service is mounted under, as the routes see it.
+        path = route_path(scope)
         policy = _DOCS_POLICY if path.startswith(_DOCS_PATHS) else _API_POLICY
         private = path.startswith("/api/")
 

@@ -22,6 +22,12 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+def _user_name(name: str) -> str:
+    # A copy of app.services.tokens.user_name as it is at this revision: a migration must not
+    # change with the code it runs beside.
+    return name.strip().lower()
+
+
 def upgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
     if sqlite:
@@ -31,7 +37,17 @@ def upgrade() -> None:
         op.execute("ALTER TABLE api_token ADD COLUMN user_name VARCHAR(100) NOT NULL DEFAULT ''")
     else:
         op.add_column("api_token", sa.Column("user_name", sa.String(100), nullable=True))
-    op.execute("UPDATE api_token SET user_name = lower(name)")
+    # In Python, as the service names users (app.services.tokens.user_name): SQL's lower()
+    # leaves non-ASCII letters alone on SQLite (and under the C collation on PostgreSQL), so
+    # "Ölaf" would stay "Ölaf" here while a new token for Ölaf is "ölaf": two people where
+    # there is one, and sign-off by the one who asked for it.
+    bind = op.get_bind()
+    tokens = bind.execute(sa.text("SELECT id, name FROM api_token")).all()
+    if tokens:
+        bind.execute(
+            sa.text("UPDATE api_token SET user_name = :user_name WHERE id = :id"),
+            [{"id": token_id, "user_name": _user_name(name)} for token_id, name in tokens],
+        )
     if sqlite:
         # The default is only there for the rows above: a new token must name its user.
         op.execute(
