@@ -51,3 +51,11 @@ class Role(StrEnum):
         """Roles are cumulative: each one can do everything the ones below it can."""
         order = list(Role)
         return order.index(self) >= order.index(other)
+
+
+class Rag(StrEnum):
+    """A red/amber/green assessment of an action's progress."""
+
+    GREEN = "green"
+    AMBER = "amber"
+    RED = "red"

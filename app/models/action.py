@@ -7,6 +7,7 @@ from sqlalchemy import (
     Connection,
     ForeignKey,
     Index,
+    SmallInteger,
     String,
     Text,
     event,
@@ -49,6 +50,8 @@ class Action(Base):
         Index("ix_action_owner_id_status", "owner_id", "status", "due_date", "finding_id"),
         Index("ix_action_report_id_status", "report_id", "status", "due_date", "finding_id"),
         Index("ix_action_priority_status", "priority", "status", "due_date", "finding_id"),
+        Index("ix_action_rag_status", "rag", "status", "due_date", "finding_id"),
+        Index("ix_action_last_progress_at", "last_progress_at", "id"),
         Index("ix_action_updated_at_id", "updated_at", "id"),
         Index("ix_action_priority_rank_id", "priority_rank", "id"),
         # The due-date sort orders by this expression (app.services.action_pages.sort_key).
@@ -77,7 +80,13 @@ class Action(Base):
     # Sorting by priority needs its order, not its name; kept in step by the service layer.
     priority_rank: Mapped[int] = mapped_column(default=Priority.MEDIUM.rank)
     due_date: Mapped[date | None] = mapped_column(index=True)
+    # The first due date the action was given; a later change of due_date is a revision.
+    original_due_date: Mapped[date | None]
     progress_note: Mapped[str | None] = mapped_column(Text)
+    # The owner's assessment: green, amber or red (app.enums.Rag), and how far along (0-100).
+    rag: Mapped[str | None] = mapped_column(String(10))
+    percent_complete: Mapped[int | None] = mapped_column(SmallInteger)
+    last_progress_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
