@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from app.enums import ActionStatus, FindingKind, Priority
+from app.enums import ActionStatus, EventKind, FindingKind, Priority
 from app.schemas.common import Day, Id, MultiLine, Schema, SingleLine, not_null, optional_not_null
 
 
@@ -118,7 +118,7 @@ class CommentIn(BaseModel):
 class EventOut(Schema):
     id: int
     action_id: int
-    kind: str
+    kind: EventKind
     actor: str
     user: str | None = Field(
         validation_alias=AliasChoices("user_name", "user"),

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app import clock, contention
 from app.db import Reader
-from app.enums import ActionStatus, Priority
+from app.enums import ActionStatus, EventKind, Priority
 from app.errors import InvalidInput, NotFound, PreconditionFailed
 from app.models import Action, ActionEvent, Finding, Owner
 from app.principal import Principal
@@ -87,7 +87,7 @@ def create_action(*, session: Session, data: ActionCreate, actor: Principal) -> 
     history.record(
         session=session,
         action=action,
-        kind="created",
+        kind=EventKind.CREATED,
         actor=actor,
         changes={"finding_id": [None, finding.id]},
     )
@@ -120,12 +120,14 @@ def update_action(
         history.record(
             session=session,
             action=action,
-            kind="assigned" if owner_change[1] is not None else "unassigned",
+            kind=EventKind.ASSIGNED if owner_change[1] is not None else EventKind.UNASSIGNED,
             actor=actor,
             changes={"owner_id": owner_change},
         )
     if changes:
-        history.record(session=session, action=action, kind="updated", actor=actor, changes=changes)
+        history.record(
+            session=session, action=action, kind=EventKind.UPDATED, actor=actor, changes=changes
+        )
     return action
 
 
@@ -148,7 +150,7 @@ def bulk_update(*, session: Session, data: BulkUpdate, actor: Principal) -> list
 
 def add_comment(*, session: Session, action: Action, comment: str, actor: Principal) -> ActionEvent:
     event = history.record(
-        session=session, action=action, kind="comment", actor=actor, comment=comment
+        session=session, action=action, kind=EventKind.COMMENT, actor=actor, comment=comment
     )
     session.flush()
     return event
