@@ -59,3 +59,24 @@ class Rag(StrEnum):
     GREEN = "green"
     AMBER = "amber"
     RED = "red"
+
+
+class EventKind(StrEnum):
+    """What an entry of an action's history records."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    ASSIGNED = "assigned"
+    UNASSIGNED = "unassigned"
+    COMMENT = "comment"
+    TRANSITION = "transition"
+    SIGNED_OFF = "signed_off"
+    SIGN_OFF_REFUSED = "sign_off_refused"
+    REOPENED = "reopened"
+    REINSTATED = "reinstated"
+    EVIDENCE_ADDED = "evidence_added"
+    EVIDENCE_REMOVED = "evidence_removed"
+    REIMPORTED = "reimported"
+    FINDING_WITHDRAWN = "finding_withdrawn"
+    DUE_DATE_REVISED = "due_date_revised"
+    PROGRESS_UPDATED = "progress_updated"

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.enums import Role
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AFI_", env_file=".env", extra="ignore")
@@ -49,6 +51,9 @@ class Settings(BaseSettings):
     # `/ready` answers within this long: 503 if the database has not shown by then that it
     # takes writes.
     ready_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    # The least role that may revise an action's due date once it has one (set it to
+    # `approver` to reserve revisions to approvers).
+    due_date_revision_role: Role = Role.EDITOR
 
     @field_validator("timezone")
     @classmethod

@@ -81,6 +81,12 @@ def build_dataset(session: Session, cumbria: int) -> Dataset:
         action.due_date = None if i % 6 == 0 else AS_OF + timedelta(days=(i * 11) % 31 - 15)
         action.owner_id = (alice.id, bob.id, None)[i % 3]
         action.updated_at = BASE_TIME + timedelta(minutes=(i * 7) % 10)
+        if action.status == ActionStatus.COMPLETED:
+            # Closed by both due dates, or by the revised one alone (put back 9 days).
+            closed = datetime(2030, 1, 15, 23, 30, tzinfo=UTC)  # AS_OF, late (UTC)
+            action.closed_at = closed + timedelta(days=(i * 19) % 23 - 11)
+            if action.due_date is not None:
+                action.original_due_date = action.due_date + timedelta(days=(i % 3 - 2) * 9)
     actions[4].description = 'Line one, with a comma and "quotes"\nline two; =1+2'
     session.commit()
     return Dataset(cumbria, durham, kent, alice.id, bob.id, [a.id for a in actions])

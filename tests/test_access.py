@@ -70,6 +70,7 @@ CASES = [
     Case("POST", "/api/v1/actions/{action}/transitions", E, 200, body={"to": "in_progress"}),
     Case("POST", "/api/v1/actions/{pending}/transitions", A, 200, body={"to": "completed"}),
     Case("GET", "/api/v1/actions/{action}/history", V, 200),
+    Case("GET", "/api/v1/actions/{action}/due-date-revisions", V, 200),
     Case("POST", "/api/v1/actions/{action}/comments", E, 201, body={"comment": "Noted"}),
     Case("GET", "/api/v1/actions/{action}/evidence", V, 200),
     Case("POST", "/api/v1/actions/{action}/evidence", E, 201, body={"kind": "note", "text": "x"}),

@@ -43,6 +43,7 @@ def _figures(items: list[dict[str, Any]]) -> dict[str, Any]:
     for item in items:
         counts[item["status"]] += 1
     overdue = [item for item in items if item["is_overdue"]]
+    completed = [item for item in items if item["status"] == "completed"]
     oldest = min(overdue, key=lambda i: (-i["days_overdue"], i["id"]), default=None)
     return {
         "counts": counts,
@@ -56,7 +57,14 @@ def _figures(items: list[dict[str, Any]]) -> dict[str, Any]:
             "due_date": oldest["due_date"],
             "days_overdue": oldest["days_overdue"],
         },
+        "completed_on_time_original": _on_time(completed, "original_due_date"),
+        "completed_on_time_revised": _on_time(completed, "due_date"),
     }
+
+
+def _on_time(items: list[dict[str, Any]], due: str) -> int:
+    # The UTC day of closed_at (shown in UTC, ending in Z or +00:00) against the due date.
+    return sum(1 for item in items if item[due] and item["closed_at"][:10] <= item[due])
 
 
 def hand_count(items: list[dict[str, Any]], group_by: StatsGroupBy) -> dict[str, Any]:
@@ -126,6 +134,10 @@ def test_the_data_exercises_every_figure(client: TestClient, dataset: Dataset) -
     assert 0 < body["totals"]["overdue"] < 23
     assert 0 < body["totals"]["completed_share"] < 1
     assert sum(1 for g in body["groups"] if g["oldest_overdue"]) >= 2
+    totals = body["totals"]
+    on_time = (totals["completed_on_time_original"], totals["completed_on_time_revised"])
+    assert min(on_time) > 0 and max(on_time) < totals["counts"]["completed"]
+    assert on_time[0] != on_time[1]
 
 
 def test_labels_and_order(client: TestClient, dataset: Dataset) -> None:
@@ -169,21 +181,24 @@ def test_no_matching_actions(client: TestClient, dataset: Dataset) -> None:
         "overdue": 0,
         "completed_share": 0.0,
         "oldest_overdue": None,
+        "completed_on_time_original": 0,
+        "completed_on_time_revised": 0,
     }
 
 
 @pytest.mark.parametrize("group_by", list(StatsGroupBy), ids=[g.value for g in StatsGroupBy])
-def test_stats_read_actions_in_two_group_by_statements_and_one_lookup(
+def test_stats_read_actions_in_three_group_by_statements_and_one_lookup(
     client: TestClient, dataset: Dataset, group_by: StatsGroupBy
 ) -> None:
-    # However many groups: counts per status, overdue per group, then the oldest's references.
+    # However many groups: counts per status, overdue per group, completed on time per group
+    # (the completed actions alone), then the oldest's references.
     with sql_statements() as statements:
         response = client.get(f"/api/v1/stats?group_by={group_by.value}&as_of={AS_OF}")
     assert response.status_code == 200
     assert any(group["oldest_overdue"] for group in response.json()["groups"])
     selects = action_selects(statements)
-    assert len(selects) == 3
-    assert ["GROUP BY" in select.upper() for select in selects] == [True, True, False]
+    assert len(selects) == 4
+    assert ["GROUP BY" in select.upper() for select in selects] == [True, True, True, False]
     # Never joined to the reports row by row: only the per-report counts are.
     assert all("JOIN report" not in select.split("GROUP BY")[0] for select in selects[:1])
 

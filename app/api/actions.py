@@ -18,12 +18,14 @@ from app.schemas.actions import (
     ActionUpdate,
     BulkUpdate,
     CommentIn,
+    DueDateRevisions,
     EventOut,
     TransitionIn,
 )
 from app.schemas.common import Day, IdPath, Page
 from app.schemas.query_params import HistoryParams
 from app.services import actions as service
+from app.services import revisions
 
 router = APIRouter(prefix="/api/v1", tags=["actions"], route_class=AuthenticatedFirst)
 
@@ -144,6 +146,13 @@ async def get_history(action_id: IdPath, request: Request, db: DatabaseDep) -> R
     if page["next_cursor"] is not None:
         headers = {"Link": next_link(request, page["next_cursor"])}
     return json_response(page, headers)
+
+
+@router.get("/actions/{action_id:int}/due-date-revisions", response_model=DueDateRevisions)
+async def get_due_date_revisions(action_id: IdPath, db: DatabaseDep) -> Any:
+    """Every revision of the action's due date, oldest first: from, to, the reason given, who
+    made it and when (the first due date it was given is its `original_due_date`)."""
+    return await db.run_read(revisions.listed, action_id=action_id)
 
 
 @router.post("/actions/{action_id:int}/comments", response_model=EventOut, status_code=201)

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from app.enums import ActionStatus, FindingKind, Priority
+from app.enums import ActionStatus, EventKind, FindingKind, Priority
 from app.schemas.common import Day, Id, MultiLine, Schema, SingleLine, not_null, optional_not_null
 
 
@@ -34,6 +34,12 @@ class ActionOut(Schema):
     status: ActionStatus
     priority: Priority
     due_date: date | None
+    original_due_date: date | None = Field(
+        default=None, description="The first due date the action was given."
+    )
+    due_date_revisions: int = Field(
+        default=0, description="How many times the due date was changed after it was first set."
+    )
     progress_note: str | None
     created_at: datetime
     updated_at: datetime
@@ -53,6 +59,7 @@ LongText = Annotated[str, StringConstraints(max_length=20_000), MultiLine]
 Comment = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5_000), MultiLine
 ]
+_REASON = "Why the due date changes: required when it revises a due date the action already had."
 
 
 class ActionCreate(BaseModel):
@@ -78,6 +85,7 @@ class ActionUpdate(BaseModel):
     owner_id: Id | None = None
     priority: Priority | None = optional_not_null()
     due_date: Day | None = None
+    due_date_reason: Comment | None = Field(default=None, description=_REASON)
     progress_note: LongText | None = None
 
     _not_null = field_validator("title", "description", "priority")(not_null)
@@ -88,6 +96,7 @@ class BulkFields(BaseModel):
 
     owner_id: Id | None = None
     due_date: Day | None = None
+    due_date_reason: Comment | None = Field(default=None, description=_REASON)
     priority: Priority | None = optional_not_null()
 
     _not_null = field_validator("priority")(not_null)
@@ -118,7 +127,7 @@ class CommentIn(BaseModel):
 class EventOut(Schema):
     id: int
     action_id: int
-    kind: str
+    kind: EventKind
     actor: str
     user: str | None = Field(
         validation_alias=AliasChoices("user_name", "user"),
@@ -128,3 +137,18 @@ class EventOut(Schema):
     created_at: datetime
     changes: dict[str, Any]
     comment: str | None
+
+
+class DueDateRevisionOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: date | None = Field(alias="from", description="The due date before the revision.")
+    to: date | None = Field(description="The due date after it (null: cleared).")
+    reason: str | None
+    actor: str
+    user: str | None = None
+    at: datetime
+
+
+class DueDateRevisions(BaseModel):
+    items: list[DueDateRevisionOut]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from datetime import date
 from enum import StrEnum
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.enums import ActionStatus
 
@@ -120,6 +120,12 @@ class StatsFigures(BaseModel):
     overdue: int
     completed_share: float
     oldest_overdue: OldestOverdue | None
+    completed_on_time_original: int = Field(
+        description="Completed actions closed (UTC day) on or before their original due date."
+    )
+    completed_on_time_revised: int = Field(
+        description="Completed actions closed (UTC day) on or before their due date as revised."
+    )
 
 
 class StatsGroup(StatsFigures):

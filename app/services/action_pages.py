@@ -54,6 +54,7 @@ from app.services.action_filters import (
 )
 from app.services.cursors import Position
 from app.services.overdue_rule import DAYS_OVERDUE
+from app.services.revisions import REVISION_COUNT
 from app.services.search_index import ranked_matches
 
 _COLUMNS = (
@@ -73,6 +74,8 @@ _COLUMNS = (
     A.status,
     A.priority,
     A.due_date,
+    A.original_due_date,
+    REVISION_COUNT,
     A.progress_note,
     A.created_at,
     A.updated_at,

@@ -10,13 +10,13 @@ from sqlalchemy.orm import Session
 
 from app import clock, contention
 from app.db import Reader
-from app.enums import ActionStatus, Priority
+from app.enums import ActionStatus, EventKind, Priority
 from app.errors import InvalidInput, NotFound, PreconditionFailed
 from app.models import Action, ActionEvent, Finding, Owner
 from app.principal import Principal
 from app.schemas.actions import ActionCreate, ActionUpdate, BulkFields, BulkUpdate, TransitionIn
 from app.schemas.queries import HistorySort
-from app.services import actions_query, history, workflow
+from app.services import actions_query, history, revisions, workflow
 from app.services.imports import action_description, action_title
 
 
@@ -78,6 +78,7 @@ def create_action(*, session: Session, data: ActionCreate, actor: Principal) -> 
         priority=data.priority,
         priority_rank=data.priority.rank,
         due_date=data.due_date,
+        original_due_date=data.due_date,
         progress_note=data.progress_note,
         created_at=now,
         updated_at=now,
@@ -87,7 +88,7 @@ def create_action(*, session: Session, data: ActionCreate, actor: Principal) -> 
     history.record(
         session=session,
         action=action,
-        kind="created",
+        kind=EventKind.CREATED,
         actor=actor,
         changes={"finding_id": [None, finding.id]},
     )
@@ -103,6 +104,8 @@ def update_action(
         if field in sent and sent[field] is None:
             raise InvalidInput(f"{field} cannot be null.", field=field)
     _check_owner(session=session, owner_id=sent.get("owner_id"))
+    reason = sent.pop("due_date_reason", None)
+    revised = revisions.check(action=action, sent=sent, reason=reason, actor=actor)
     changes: dict[str, list[Any]] = {}
     for field, new in sent.items():
         old = getattr(action, field)
@@ -111,6 +114,8 @@ def update_action(
             setattr(action, field, new)
     if "priority" in changes:
         action.priority_rank = Priority(action.priority).rank
+    if action.original_due_date is None and action.due_date is not None:
+        action.original_due_date = action.due_date  # the first due date it is given
     if not changes:
         return action
     action.updated_at = clock.utcnow()
@@ -120,12 +125,22 @@ def update_action(
         history.record(
             session=session,
             action=action,
-            kind="assigned" if owner_change[1] is not None else "unassigned",
+            kind=EventKind.ASSIGNED if owner_change[1] is not None else EventKind.UNASSIGNED,
             actor=actor,
             changes={"owner_id": owner_change},
         )
+    if revised:
+        revisions.record(
+            session=session,
+            action=action,
+            change=changes.pop("due_date"),
+            reason=reason,
+            actor=actor,
+        )
     if changes:
-        history.record(session=session, action=action, kind="updated", actor=actor, changes=changes)
+        history.record(
+            session=session, action=action, kind=EventKind.UPDATED, actor=actor, changes=changes
+        )
     return action
 
 
@@ -148,7 +163,7 @@ def bulk_update(*, session: Session, data: BulkUpdate, actor: Principal) -> list
 
 def add_comment(*, session: Session, action: Action, comment: str, actor: Principal) -> ActionEvent:
     event = history.record(
-        session=session, action=action, kind="comment", actor=actor, comment=comment
+        session=session, action=action, kind=EventKind.COMMENT, actor=actor, comment=comment
     )
     session.flush()
     return event

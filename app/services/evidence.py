@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.enums import ActionStatus
+from app.enums import ActionStatus, EventKind
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Action, Evidence
 from app.principal import Principal
@@ -233,7 +233,7 @@ def remove(*, session: Session, evidence_id: int, actor: Principal) -> Evidence:
     history.record(
         session=session,
         action=action,
-        kind="evidence_removed",
+        kind=EventKind.EVIDENCE_REMOVED,
         actor=actor,
         changes=_summary(evidence),
     )
@@ -257,7 +257,7 @@ def _added(*, session: Session, action: Action, evidence: Evidence, actor: Princ
     history.record(
         session=session,
         action=action,
-        kind="evidence_added",
+        kind=EventKind.EVIDENCE_ADDED,
         actor=actor,
         changes=_summary(evidence),
     )

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.db import Reader
+from app.enums import EventKind
 from app.models import Action
 from app.models.event import ActionEvent
 from app.principal import Principal
@@ -25,7 +26,7 @@ def record(
     *,
     session: Session,
     action: Action,
-    kind: str,
+    kind: EventKind,
     actor: Principal,
     changes: Mapping[str, Any] | None = None,
     comment: str | None = None,
@@ -48,7 +49,7 @@ def record_many(
     *,
     session: Session,
     events: Iterable[tuple[int, Mapping[str, Any] | None]],
-    kind: str,
+    kind: EventKind,
     actor: Principal,
     comment: str | None = None,
 ) -> int:

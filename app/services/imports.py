@@ -10,7 +10,7 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from app import clock
-from app.enums import ActionStatus, FindingKind, Priority
+from app.enums import ActionStatus, EventKind, FindingKind, Priority
 from app.models import Action, Finding, Report, Section
 from app.parser import ParsedFinding, ParsedReport
 from app.principal import Principal
@@ -154,11 +154,11 @@ def _update(
             outcome.withdrawn += 1
     outcome.added = len(added)
     _insert_findings(session=session, report=report, new=added, now=now, actor=actor)
-    history.record_many(session=session, events=reimported, kind="reimported", actor=actor)
+    history.record_many(session=session, events=reimported, kind=EventKind.REIMPORTED, actor=actor)
     history.record_many(
         session=session,
         events=withdrawn,
-        kind="finding_withdrawn",
+        kind=EventKind.FINDING_WITHDRAWN,
         actor=actor,
         comment="The finding is no longer in the re-imported report.",
     )
@@ -224,7 +224,7 @@ def _insert_findings(
     session.execute(insert(_ACTION), action_rows)
     action_ids = _ids_by_reference(session=session, model=Action, report=report)
     created = ((action_ids[str(row["reference"])], None) for row in action_rows)
-    history.record_many(session=session, events=created, kind="created", actor=actor)
+    history.record_many(session=session, events=created, kind=EventKind.CREATED, actor=actor)
     # The report's findings, if loaded, do not know of the rows inserted beside them.
     session.expire(report, ["findings"])
 

@@ -14,7 +14,10 @@ from datetime import date
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Date, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Date, Select, bindparam, case, func, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.util import ClauseAdapter
 
 from app import clock
@@ -71,6 +74,51 @@ def _count_statement(shape: tuple[str, ...], group_by: StatsGroupBy) -> Select[A
         select(attribute, status, func.sum(n))
         .select_from(per_report.join(_REPORT, R.id == report_id))
         .group_by(attribute, status)
+    )
+
+
+class utc_day(FunctionElement[date]):
+    """The UTC day of a stored moment, on either database."""
+
+    type = Date()
+    name = "utc_day"
+    inherit_cache = True
+
+
+@compiles(utc_day)
+def _utc_day(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(timezone('UTC', {compiler.process(element.clauses, **kw)}) AS DATE)"
+
+
+@compiles(utc_day, "sqlite")
+def _utc_day_sqlite(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"date({compiler.process(element.clauses, **kw)})"
+
+
+def _closed_by(due: ColumnElement[Any]) -> ColumnElement[Any]:
+    return func.coalesce(func.sum(case((utc_day(A.closed_at) <= due, 1), else_=0)), 0)
+
+
+@lru_cache(maxsize=128)
+def _on_time_statement(shape: tuple[str, ...], group_by: StatsGroupBy) -> Select[Any]:
+    """Per group: the completed actions closed (UTC day) by their original due date, and by
+    their due date as revised. Reads the completed actions alone, through the status index."""
+    key = _COUNTED_BY[group_by]
+    completed = A.status == ActionStatus.COMPLETED.value
+    figures = (
+        select(key, _closed_by(A.original_due_date), _closed_by(A.due_date))
+        .where(*filter_conditions(shape), completed)
+        .group_by(key)
+    )
+    if group_by not in _REPORT_ATTRIBUTE:
+        return figures
+    per_report = figures.subquery("on_time_per_report")
+    attribute = _REPORT_ATTRIBUTE[group_by]
+    report_id, original, revised = per_report.c
+    return (
+        select(attribute, func.sum(original), func.sum(revised))
+        .select_from(per_report.join(_REPORT, R.id == report_id))
+        .group_by(attribute)
     )
 
 
@@ -174,6 +222,10 @@ def action_stats(
     for key, status, n in db.execute(_count_statement(shape, group_by), params):
         counts.setdefault(key, dict.fromkeys(_STATUSES, 0))[status] = int(n)
     overdue = _overdue(db, shape, group_by, params)
+    on_time = {
+        key: (int(original), int(revised))
+        for key, original, revised in db.execute(_on_time_statement(shape, group_by), params)
+    }
     references = _references(
         db, sorted(o.action_id for o in overdue.values() if o.action_id is not None)
     )
@@ -194,15 +246,21 @@ def action_stats(
             {
                 "key": key,
                 "label": label if label is not None else _NO_LABEL.get(group_by, "(none)"),
-                **_figures(per_status, late.overdue if late else 0, oldest),
+                **_figures(per_status, late.overdue if late else 0, oldest, on_time.get(key)),
             }
         )
     groups.sort(key=lambda group: _sort_key(group_by, group))
     return {"group_by": group_by.value, "as_of": as_of, "groups": groups, "totals": _totals(groups)}
 
 
-def _figures(counts: dict[str, int], overdue: int, oldest: dict[str, Any] | None) -> dict[str, Any]:
+def _figures(
+    counts: dict[str, int],
+    overdue: int,
+    oldest: dict[str, Any] | None,
+    on_time: tuple[int, int] | None,
+) -> dict[str, Any]:
     total = sum(counts.values())
+    on_original, on_revised = on_time or (0, 0)
     completed = counts[ActionStatus.COMPLETED.value]
     return {
         "counts": counts,
@@ -210,6 +268,8 @@ def _figures(counts: dict[str, int], overdue: int, oldest: dict[str, Any] | None
         "overdue": overdue,
         "completed_share": completed / total if total else 0.0,
         "oldest_overdue": oldest,
+        "completed_on_time_original": on_original,
+        "completed_on_time_revised": on_revised,
     }
 
 
@@ -226,4 +286,8 @@ def _totals(groups: list[dict[str, Any]]) -> dict[str, Any]:
     counts = {status: sum(group["counts"][status] for group in groups) for status in _STATUSES}
     candidates = [group["oldest_overdue"] for group in groups if group["oldest_overdue"]]
     oldest = min(candidates, key=lambda item: (item["due_date"], item["action_id"]), default=None)
-    return _figures(counts, sum(group["overdue"] for group in groups), oldest)
+    on_time = (
+        sum(group["completed_on_time_original"] for group in groups),
+        sum(group["completed_on_time_revised"] for group in groups),
+    )
+    return _figures(counts, sum(group["overdue"] for group in groups), oldest, on_time)

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.enums import ActionStatus as S
-from app.enums import Role
+from app.enums import EventKind, Role
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, SeparationOfDuties
 from app.models import Action, ActionEvent, ApiToken, Finding
 from app.principal import Principal
@@ -36,16 +36,16 @@ def needs_comment(current: S, to: S) -> str | None:
     return None
 
 
-def event_kind(current: S, to: S) -> str:
+def event_kind(current: S, to: S) -> EventKind:
     if current is S.PENDING_SIGN_OFF and to is S.COMPLETED:
-        return "signed_off"
+        return EventKind.SIGNED_OFF
     if current is S.PENDING_SIGN_OFF and to is S.IN_PROGRESS:
-        return "sign_off_refused"
+        return EventKind.SIGN_OFF_REFUSED
     if current is S.COMPLETED:
-        return "reopened"
+        return EventKind.REOPENED
     if current in CLOSED and to is S.OPEN:
-        return "reinstated"
-    return "transition"
+        return EventKind.REINSTATED
+    return EventKind.TRANSITION
 
 
 def transition(
