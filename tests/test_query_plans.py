@@ -247,3 +247,21 @@ def test_a_history_page_reads_the_actions_events_in_order_through_its_index(
         f"SEARCH action_event USING INDEX ix_action_event_action_id_id (action_id=?"
         f"{bound if after else ''})"
     ], _text(plan)
+
+
+def test_the_revision_count_on_a_page_reads_only_the_event_index(sqlite_engine: Engine) -> None:
+    # Each row of a page counts its due-date revisions: from (action_id, kind) alone, never
+    # the events themselves (an action may have hundreds).
+    def page(connection: Connection) -> None:
+        actions_query.fetch_batch(
+            db=connection,
+            filters=ActionFilters(),
+            sort=ActionSort.ID,
+            as_of=AS_OF,
+            after=None,
+            limit=50,
+        )
+
+    plans = _plans(sqlite_engine, page)
+    text = "\n".join(_text(plan) for plan in plans)
+    assert "action_event USING COVERING INDEX ix_action_event_action_id_kind" in text, text

@@ -15,7 +15,11 @@ class ActionEvent(Base):
     updated or deleted."""
 
     __tablename__ = "action_event"
-    __table_args__ = (Index("ix_action_event_action_id_id", "action_id", "id"),)
+    __table_args__ = (
+        Index("ix_action_event_action_id_id", "action_id", "id"),
+        # The count of due-date revisions on every page of actions (app.services.revisions).
+        Index("ix_action_event_action_id_kind", "action_id", "kind"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     action_id: Mapped[int] = mapped_column(ForeignKey("action.id", ondelete="CASCADE"))

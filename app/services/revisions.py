@@ -21,7 +21,7 @@ _EVENT = cast(Table, ActionEvent.__table__)
 _ACTION = cast(Table, Action.__table__)
 
 # How many times each action's due date was revised: a correlated count for the page's rows,
-# through the index on (action_id, id) of the action's own events.
+# from the index on (action_id, kind) alone.
 REVISION_COUNT = (
     select(func.count())
     .where(_EVENT.c.action_id == _ACTION.c.id, _EVENT.c.kind == EventKind.DUE_DATE_REVISED.value)
