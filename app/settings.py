@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     # `/ready` answers within this long: 503 if the database has not shown by then that it
     # takes writes.
     ready_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    # An action still to be done with no progress update for more than this many days is stale.
+    stale_after_days: int = Field(default=90, ge=1, le=3650)
 
     @field_validator("timezone")
     @classmethod

@@ -20,6 +20,7 @@ from app.models import Action, Finding, Owner
 AS_OF = date(2030, 1, 15)
 FAR_FUTURE = date(9999, 12, 31)
 BASE_TIME = datetime(2029, 6, 1, 9, 0, tzinfo=UTC)
+PROGRESS_TIME = datetime(2029, 12, 1, 9, 0, tzinfo=UTC)
 
 DURHAM = """Durham PEEL 2016/17
 Efficiency
@@ -81,6 +82,9 @@ def build_dataset(session: Session, cumbria: int) -> Dataset:
         action.due_date = None if i % 6 == 0 else AS_OF + timedelta(days=(i * 11) % 31 - 15)
         action.owner_id = (alice.id, bob.id, None)[i % 3]
         action.updated_at = BASE_TIME + timedelta(minutes=(i * 7) % 10)
+        action.rag = (None, "green", "amber", "red")[i % 4]
+        # Updated within AFI_STALE_AFTER_DAYS of AS_OF, or never (created now: long before).
+        action.last_progress_at = PROGRESS_TIME if i % 5 in (1, 2) else None
     actions[4].description = 'Line one, with a comma and "quotes"\nline two; =1+2'
     session.commit()
     return Dataset(cumbria, durham, kent, alice.id, bob.id, [a.id for a in actions])

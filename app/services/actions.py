@@ -103,6 +103,7 @@ def update_action(
         if field in sent and sent[field] is None:
             raise InvalidInput(f"{field} cannot be null.", field=field)
     _check_owner(session=session, owner_id=sent.get("owner_id"))
+    _check_progress_note(sent)
     changes: dict[str, list[Any]] = {}
     for field, new in sent.items():
         old = getattr(action, field)
@@ -114,6 +115,12 @@ def update_action(
     if not changes:
         return action
     action.updated_at = clock.utcnow()
+    # A changed note, RAG or percentage is a progress update: dated, and its own event.
+    progress = {field: changes.pop(field) for field in _PROGRESS if field in changes}
+    if progress:
+        now = action.updated_at
+        progress["last_progress_at"] = [_jsonable(action.last_progress_at), _jsonable(now)]
+        action.last_progress_at = now
     session.flush()
     owner_change = changes.pop("owner_id", None)
     if owner_change is not None:
@@ -123,6 +130,10 @@ def update_action(
             kind="assigned" if owner_change[1] is not None else "unassigned",
             actor=actor,
             changes={"owner_id": owner_change},
+        )
+    if progress:
+        history.record(
+            session=session, action=action, kind="progress_updated", actor=actor, changes=progress
         )
     if changes:
         history.record(session=session, action=action, kind="updated", actor=actor, changes=changes)
@@ -152,6 +163,21 @@ def add_comment(*, session: Session, action: Action, comment: str, actor: Princi
     )
     session.flush()
     return event
+
+
+# The fields of a progress update (they set last_progress_at).
+_PROGRESS = ("progress_note", "rag", "percent_complete")
+
+
+def _check_progress_note(sent: dict[str, Any]) -> None:
+    """RAG and percentage are an assessment: given with the progress note that explains it."""
+    if ("rag" in sent or "percent_complete" in sent) and not (
+        sent.get("progress_note") or ""
+    ).strip():
+        raise InvalidInput(
+            "rag and percent_complete are set with a progress note: give progress_note as well.",
+            field="progress_note",
+        )
 
 
 def _check_owner(*, session: Session, owner_id: int | None) -> None:
