@@ -99,8 +99,12 @@ class ActionUpdate(BaseModel):
     due_date: Day | None = None
     progress_note: LongText | None = None
     # A progress update: either one needs a progress_note in the same request (422 otherwise).
-    rag: Rag | None = None
-    percent_complete: Percent | None = None
+    rag: Rag | None = Field(
+        default=None, description="Sent (null clears it), needs progress_note as well."
+    )
+    percent_complete: Percent | None = Field(
+        default=None, description="Sent (null clears it), needs progress_note as well."
+    )
 
     _not_null = field_validator("title", "description", "priority")(not_null)
 
