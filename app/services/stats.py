@@ -5,6 +5,8 @@ read in the order of an index that starts with the group's column (ix_action_*_s
 overdue count, earliest due date and oldest overdue action per group, from the overdue range of
 the same index; and the labels and references to show. Groups by a report's force or pillar
 are counted per report, then added up here: a million actions are never joined to their reports.
+Groups by `stale` are the two values of the rule (app.services.stale_rule), computed per action:
+no index holds them in order.
 """
 
 from __future__ import annotations
