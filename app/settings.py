@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     # The least role that may revise an action's due date once it has one (set it to
     # `approver` to reserve revisions to approvers).
     due_date_revision_role: Role = Role.EDITOR
+    # An action still to be done with no progress update for more than this many days is stale.
+    stale_after_days: int = Field(default=90, ge=1, le=3650)
 
     @field_validator("timezone")
     @classmethod

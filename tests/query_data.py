@@ -20,6 +20,7 @@ from app.models import Action, Finding, Owner
 AS_OF = date(2030, 1, 15)
 FAR_FUTURE = date(9999, 12, 31)
 BASE_TIME = datetime(2029, 6, 1, 9, 0, tzinfo=UTC)
+PROGRESS_TIME = datetime(2029, 12, 1, 9, 0, tzinfo=UTC)
 
 DURHAM = """Durham PEEL 2016/17
 Efficiency
@@ -87,6 +88,9 @@ def build_dataset(session: Session, cumbria: int) -> Dataset:
             action.closed_at = closed + timedelta(days=(i * 19) % 23 - 11)
             if action.due_date is not None:
                 action.original_due_date = action.due_date + timedelta(days=(i % 3 - 2) * 9)
+        action.rag = (None, "green", "amber", "red")[i % 4]
+        # Updated within AFI_STALE_AFTER_DAYS of AS_OF, or never (created now: long before).
+        action.last_progress_at = PROGRESS_TIME if i % 5 in (1, 2) else None
     actions[4].description = 'Line one, with a comma and "quotes"\nline two; =1+2'
     session.commit()
     return Dataset(cumbria, durham, kent, alice.id, bob.id, [a.id for a in actions])

@@ -50,12 +50,15 @@ def test_patch_changes_fields_and_records_old_and_new(client: TestClient, seeded
     assert body["owner"]["name"] == "DCI Smith" and body["due_date"] == "2027-03-31"
     assert body["version"] == action["version"] + 1
     events = _history(client, action["id"])
-    assert [e["kind"] for e in events] == ["created", "assigned", "updated"]
+    assert [e["kind"] for e in events] == ["created", "assigned", "progress_updated", "updated"]
     assert events[1]["changes"] == {"owner_id": [None, owner["id"]]}
     assert events[2]["changes"] == {
+        "progress_note": [None, "Scoping done"],
+        "last_progress_at": [None, events[2]["changes"]["last_progress_at"][1]],
+    }
+    assert events[3]["changes"] == {
         "due_date": [None, "2027-03-31"],
         "priority": ["medium", "high"],
-        "progress_note": [None, "Scoping done"],
     }
     assert {e["actor"] for e in events[1:]} == {"analyst@force"}
 

@@ -34,6 +34,8 @@ def _key(item: dict[str, Any], group_by: StatsGroupBy) -> Any:
             StatsGroupBy.REPORT: "report_id",
             StatsGroupBy.PILLAR: "pillar",
             StatsGroupBy.PRIORITY: "priority",
+            StatsGroupBy.RAG: "rag",
+            StatsGroupBy.STALE: "stale",
         }[group_by]
     ]
 

@@ -5,8 +5,17 @@ from typing import Annotated, Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from app.enums import ActionStatus, EventKind, FindingKind, Priority
-from app.schemas.common import Day, Id, MultiLine, Schema, SingleLine, not_null, optional_not_null
+from app.enums import ActionStatus, EventKind, FindingKind, Priority, Rag
+from app.schemas.common import (
+    Day,
+    Id,
+    MultiLine,
+    Percent,
+    Schema,
+    SingleLine,
+    not_null,
+    optional_not_null,
+)
 
 
 class OwnerBrief(Schema):
@@ -50,6 +59,16 @@ class ActionOut(Schema):
     superseded_by_action_id: int | None = None
     superseded_by_finding_id: int | None = None
     finding_withdrawn_at: datetime | None = None
+    rag: Rag | None = None
+    percent_complete: int | None = None
+    last_progress_at: datetime | None = Field(
+        default=None, description="When progress_note, rag or percent_complete last changed."
+    )
+    stale: bool = Field(
+        default=False,
+        description="Open, in progress or blocked with no progress update (since it was "
+        "created, if never) for more than AFI_STALE_AFTER_DAYS days before as_of.",
+    )
 
 
 Title = Annotated[
@@ -87,6 +106,13 @@ class ActionUpdate(BaseModel):
     due_date: Day | None = None
     due_date_reason: Comment | None = Field(default=None, description=_REASON)
     progress_note: LongText | None = None
+    # A progress update: either one needs a progress_note in the same request (422 otherwise).
+    rag: Rag | None = Field(
+        default=None, description="Sent (null clears it), needs progress_note as well."
+    )
+    percent_complete: Percent | None = Field(
+        default=None, description="Sent (null clears it), needs progress_note as well."
+    )
 
     _not_null = field_validator("title", "description", "priority")(not_null)
 

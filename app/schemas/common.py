@@ -63,6 +63,8 @@ def _true_or_false(value: object) -> object:
 ID_MAX = 2**31 - 1  # PostgreSQL integer
 Id = Annotated[int, Strict(), Field(ge=1, le=ID_MAX)]
 """An id in a JSON body: a JSON integer (not `true`, `1.5` or `"1"`)."""
+Percent = Annotated[int, Strict(), Field(ge=0, le=100)]
+"""A percentage in a JSON body: a JSON integer from 0 to 100."""
 QueryInt = Annotated[int, BeforeValidator(_digits_only)]
 """A whole number in the query string: digits only."""
 # The bounds before the validator, so that they are the integer's (`minimum`, `maximum` in

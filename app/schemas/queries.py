@@ -59,6 +59,9 @@ class StatsGroupBy(StrEnum):
     REPORT = "report"
     PILLAR = "pillar"
     PRIORITY = "priority"
+    RAG = "rag"
+    # Computed: two groups, stale (true) and not (false).
+    STALE = "stale"
 
 
 class OutputFormat(StrEnum):
@@ -70,12 +73,13 @@ class OutputFormat(StrEnum):
 class ActionFilters:
     """What the list, the CSV export and the stats select; every field set narrows the result.
 
-    `as_of` is the day "overdue" is judged on; None means today (or, when paging, the day the
-    first page was made for).
+    `as_of` is the day "overdue" and "stale" are judged on; None means today (or, when paging,
+    the day the first page was made for).
     """
 
     statuses: tuple[str, ...] = ()
     priorities: tuple[str, ...] = ()
+    rags: tuple[str, ...] = ()
     owner_id: int | None = None
     unassigned: bool | None = None
     force: str | None = None
@@ -85,6 +89,7 @@ class ActionFilters:
     report_id: int | None = None
     kind: str | None = None
     overdue: bool | None = None
+    stale: bool | None = None
     due_before: date | None = None
     due_after: date | None = None
     q: str | None = None
@@ -129,7 +134,7 @@ class StatsFigures(BaseModel):
 
 
 class StatsGroup(StatsFigures):
-    key: int | str | None
+    key: bool | int | str | None
     label: str
 
 

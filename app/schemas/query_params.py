@@ -15,7 +15,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from app.enums import ActionStatus, FindingKind, Priority
+from app.enums import ActionStatus, FindingKind, Priority, Rag
 from app.schemas.common import (
     Day,
     Force,
@@ -79,6 +79,9 @@ class FilterParams(BaseModel):
     priority: list[Priority] = Field(
         default_factory=list, description="Any of these priorities (repeatable)."
     )
+    rag: list[Rag] = Field(
+        default_factory=list, description="Any of these RAG assessments (repeatable)."
+    )
     owner_id: QueryId | None = None
     unassigned: QueryFlag | None = Field(
         default=None, description="true: only actions without an owner; false: with one."
@@ -94,17 +97,23 @@ class FilterParams(BaseModel):
     overdue: QueryFlag | None = Field(
         default=None, description="Due before as_of and still open, in progress or blocked."
     )
+    stale: QueryFlag | None = Field(
+        default=None,
+        description="Open, in progress or blocked with no progress update (since it was "
+        "created, if never) for more than AFI_STALE_AFTER_DAYS days before as_of.",
+    )
     due_before: Day | None = Field(default=None, description="Due strictly before this day.")
     due_after: Day | None = Field(default=None, description="Due strictly after this day.")
     q: SearchText | None = Field(default=None, description=SEARCH_SYNTAX)
     as_of: Day | None = Field(
-        default=None, description="The day overdue is judged on (default: today)."
+        default=None, description="The day overdue and stale are judged on (default: today)."
     )
 
     def to_filters(self) -> ActionFilters:
         return ActionFilters(
             statuses=tuple(dict.fromkeys(self.status)),
             priorities=tuple(dict.fromkeys(self.priority)),
+            rags=tuple(dict.fromkeys(self.rag)),
             owner_id=self.owner_id,
             unassigned=self.unassigned,
             force=_text(self.force),
@@ -114,6 +123,7 @@ class FilterParams(BaseModel):
             report_id=self.report_id,
             kind=self.kind,
             overdue=self.overdue,
+            stale=self.stale,
             due_before=self.due_before,
             due_after=self.due_after,
             q=_text(self.q),

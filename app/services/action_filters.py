@@ -14,6 +14,7 @@ from app.schemas.queries import ActionFilters
 from app.services.overdue_rule import NOT_OVERDUE, OVERDUE
 from app.services.search import parse as parse_search
 from app.services.search_index import matching_ids, search_params
+from app.services.stale_rule import NOT_STALE, STALE, stale_before
 
 ACTION = Action.__table__
 FINDING = Finding.__table__
@@ -40,6 +41,7 @@ _REPORT_CONDITIONS: dict[str, ColumnElement[bool]] = {
 _CONDITIONS: dict[str, ColumnElement[bool]] = {
     "statuses": A.status.in_(bindparam("statuses", expanding=True)),
     "priorities": A.priority.in_(bindparam("priorities", expanding=True)),
+    "rags": A.rag.in_(bindparam("rags", expanding=True)),
     "owner_id": A.owner_id == bindparam("owner_id"),
     "unassigned": A.owner_id.is_(None),
     "assigned": A.owner_id.is_not(None),
@@ -47,6 +49,8 @@ _CONDITIONS: dict[str, ColumnElement[bool]] = {
     "kind": exists().where(F.id == A.finding_id, F.kind == bindparam("kind")),
     "overdue": OVERDUE,
     "not_overdue": NOT_OVERDUE,
+    "stale": STALE,
+    "not_stale": NOT_STALE,
     "due_before": A.due_date < bindparam("due_before"),
     "due_after": A.due_date > bindparam("due_after"),
     # The full-text index gives the candidates (app.services.search_index).
@@ -62,7 +66,7 @@ class FilterValues(NamedTuple):
 
 
 def filter_values(*, filters: ActionFilters, as_of: date) -> FilterValues:
-    params: dict[str, Any] = {"as_of": as_of}
+    params: dict[str, Any] = {"as_of": as_of, "stale_before": stale_before(as_of)}
     shape: list[str] = []
 
     def given(name: str, value: Any) -> None:
@@ -73,6 +77,8 @@ def filter_values(*, filters: ActionFilters, as_of: date) -> FilterValues:
         given("statuses", list(filters.statuses))
     if filters.priorities:
         given("priorities", list(filters.priorities))
+    if filters.rags:
+        given("rags", list(filters.rags))
     if filters.owner_id is not None:
         given("owner_id", filters.owner_id)
     if filters.unassigned is not None:
@@ -93,6 +99,8 @@ def filter_values(*, filters: ActionFilters, as_of: date) -> FilterValues:
         given("kind", filters.kind)
     if filters.overdue is not None:
         shape.append("overdue" if filters.overdue else "not_overdue")
+    if filters.stale is not None:
+        shape.append("stale" if filters.stale else "not_stale")
     if filters.due_before is not None:
         given("due_before", filters.due_before)
     if filters.due_after is not None:

@@ -83,6 +83,9 @@ _COLUMNS = (
     A.version,
     A.superseded_by_action_id,
     A.superseded_by_finding_id,
+    A.rag,
+    A.percent_complete,
+    A.last_progress_at,
     F.withdrawn_at.label("finding_withdrawn_at"),
     # Last, so that rows map to dicts by zip() without them; see _to_dict.
     OWNER.c.name.label("owner_name"),

@@ -106,6 +106,7 @@ def update_action(
     _check_owner(session=session, owner_id=sent.get("owner_id"))
     reason = sent.pop("due_date_reason", None)
     revised = revisions.check(action=action, sent=sent, reason=reason, actor=actor)
+    _check_progress_note(sent)
     changes: dict[str, list[Any]] = {}
     for field, new in sent.items():
         old = getattr(action, field)
@@ -119,6 +120,12 @@ def update_action(
     if not changes:
         return action
     action.updated_at = clock.utcnow()
+    # A changed note, RAG or percentage is a progress update: dated, and its own event.
+    progress = {field: changes.pop(field) for field in _PROGRESS if field in changes}
+    if progress:
+        now = action.updated_at
+        progress["last_progress_at"] = [_jsonable(action.last_progress_at), _jsonable(now)]
+        action.last_progress_at = now
     session.flush()
     owner_change = changes.pop("owner_id", None)
     if owner_change is not None:
@@ -136,6 +143,14 @@ def update_action(
             change=changes.pop("due_date"),
             reason=reason,
             actor=actor,
+        )
+    if progress:
+        history.record(
+            session=session,
+            action=action,
+            kind=EventKind.PROGRESS_UPDATED,
+            actor=actor,
+            changes=progress,
         )
     if changes:
         history.record(
@@ -167,6 +182,21 @@ def add_comment(*, session: Session, action: Action, comment: str, actor: Princi
     )
     session.flush()
     return event
+
+
+# The fields of a progress update (they set last_progress_at).
+_PROGRESS = ("progress_note", "rag", "percent_complete")
+
+
+def _check_progress_note(sent: dict[str, Any]) -> None:
+    """RAG and percentage are an assessment: given with the progress note that explains it."""
+    if ("rag" in sent or "percent_complete" in sent) and not (
+        sent.get("progress_note") or ""
+    ).strip():
+        raise InvalidInput(
+            "rag and percent_complete are set with a progress note: give progress_note as well.",
+            field="progress_note",
+        )
 
 
 def _check_owner(*, session: Session, owner_id: int | None) -> None:

@@ -32,6 +32,7 @@ from app.services.cursors import (
 )
 from app.services.overdue_rule import days_overdue
 from app.services.search_index import matching_ids
+from app.services.stale_rule import is_stale, stale_before
 
 _SELECTED = tuple(BASE.selected_columns.keys())
 _OWNER_AT = _SELECTED.index("owner_name")
@@ -70,6 +71,12 @@ def _to_dict(values: Sequence[Any], as_of: date) -> dict[str, Any]:
     )
     data["is_overdue"] = overdue > 0
     data["days_overdue"] = overdue
+    data["stale"] = is_stale(
+        status=data["status"],
+        last_progress_at=data["last_progress_at"],
+        created_at=data["created_at"],
+        before=stale_before(as_of),
+    )
     return data
 
 

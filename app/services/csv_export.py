@@ -32,6 +32,7 @@ from app.services.action_filters import OWNER, SECTION, A, F, R
 from app.services.action_pages import Columns
 from app.services.actions_query import iter_row_batches
 from app.services.overdue_rule import DAYS_OVERDUE, OVERDUE
+from app.services.stale_rule import STALE
 
 BATCH_SIZE = 2000
 
@@ -64,6 +65,11 @@ COLUMNS = (
     "version",
     "superseded_by_action_id",
     "superseded_by_finding_id",
+    # Added last, so that existing consumers keep their positions.
+    "rag",
+    "percent_complete",
+    "last_progress_at",
+    "stale",
 )
 
 
@@ -151,6 +157,10 @@ _VALUE_CELLS: dict[str, ColumnElement[Any]] = {
     "version": A.version,
     "superseded_by_action_id": A.superseded_by_action_id,
     "superseded_by_finding_id": A.superseded_by_finding_id,
+    "rag": A.rag,
+    "percent_complete": A.percent_complete,
+    "last_progress_at": iso_moment(A.last_progress_at),
+    "stale": case((STALE, "true"), else_="false"),
 }
 _QUOTE = literal_column("'\"'", String)
 _NOTHING = literal_column("''", String)

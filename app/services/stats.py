@@ -5,6 +5,8 @@ read in the order of an index that starts with the group's column (ix_action_*_s
 overdue count, earliest due date and oldest overdue action per group, from the overdue range of
 the same index; and the labels and references to show. Groups by a report's force or pillar
 are counted per report, then added up here: a million actions are never joined to their reports.
+Groups by `stale` are the two values of the rule (app.services.stale_rule), computed per action:
+no index holds them in order.
 """
 
 from __future__ import annotations
@@ -22,29 +24,40 @@ from sqlalchemy.sql.util import ClauseAdapter
 
 from app import clock
 from app.db import Reader
-from app.enums import ActionStatus, Priority
+from app.enums import ActionStatus, Priority, Rag
 from app.models import Action, Owner
 from app.schemas.queries import ActionFilters, StatsGroupBy
 from app.services.action_filters import A, R, filter_conditions, filter_values
 from app.services.overdue_rule import OVERDUE
+from app.services.stale_rule import STALE
 
 _ACTION = Action.__table__
 _OWNER = Owner.__table__
 _REPORT = R.id.table
 
-_NO_LABEL = {StatsGroupBy.OWNER: "Unassigned", StatsGroupBy.PILLAR: "(no pillar)"}
+_NO_LABEL = {
+    StatsGroupBy.OWNER: "Unassigned",
+    StatsGroupBy.PILLAR: "(no pillar)",
+    StatsGroupBy.RAG: "(no RAG)",
+}
 _STATUS_ORDER = {status.value: index for index, status in enumerate(ActionStatus)}
 _PRIORITY_ORDER = {priority.value: priority.rank for priority in Priority}
+_RAG_ORDER = {rag.value: index for index, rag in enumerate(Rag)}
 _STATUSES = [status.value for status in ActionStatus]
 # The action column counted by; force and pillar are counted per report and added up.
 _COUNTED_BY: dict[StatsGroupBy, ColumnElement[Any]] = {
     StatsGroupBy.STATUS: A.status,
     StatsGroupBy.OWNER: A.owner_id,
     StatsGroupBy.PRIORITY: A.priority,
+    StatsGroupBy.RAG: A.rag,
+    # Computed (1: stale, 0: not), shown as true and false.
+    StatsGroupBy.STALE: case((STALE, 1), else_=0),
     StatsGroupBy.REPORT: A.report_id,
     StatsGroupBy.FORCE: A.report_id,
     StatsGroupBy.PILLAR: A.report_id,
 }
+# Action columns that may be NULL: that group's oldest is looked up apart.
+_NULLABLE = (StatsGroupBy.OWNER, StatsGroupBy.RAG)
 _REPORT_ATTRIBUTE = {StatsGroupBy.FORCE: R.force, StatsGroupBy.PILLAR: R.pillar}
 _IDS_PER_STATEMENT = 500
 
@@ -136,8 +149,8 @@ def _overdue_statement(shape: tuple[str, ...], group_by: StatsGroupBy) -> Select
     )
     oldest = _ACTION.alias("oldest")
     on_oldest = ClauseAdapter(oldest)
-    # Equality, so that the lookup is an index seek; the unassigned group (a NULL key) has its
-    # oldest looked up apart (_oldest_unassigned).
+    # Equality, so that the lookup is an index seek; the unassigned or unassessed group (a NULL
+    # key) has its oldest looked up apart (_oldest_unassigned_statement).
     oldest_id = (
         select(func.min(oldest.c.id))
         .where(
@@ -158,10 +171,10 @@ def _overdue_statement(shape: tuple[str, ...], group_by: StatsGroupBy) -> Select
 
 
 @lru_cache(maxsize=64)
-def _oldest_unassigned_statement(shape: tuple[str, ...]) -> Select[Any]:
+def _oldest_unassigned_statement(shape: tuple[str, ...], group_by: StatsGroupBy) -> Select[Any]:
     due = bindparam("oldest_due", type_=Date())
     return select(func.min(A.id)).where(
-        *filter_conditions(shape), OVERDUE, A.owner_id.is_(None), A.due_date == due
+        *filter_conditions(shape), OVERDUE, _COUNTED_BY[group_by].is_(None), A.due_date == due
     )
 
 
@@ -181,10 +194,11 @@ def _overdue(
             oldest = min(before, figures, key=lambda o: (o.due_date, o.action_id or 0))
             figures = oldest._replace(overdue=before.overdue + figures.overdue)
         found[key] = figures
-    unassigned = found.get(None) if group_by is StatsGroupBy.OWNER else None
+    unassigned = found.get(None) if group_by in _NULLABLE else None
     if unassigned is not None:
         action_id = db.scalar(
-            _oldest_unassigned_statement(shape), {**params, "oldest_due": unassigned.due_date}
+            _oldest_unassigned_statement(shape, group_by),
+            {**params, "oldest_due": unassigned.due_date},
         )
         found[None] = unassigned._replace(action_id=action_id)
     return found
@@ -192,6 +206,8 @@ def _overdue(
 
 def _labels(db: Reader, group_by: StatsGroupBy, keys: Iterable[Any]) -> dict[Any, str]:
     wanted = [key for key in keys if key is not None]
+    if group_by is StatsGroupBy.STALE:
+        return {key: "stale" if key else "not stale" for key in wanted}
     if group_by is StatsGroupBy.OWNER:
         table, label = _OWNER, _OWNER.c.name
     elif group_by is StatsGroupBy.REPORT:
@@ -226,6 +242,10 @@ def action_stats(
         key: (int(original), int(revised))
         for key, original, revised in db.execute(_on_time_statement(shape, group_by), params)
     }
+    if group_by is StatsGroupBy.STALE:
+        counts = {bool(key): per_status for key, per_status in counts.items()}
+        overdue = {bool(key): late for key, late in overdue.items()}
+        on_time = {bool(key): figures for key, figures in on_time.items()}
     references = _references(
         db, sorted(o.action_id for o in overdue.values() if o.action_id is not None)
     )
@@ -279,6 +299,10 @@ def _sort_key(group_by: StatsGroupBy, group: dict[str, Any]) -> tuple[Any, ...]:
         return (_STATUS_ORDER.get(key, len(_STATUS_ORDER)), str(key))
     if group_by is StatsGroupBy.PRIORITY:
         return (_PRIORITY_ORDER.get(key, len(_PRIORITY_ORDER)), str(key))
+    if group_by is StatsGroupBy.RAG:
+        return (_RAG_ORDER.get(key, len(_RAG_ORDER)), str(key))
+    if group_by is StatsGroupBy.STALE:
+        return (not key,)  # stale first
     return (key is None, group["label"].casefold(), str(key))
 
 
