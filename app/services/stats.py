@@ -105,7 +105,9 @@ def _utc_day(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
 
 @compiles(utc_day, "sqlite")
 def _utc_day_sqlite(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"date({compiler.process(element.clauses, **kw)})"
+    # Stored as UTC text (`2030-01-15 09:30:00.000001+00:00`, app.models.base): the day is its
+    # first ten characters, at a fraction of what date() costs over many rows.
+    return f"substr({compiler.process(element.clauses, **kw)}, 1, 10)"
 
 
 def _closed_by(due: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -115,7 +117,8 @@ def _closed_by(due: ColumnElement[Any]) -> ColumnElement[Any]:
 @lru_cache(maxsize=128)
 def _on_time_statement(shape: tuple[str, ...], group_by: StatsGroupBy) -> Select[Any]:
     """Per group: the completed actions closed (UTC day) by their original due date, and by
-    their due date as revised. Reads the completed actions alone, through the status index."""
+    their due date as revised. Reads the completed range of the group's covering index alone
+    (it holds closed_at and original_due_date)."""
     key = _COUNTED_BY[group_by]
     completed = A.status == ActionStatus.COMPLETED.value
     figures = (
