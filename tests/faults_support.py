@@ -4,12 +4,8 @@ database, with its log in a file the test reads."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +14,6 @@ import httpx
 from tests.conftest import ROOT
 
 URN = "urn:afi:problem:"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def prepare(database_url: str) -> str:
@@ -58,27 +48,6 @@ def server_env(database_url: str, tmp_path: Path, **settings: str) -> dict[str, 
     }
     env.update({f"AFI_{name.upper()}": value for name, value in settings.items()})
     return env
-
-
-@contextmanager
-def served(env: dict[str, str], log: Path, *, prefix: tuple[str, ...] = ()) -> Iterator[str]:
-    """uvicorn serving the app with `env` (its output in `log`); yields its base URL."""
-    port = free_port()
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [*prefix, sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port),
-             "--log-level", "warning"],
-            env=env, cwd=log.parent, stdout=output, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        base = f"http://127.0.0.1:{port}"
-        # Connection retries (with backoff) wait for the server to listen.
-        with httpx.Client(transport=httpx.HTTPTransport(retries=8)) as client:
-            assert client.get(f"{base}/health", timeout=30).status_code == 200
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def until(check: Callable[[], Any], *, seconds: float, what: str) -> Any:

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT, fresh_database
+from tests.live_server import served
 
 CLI = [sys.executable, "-c", "from app.cli import main; main()"]
 
@@ -40,23 +41,8 @@ def server(base_database_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
             [*CLI, "token", "create", "--name", "burst", "--role", "admin"],
             env=env, check=True, capture_output=True, text=True,
         ).stdout.strip()  # fmt: skip
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port),
-             "--log-level", "warning"],
-            env=env, cwd=tmp_path,
-        )  # fmt: skip
-        try:
-            base = f"http://127.0.0.1:{port}"
-            # Connection retries (with backoff) wait for the server to listen.
-            with httpx.Client(transport=httpx.HTTPTransport(retries=8)) as client:
-                assert client.get(f"{base}/health", timeout=30).status_code == 200
+        with served(env, tmp_path) as base:
             yield base, token
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
 
 
 async def _burst(base: str, token: str) -> dict[str, list[httpx.Response]]:

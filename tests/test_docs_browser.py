@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
 from tests.conftest import ROOT
+from tests.live_server import served
 
 # Collects violations of the page's policy (set before any of the page's own scripts run).
 _WATCH_POLICY = """
@@ -53,22 +51,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "AFI_DATA_DIR": str(workdir / "data"),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port),
-         "--log-level", "warning"],
-        env=env, cwd=workdir,
-    )  # fmt: skip
-    try:
-        base = f"http://127.0.0.1:{port}"
-        with httpx.Client(transport=httpx.HTTPTransport(retries=8)) as client:
-            assert client.get(f"{base}/health", timeout=30).status_code == 200
+    with served(env, workdir) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

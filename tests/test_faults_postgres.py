@@ -22,14 +22,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.faults_support import (
-    assert_unavailable,
-    free_port,
-    prepare,
-    served,
-    server_env,
-    until,
-)
+from tests.faults_support import assert_unavailable, prepare, server_env, until
+from tests.live_server import free_port, served
 
 CONNECT_TIMEOUT, STATEMENT_TIMEOUT, READY_TIMEOUT = 2, 2, 1
 
@@ -117,7 +111,7 @@ def service(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Itera
     )
     log = folder / "server.log"
     with (
-        served(env, log) as base,
+        served(env, log.parent, log=log) as base,
         httpx.Client(
             base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60
         ) as client,

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.faults_support import assert_unavailable, prepare, served, server_env
+from tests.faults_support import assert_unavailable, prepare, server_env
+from tests.live_server import served
 
 
 def _as_ordinary_user() -> tuple[str, ...]:
@@ -36,7 +37,7 @@ def test_a_read_only_database_file_then_writable_again(tmp_path: Path) -> None:
     env = server_env(f"sqlite:///{database}", tmp_path, max_concurrent_sessions="8")
     token = prepare(env["AFI_DATABASE_URL"])
     _chmod(database, 0o444)
-    with served(env, tmp_path / "server.log", prefix=_as_ordinary_user()) as base:
+    with served(env, tmp_path, log=tmp_path / "server.log", prefix=_as_ordinary_user()) as base:
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
             # Started on a read-only file: reads work, writes and /ready say why they do not.
