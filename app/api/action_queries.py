@@ -12,7 +12,7 @@ from fastapi.responses import Response, StreamingResponse
 from app.api.auth import AuthenticatedFirst
 from app.api.openapi import CONTENT_DISPOSITION, LINK
 from app.api.params import openapi_parameters, read_query
-from app.api.responses import json_response, next_link
+from app.api.responses import json_response, page_response
 from app.db import DatabaseDep
 from app.schemas.actions import ActionOut
 from app.schemas.common import Page
@@ -88,10 +88,7 @@ async def list_actions(request: Request, db: DatabaseDep) -> Response:
         cursor=params.cursor,
         count=params.count,
     )
-    headers = None
-    if page["next_cursor"] is not None:
-        headers = {"Link": next_link(request, page["next_cursor"])}
-    return json_response(page, headers)
+    return page_response(request, page)
 
 
 @router.get(

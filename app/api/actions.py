@@ -9,7 +9,7 @@ from app.api.auth import AuthenticatedFirst, Editor
 from app.api.deps import SessionDep
 from app.api.openapi import ETAG, LINK, LOCATION, raises
 from app.api.params import openapi_parameters, read_query
-from app.api.responses import json_response, next_link
+from app.api.responses import page_response
 from app.db import DatabaseDep
 from app.errors import Conflict, NotFound
 from app.schemas.actions import (
@@ -142,10 +142,7 @@ async def get_history(action_id: IdPath, request: Request, db: DatabaseDep) -> R
         limit=params.limit,
         cursor=params.cursor,
     )
-    headers = None
-    if page["next_cursor"] is not None:
-        headers = {"Link": next_link(request, page["next_cursor"])}
-    return json_response(page, headers)
+    return page_response(request, page)
 
 
 @router.get("/actions/{action_id:int}/due-date-revisions", response_model=DueDateRevisions)

@@ -20,6 +20,12 @@ def json_response(body: dict[str, Any], headers: dict[str, str] | None = None) -
     )
 
 
+def page_response(request: Request, page: dict[str, Any]) -> Response:
+    """A keyset page as JSON, with a `Link: rel="next"` header when there is a next page."""
+    cursor = page["next_cursor"]
+    return json_response(page, None if cursor is None else {"Link": next_link(request, cursor)})
+
+
 def next_link(request: Request, cursor: str) -> str:
     """A `Link: rel="next"` value: this request's URL with `cursor` in place of any it had. From
     the query already parsed: `include_query_params` would parse it again from the URL."""
