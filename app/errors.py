@@ -86,6 +86,18 @@ class PreconditionFailed(AppError):
     meaning = "`If-Match` does not name the current version; read it again."
 
 
+class StaleVersion(PreconditionFailed):
+    """412 from a service: the action is no longer at a version the client expected. It
+    carries the version it is at; the API words the answer, naming that version by its entity
+    tag (`app.api.problems`), as tags are HTTP's business, not the services'."""
+
+    def __init__(self, *, action_id: int, reference: str, version: int) -> None:
+        super().__init__(f"Action {reference} has changed since you read it.")
+        self.action_id = action_id
+        self.reference = reference
+        self.version = version
+
+
 class PayloadTooLarge(AppError):
     status_code = 413
     title = "Payload too large"

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from app.api import links
 from app.api.auth import AuthenticatedFirst, Editor
 from app.api.deps import SessionDep
+from app.api.etags import IfMatch, accepted_versions, etag
 from app.api.openapi import ETAG, LINK, LOCATION, raises
 from app.api.params import openapi_parameters, read_query
 from app.api.responses import page_response
@@ -29,11 +30,9 @@ from app.services import revisions
 
 router = APIRouter(prefix="/api/v1", tags=["actions"], route_class=AuthenticatedFirst)
 
-IfMatch = Annotated[str | None, Header(description="ETag from a previous read; 412 if stale")]
-
 
 def _with_etag(response: Response, action: dict[str, Any]) -> dict[str, Any]:
-    response.headers["ETag"] = service.etag(action_id=action["id"], version=action["version"])
+    response.headers["ETag"] = etag(action_id=action["id"], version=action["version"])
     return action
 
 
@@ -82,7 +81,11 @@ def update_action(
     """Change the fields sent (not the status: see transitions). With `If-Match`, only if the
     action is still at that version (412 otherwise)."""
     action = service.patch(
-        session=session, action_id=action_id, data=data, actor=actor, if_match=if_match
+        session=session,
+        action_id=action_id,
+        data=data,
+        actor=actor,
+        expected_versions=accepted_versions(if_match=if_match, action_id=action_id),
     )
     return _with_etag(response, action)
 
@@ -120,7 +123,11 @@ def transition(
     """Move the action to another status. Signing off (or refusing it) needs the approver
     role and someone other than whoever asked for it; some steps need a comment."""
     action = service.move(
-        session=session, action_id=action_id, data=data, actor=actor, if_match=if_match
+        session=session,
+        action_id=action_id,
+        data=data,
+        actor=actor,
+        expected_versions=accepted_versions(if_match=if_match, action_id=action_id),
     )
     return _with_etag(response, action)
 

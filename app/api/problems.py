@@ -18,6 +18,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import db_faults
+from app.api.etags import etag
 from app.api.route_table import allow_header
 from app.errors import (
     AppError,
@@ -25,6 +26,7 @@ from app.errors import (
     InsufficientStorage,
     InvalidInput,
     PreconditionFailed,
+    StaleVersion,
     UnsupportedMediaType,
 )
 from app.services import storage
@@ -136,6 +138,18 @@ async def _http_error(request: Request, exc: Exception) -> ProblemResponse:
     return problem(exc.status_code, detail=detail, headers=headers)
 
 
+async def _stale_version(_request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, StaleVersion)
+    current = etag(action_id=exc.action_id, version=exc.version)
+    return _problem_for(
+        PreconditionFailed(
+            f"Action {exc.reference} has changed since you read it (now {current}); "
+            "fetch it again and re-apply your change.",
+            current_etag=current,
+        )
+    )
+
+
 async def _concurrent_change(request: Request, exc: Exception) -> ProblemResponse:
     # Another request changed the row between our read and our write. With If-Match the
     # client asked for exactly this check (412); without it, it is a plain conflict (409).
@@ -235,6 +249,7 @@ class UnexpectedErrorMiddleware:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(StaleVersion, _stale_version)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(StaleDataError, _concurrent_change)

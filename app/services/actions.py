@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app import clock, contention
 from app.db import Reader
 from app.enums import ActionStatus, EventKind, Priority
-from app.errors import InvalidInput, NotFound, PreconditionFailed
+from app.errors import InvalidInput, NotFound, StaleVersion
 from app.models import Action, ActionEvent, Finding, Owner
 from app.principal import Principal
 from app.schemas.actions import ActionCreate, ActionUpdate, BulkFields, BulkUpdate, TransitionIn
@@ -30,25 +30,12 @@ def get_action(*, session: Session, action_id: int, for_update: bool = False) ->
     return action
 
 
-def etag(*, action_id: int, version: int) -> str:
-    """The entity tag of one version of an action (its version counter changes on every write)."""
-    return f'"{action_id}-{version}"'
-
-
-def check_if_match(*, action: Action, if_match: str | None) -> None:
-    """Optimistic concurrency: a stale If-Match means someone else changed the action first."""
-    if if_match is None:
+def check_version(*, action: Action, expected_versions: frozenset[int] | None) -> None:
+    """Optimistic concurrency: 412 unless the action is still at a version the client expects
+    (None: any), i.e. nobody changed it since the client read it."""
+    if expected_versions is None or action.version in expected_versions:
         return
-    current = etag(action_id=action.id, version=action.version)
-    # RFC 9110 13.1.1: If-Match compares strongly, so a weak tag (W/"...") never matches.
-    tags = {tag.strip() for tag in if_match.split(",")}
-    if "*" in tags or current in tags:
-        return
-    raise PreconditionFailed(
-        f"Action {action.reference} has changed since you read it (now {current}); "
-        "fetch it again and re-apply your change.",
-        current_etag=current,
-    )
+    raise StaleVersion(action_id=action.id, reference=action.reference, version=action.version)
 
 
 def view(*, db: Reader, action_id: int, as_of: date | None = None) -> dict[str, Any]:
@@ -217,13 +204,18 @@ def create_and_view(*, session: Session, data: ActionCreate, actor: Principal) -
 
 
 def patch(
-    *, session: Session, action_id: int, data: ActionUpdate, actor: Principal, if_match: str | None
+    *,
+    session: Session,
+    action_id: int,
+    data: ActionUpdate,
+    actor: Principal,
+    expected_versions: frozenset[int] | None,
 ) -> dict[str, Any]:
     def unit() -> dict[str, Any]:
-        # Locked, and If-Match checked under the lock: a concurrent edit makes this one wait
+        # Locked, and the version checked under the lock: a concurrent edit makes this one wait
         # its turn, not fail on a version counter that changed after it was read.
         action = get_action(session=session, action_id=action_id, for_update=True)
-        check_if_match(action=action, if_match=if_match)
+        check_version(action=action, expected_versions=expected_versions)
         update_action(session=session, action=action, data=data, actor=actor)
         return view(db=session, action_id=action_id)
 
@@ -241,13 +233,18 @@ def bulk_update_and_view(
 
 
 def move(
-    *, session: Session, action_id: int, data: TransitionIn, actor: Principal, if_match: str | None
+    *,
+    session: Session,
+    action_id: int,
+    data: TransitionIn,
+    actor: Principal,
+    expected_versions: frozenset[int] | None,
 ) -> dict[str, Any]:
     def unit() -> dict[str, Any]:
         # Locked, as adding and removing evidence lock it: the evidence rules of a transition
         # must not race a removal (PostgreSQL runs at READ COMMITTED; SQLite writers queue).
         action = get_action(session=session, action_id=action_id, for_update=True)
-        check_if_match(action=action, if_match=if_match)
+        check_version(action=action, expected_versions=expected_versions)
         workflow.transition(
             session=session,
             action=action,
