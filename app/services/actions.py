@@ -16,18 +16,8 @@ from app.models import Action, ActionEvent, Finding, Owner
 from app.principal import Principal
 from app.schemas.actions import ActionCreate, ActionUpdate, BulkFields, BulkUpdate, TransitionIn
 from app.schemas.queries import HistorySort
-from app.services import actions_query, history, revisions, workflow
+from app.services import actions_query, history, lookups, revisions, workflow
 from app.services.imports import action_description, action_title
-
-
-def get_action(*, session: Session, action_id: int, for_update: bool = False) -> Action:
-    query = select(Action).where(Action.id == action_id)
-    if for_update:
-        query = query.with_for_update()
-    action = session.scalar(query)
-    if action is None:
-        raise NotFound(f"No action with id {action_id}.")
-    return action
 
 
 def check_version(*, action: Action, expected_versions: frozenset[int] | None) -> None:
@@ -214,7 +204,7 @@ def patch(
     def unit() -> dict[str, Any]:
         # Locked, and the version checked under the lock: a concurrent edit makes this one wait
         # its turn, not fail on a version counter that changed after it was read.
-        action = get_action(session=session, action_id=action_id, for_update=True)
+        action = lookups.get_action(session=session, action_id=action_id, for_update=True)
         check_version(action=action, expected_versions=expected_versions)
         update_action(session=session, action=action, data=data, actor=actor)
         return view(db=session, action_id=action_id)
@@ -243,7 +233,7 @@ def move(
     def unit() -> dict[str, Any]:
         # Locked, as adding and removing evidence lock it: the evidence rules of a transition
         # must not race a removal (PostgreSQL runs at READ COMMITTED; SQLite writers queue).
-        action = get_action(session=session, action_id=action_id, for_update=True)
+        action = lookups.get_action(session=session, action_id=action_id, for_update=True)
         check_version(action=action, expected_versions=expected_versions)
         workflow.transition(
             session=session,
@@ -263,11 +253,10 @@ def events(
     *, db: Reader, action_id: int, sort: HistorySort, limit: int, cursor: str | None
 ) -> dict[str, Any]:
     """A page of an action's history (`history.events_page`); 404 if there is no such action."""
-    if db.scalar(select(Action.id).where(Action.id == action_id)) is None:
-        raise NotFound(f"No action with id {action_id}.")
+    lookups.require_action(db=db, action_id=action_id)
     return history.events_page(db=db, action_id=action_id, sort=sort, limit=limit, cursor=cursor)
 
 
 def comment_on(*, session: Session, action_id: int, comment: str, actor: Principal) -> ActionEvent:
-    action = get_action(session=session, action_id=action_id)
+    action = lookups.get_action(session=session, action_id=action_id)
     return add_comment(session=session, action=action, comment=comment, actor=actor)

@@ -21,9 +21,7 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Action, Evidence
 from app.principal import Principal
 from app.schemas.evidence import MAX_DESCRIPTION_CHARS, EvidenceKind, LinkIn, NoteIn
-
-# `actions` imports `workflow`, which imports this module: bind the module, not its names.
-from app.services import actions, history, storage
+from app.services import history, lookups, storage
 
 logger = logging.getLogger("afi.evidence")
 
@@ -91,13 +89,13 @@ def normalise_media_type(raw: str | None, *, file_name: str | None) -> str:
 
 
 def add_note(*, session: Session, action_id: int, note: NoteIn, actor: Principal) -> Evidence:
-    action = actions.get_action(session=session, action_id=action_id, for_update=True)
+    action = lookups.get_action(session=session, action_id=action_id, for_update=True)
     evidence = _new(action=action, kind=EvidenceKind.NOTE, actor=actor, description=note.text)
     return _added(session=session, action=action, evidence=evidence, actor=actor)
 
 
 def add_link(*, session: Session, action_id: int, link: LinkIn, actor: Principal) -> Evidence:
-    action = actions.get_action(session=session, action_id=action_id, for_update=True)
+    action = lookups.get_action(session=session, action_id=action_id, for_update=True)
     evidence = _new(
         action=action,
         kind=EvidenceKind.LINK,
@@ -130,7 +128,7 @@ def add_file(
     """A file already streamed to `blob` (see `storage.BlobWriter`): moved into the store (kept
     once if identical content is already there) and recorded. The caller discards `blob` if
     this raises; that is a no-op once it is stored."""
-    action = actions.get_action(session=session, action_id=action_id, for_update=True)
+    action = lookups.get_action(session=session, action_id=action_id, for_update=True)
     if blob.size_bytes == 0:
         raise InvalidInput("The uploaded file is empty.", field="file", error_type="empty")
     description = (description or "").strip() or None
@@ -158,7 +156,7 @@ def add_file(
 def list_for_action(
     *, session: Session, action_id: int, include_deleted: bool = False
 ) -> Sequence[Evidence]:
-    actions.get_action(session=session, action_id=action_id)
+    lookups.get_action(session=session, action_id=action_id)
     query = select(Evidence).where(Evidence.action_id == action_id)
     if not include_deleted:
         query = query.where(Evidence.deleted_at.is_(None))
@@ -212,7 +210,7 @@ def remove(*, session: Session, evidence_id: int, actor: Principal) -> Evidence:
     found = get_evidence(session=session, evidence_id=evidence_id)
     # Lock the action first (as adding does), then re-read the item under that lock, so that
     # concurrent removals and status changes see each other.
-    action = actions.get_action(session=session, action_id=found.action_id, for_update=True)
+    action = lookups.get_action(session=session, action_id=found.action_id, for_update=True)
     evidence = session.get(Evidence, evidence_id, with_for_update=True, populate_existing=True)
     if evidence is None:
         raise NotFound(f"No evidence with id {evidence_id}.")

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from app.db import Reader
 from app.enums import EventKind
-from app.errors import Forbidden, InvalidInput, NotFound
+from app.errors import Forbidden, InvalidInput
 from app.models import Action, ActionEvent
 from app.principal import Principal
-from app.services import history
+from app.services import history, lookups
 from app.settings import get_settings
 
 _EVENT = cast(Table, ActionEvent.__table__)
@@ -64,8 +64,7 @@ def record(
 
 def listed(*, db: Reader, action_id: int) -> dict[str, Any]:
     """The action's due-date revisions, oldest first, shaped like `DueDateRevisions`."""
-    if db.scalar(select(_ACTION.c.id).where(_ACTION.c.id == action_id)) is None:
-        raise NotFound(f"No action with id {action_id}.")
+    lookups.require_action(db=db, action_id=action_id)
     rows = db.execute(
         select(
             _EVENT.c.changes,
