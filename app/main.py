@@ -9,7 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from app import access_log
 from app.api import (
-    action_queries,
+    action_list,
     actions,
     docs,
     evidence,
@@ -20,6 +20,7 @@ from app.api import (
     problems,
     reports,
     route_table,
+    stats,
     tokens,
 )
 from app.api.auth import FailedAttempts, get_feed_principal, get_principal, require
@@ -75,7 +76,7 @@ def create_app() -> FastAPI:
     readers = [Depends(get_principal)]
     # Routes are matched in the order they are added: the action list, the busiest, first.
     # Ids in paths are integers at routing, so /actions/overdue-summary is not an action id.
-    for module in (action_queries, reports, overdue, actions, evidence, owners):
+    for module in (action_list, stats, reports, overdue, actions, evidence, owners):
         app.include_router(module.router, dependencies=readers)
     app.include_router(
         overdue.calendar_router,

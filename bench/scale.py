@@ -40,8 +40,9 @@ from sqlalchemy import create_engine, func, make_url, select
 
 from app import clock
 from app.models import Owner, Report
-from app.schemas.queries import ActionSort, StatsGroupBy
-from app.schemas.query_params import FilterParams
+from app.schemas.filters import ActionSort
+from app.schemas.params import FilterParams
+from app.schemas.stats import StatsGroupBy
 from bench.scale_client import ROOT, Client, PeakMemory, Server, p50, percentile, running_server
 from bench.scale_data import build, size
 

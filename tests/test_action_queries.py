@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.enums import Priority
 from app.schemas.actions import ActionOut
-from app.schemas.queries import ActionSort
+from app.schemas.filters import ActionSort
 from tests.conftest import TEST_DATABASE_URL
 from tests.helpers import assert_problem
 from tests.query_data import (
@@ -605,7 +605,7 @@ def test_each_way_of_reading_a_page_gives_the_same_pages(
 def test_narrow_report_filters_are_collected_then_sorted_on_postgresql(
     client: TestClient, dataset: Dataset, monkeypatch: pytest.MonkeyPatch, session: Session
 ) -> None:
-    from app.schemas.queries import ActionFilters
+    from app.schemas.filters import ActionFilters
     from app.services import action_pages
     from app.services.action_filters import filter_values
 

@@ -1,5 +1,5 @@
 """Sorting by days overdue reads the overdue actions and the others as two segments (see
-app.services.actions_query): the pages join up into exactly the order of (days, id), whatever
+app.services.action_reads): the pages join up into exactly the order of (days, id), whatever
 the filters leave in each segment and wherever a page boundary falls."""
 
 from __future__ import annotations

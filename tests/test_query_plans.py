@@ -21,8 +21,8 @@ from sqlalchemy import Connection, Engine, event, insert
 from app import migrate
 from app.db import DEFERRED, make_engine
 from app.models import Report
-from app.schemas.queries import ActionFilters, ActionSort, HistorySort
-from app.services import actions_query, history
+from app.schemas.filters import ActionFilters, ActionSort, HistorySort
+from app.services import action_reads, history
 from app.services.cursors import Position, encode_history_cursor
 
 AS_OF = date(2030, 1, 15)
@@ -207,11 +207,11 @@ def test_every_list_shape_reads_through_an_index_or_in_order(
 ) -> None:
     key = _KEYS[sort.field]
     if sort.field == "updated_at":
-        key = actions_query.clock.utcnow()
+        key = action_reads.clock.utcnow()
     position = Position(key, 1000) if after else None
 
     def page(connection: Connection) -> None:
-        actions_query.fetch_batch(
+        action_reads.fetch_batch(
             db=connection, filters=filters, sort=sort, as_of=AS_OF, after=position, limit=50
         )
 
@@ -261,7 +261,7 @@ def test_the_revision_count_on_a_page_reads_only_the_event_index(sqlite_engine: 
     # Each row of a page counts its due-date revisions: from (action_id, kind) alone, never
     # the events themselves (an action may have hundreds).
     def page(connection: Connection) -> None:
-        actions_query.fetch_batch(
+        action_reads.fetch_batch(
             db=connection,
             filters=ActionFilters(),
             sort=ActionSort.ID,

@@ -23,8 +23,8 @@ from app import migrate
 from app.db import SessionLocal, make_engine
 from app.models import Action, Finding, Report, Section
 from app.principal import system
-from app.schemas.queries import ActionFilters, ActionSort
-from app.services import action_filters, action_pages, actions_query
+from app.schemas.filters import ActionFilters, ActionSort
+from app.services import action_filters, action_pages, action_reads
 from app.services import dump as dump_service
 from app.services.reports import import_text
 from app.services.search import InvalidSearch, Phrase, parse
@@ -304,7 +304,7 @@ def own_database(base_database_url: str) -> Iterator[tuple[str, Any]]:
 
 
 def _search(connection: Connection, q: str) -> list[int]:
-    page = actions_query.list_page(db=connection, filters=ActionFilters(q=q), limit=500)
+    page = action_reads.list_page(db=connection, filters=ActionFilters(q=q), limit=500)
     return [item["id"] for item in page["items"]]
 
 
@@ -408,9 +408,7 @@ def test_a_relevance_cursor_with_a_bad_rank_is_refused(
 
 def test_relevance_without_a_search_is_refused_by_the_service(db_connection: Connection) -> None:
     with pytest.raises(action_pages.RelevanceWithoutSearch):
-        actions_query.list_page(
-            db=db_connection, filters=ActionFilters(), sort=ActionSort.RELEVANCE
-        )
+        action_reads.list_page(db=db_connection, filters=ActionFilters(), sort=ActionSort.RELEVANCE)
 
 
 # --- hostile input -----------------------------------------------------------------------------
@@ -495,13 +493,13 @@ def test_the_page_and_count_statements_read_the_index(db_connection: Connection)
     filters = ActionFilters(q="force", unassigned=False)
     shape, params = action_filters.filter_values(filters=filters, as_of=date(2030, 1, 1))
     relevance = action_pages._page_statement(shape, ActionSort.RELEVANCE, after=False)
-    search_alone = actions_query._count_statement(("q",))
+    search_alone = action_reads._count_statement(("q",))
     if sqlite:
         statements = [
             action_pages._page_statement(shape, sort, after=False)
             for sort in (ActionSort.ID, ActionSort.DUE_DATE)
         ]
-        statements += [relevance, actions_query._count_statement(shape), search_alone]
+        statements += [relevance, action_reads._count_statement(shape), search_alone]
     else:
         db_connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
         db_connection.exec_driver_sql("SET LOCAL enable_indexscan = off")

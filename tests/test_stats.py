@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.enums import ActionStatus, Priority
 from app.models import Action
-from app.schemas.queries import StatsGroupBy, StatsOut
+from app.schemas.stats import StatsGroupBy, StatsOut
 from tests.helpers import assert_problem
 from tests.query_data import (
     AS_OF,

@@ -24,7 +24,7 @@ from app.schemas.actions import (
     TransitionIn,
 )
 from app.schemas.common import Day, IdPath, Page
-from app.schemas.query_params import HistoryParams
+from app.schemas.params import HistoryParams
 from app.services import actions as service
 from app.services import revisions
 

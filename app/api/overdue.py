@@ -13,7 +13,7 @@ from app.api.responses import json_response
 from app.db import DatabaseDep
 from app.errors import Forbidden
 from app.schemas.overdue import OverdueSummary
-from app.schemas.query_params import FilterParams, OverdueParams
+from app.schemas.params import FilterParams, OverdueParams
 from app.services import calendar, overdue
 from app.settings import get_settings
 

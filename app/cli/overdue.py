@@ -18,7 +18,7 @@ from app.cli.common import console, err
 from app.cli.overdue_formats import print_text, render_github, render_json, render_junit
 from app.enums import Priority
 from app.errors import AppError
-from app.schemas.queries import ActionFilters
+from app.schemas.filters import ActionFilters
 from app.services.overdue_rule import ACTIVE_STATUSES
 
 if TYPE_CHECKING:  # importing it opens the database, which --help must not need

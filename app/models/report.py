@@ -17,7 +17,7 @@ class Report(Base):
     __tablename__ = "report"
     __table_args__ = (
         UniqueConstraint("identity_key"),
-        # The action filters compare these case-insensitively (app.services.actions_query).
+        # The action filters compare these case-insensitively (app.services.action_filters).
         Index("ix_report_force_lower", func.lower(text("force"))),
         Index("ix_report_programme_lower", func.lower(text("programme"))),
         Index("ix_report_pillar_lower", func.lower(text("pillar"))),

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, bindparam, exists, func, or_, select
 
 from app.models import Action, Finding, Owner, Report, Section
-from app.schemas.queries import ActionFilters
+from app.schemas.filters import ActionFilters
 from app.services.overdue_rule import NOT_OVERDUE, OVERDUE
 from app.services.search import parse as parse_search
 from app.services.search_index import matching_ids, search_params

@@ -38,7 +38,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from app.db import Reader
 from app.errors import InvalidInput
 from app.models.action import FAR_FUTURE
-from app.schemas.queries import ActionFilters, ActionSort
+from app.schemas.filters import ActionFilters, ActionSort
 from app.services.action_filters import (
     ACTION,
     FINDING,

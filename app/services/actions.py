@@ -15,8 +15,8 @@ from app.errors import InvalidInput, NotFound, StaleVersion
 from app.models import Action, ActionEvent, Finding, Owner
 from app.principal import Principal
 from app.schemas.actions import ActionCreate, ActionUpdate, BulkFields, BulkUpdate, TransitionIn
-from app.schemas.queries import HistorySort
-from app.services import actions_query, history, lookups, revisions, workflow
+from app.schemas.filters import HistorySort
+from app.services import action_reads, history, lookups, revisions, workflow
 from app.services.imports import action_description, action_title
 
 
@@ -30,7 +30,7 @@ def check_version(*, action: Action, expected_versions: frozenset[int] | None) -
 
 def view(*, db: Reader, action_id: int, as_of: date | None = None) -> dict[str, Any]:
     """An action as every read shows it: with its report, question and overdue state."""
-    found = actions_query.one_action(db=db, action_id=action_id, as_of=as_of or clock.today())
+    found = action_reads.one_action(db=db, action_id=action_id, as_of=as_of or clock.today())
     if found is None:
         raise NotFound(f"No action with id {action_id}.")
     return found
@@ -217,7 +217,7 @@ def bulk_update_and_view(
 ) -> list[dict[str, Any]]:
     def unit() -> list[dict[str, Any]]:
         ids = bulk_update(session=session, data=data, actor=actor)
-        return actions_query.many_actions(db=session, action_ids=ids, as_of=clock.today())
+        return action_reads.many_actions(db=session, action_ids=ids, as_of=clock.today())
 
     return contention.retrying(session=session, work=unit)
 

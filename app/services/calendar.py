@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.enums import ActionStatus
-from app.schemas.queries import ActionFilters, ActionSort
-from app.services import actions_query
+from app.schemas.filters import ActionFilters, ActionSort
+from app.services import action_reads
 
 PRODUCT_ID = "-//AFI Tracker//Due dates//EN"
 NOT_CLOSED = (
@@ -36,7 +36,7 @@ def feed(*, session: Session, filters: ActionFilters, base_url: str | None, name
 
 
 def _with_due_date(*, session: Session, filters: ActionFilters) -> Iterable[dict[str, Any]]:
-    items = actions_query.iter_actions(
+    items = action_reads.iter_actions(
         session=session,
         filters=filters,
         sort=ActionSort.DUE_DATE,

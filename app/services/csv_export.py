@@ -27,10 +27,10 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from app import clock
-from app.schemas.queries import ActionFilters, ActionSort
+from app.schemas.filters import ActionFilters, ActionSort
 from app.services.action_filters import OWNER, SECTION, A, F, R
 from app.services.action_pages import Columns
-from app.services.actions_query import iter_row_batches
+from app.services.action_reads import iter_row_batches
 from app.services.overdue_rule import DAYS_OVERDUE, OVERDUE
 from app.services.stale_rule import STALE
 

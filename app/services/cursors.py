@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from app.errors import InvalidInput
-from app.schemas.queries import ActionFilters, ActionSort, HistorySort
+from app.schemas.filters import ActionFilters, ActionSort, HistorySort
 
 # How each sort's key travels in a cursor: the JSON type it is written as.
 _KEY_KINDS = {

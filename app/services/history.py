@@ -16,7 +16,7 @@ from app.enums import EventKind
 from app.models import Action
 from app.models.event import ActionEvent
 from app.principal import Principal
-from app.schemas.queries import HistorySort
+from app.schemas.filters import HistorySort
 from app.services.cursors import decode_history_cursor, encode_history_cursor
 
 _EVENT = cast(Table, ActionEvent.__table__)

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from app.db import Reader
 from app.models import Action
-from app.schemas.queries import ActionFilters, ActionSort
-from app.services import actions_query
+from app.schemas.filters import ActionFilters, ActionSort
+from app.services import action_reads
 from app.services.action_filters import filter_conditions, filter_values
 from app.services.overdue_rule import ACTIVE_STATUSES, OVERDUE, held_to_due_date
 
@@ -64,7 +64,7 @@ def classify(
 def check(
     *, session: Session, filters: ActionFilters, as_of: date, due_within: int | None
 ) -> OverdueCheck:
-    items = actions_query.iter_actions(
+    items = action_reads.iter_actions(
         session=session, filters=active_filters(filters), sort=ActionSort.DUE_DATE, as_of=as_of
     )
     return classify(items=items, as_of=as_of, due_within=due_within)
@@ -97,7 +97,7 @@ def summary(
         params,
     ).all()
     by_priority = {row.priority: row.overdue for row in per_priority if row.overdue}
-    items, _ = actions_query.fetch_batch(
+    items, _ = action_reads.fetch_batch(
         db=db,
         filters=replace(filters, overdue=True),
         sort=ActionSort.DAYS_OVERDUE_DESC,

@@ -26,7 +26,8 @@ from app import clock
 from app.db import Reader
 from app.enums import ActionStatus, Priority, Rag
 from app.models import Action, Owner
-from app.schemas.queries import ActionFilters, StatsGroupBy
+from app.schemas.filters import ActionFilters
+from app.schemas.stats import StatsGroupBy
 from app.services.action_filters import A, R, filter_conditions, filter_values
 from app.services.overdue_rule import OVERDUE
 from app.services.stale_rule import STALE

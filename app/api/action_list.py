@@ -1,6 +1,6 @@
-"""Read-only queries over actions: the filtered list (JSON or CSV) and stats.
+"""The action list: every action matching the filters, a page at a time as JSON or all as CSV.
 
-The routes only parse parameters and call one service function; answers are built as plain
+The route only parses parameters and calls one service function; pages are built as plain
 dicts and serialised with orjson (the response_model documents the shape in OpenAPI).
 """
 
@@ -12,13 +12,13 @@ from fastapi.responses import Response, StreamingResponse
 from app.api.auth import AuthenticatedFirst
 from app.api.openapi import CONTENT_DISPOSITION, LINK
 from app.api.params import openapi_parameters, read_query
-from app.api.responses import json_response, page_response
+from app.api.responses import page_response
 from app.db import DatabaseDep
 from app.schemas.actions import ActionOut
 from app.schemas.common import Page
-from app.schemas.queries import OutputFormat, StatsOut
-from app.schemas.query_params import ListParams, StatsParams
-from app.services import actions_query, csv_export, stats
+from app.schemas.filters import OutputFormat
+from app.schemas.params import ListParams
+from app.services import action_reads, csv_export
 
 router = APIRouter(prefix="/api/v1", tags=["actions"], route_class=AuthenticatedFirst)
 
@@ -81,7 +81,7 @@ async def list_actions(request: Request, db: DatabaseDep) -> Response:
     # Counting every match may read much of the table: a heavy read.
     read = db.run_heavy_read if params.count else db.run_read
     page = await read(
-        actions_query.list_page,
+        action_reads.list_page,
         filters=filters,
         sort=params.sort,
         limit=params.limit,
@@ -89,18 +89,3 @@ async def list_actions(request: Request, db: DatabaseDep) -> Response:
         count=params.count,
     )
     return page_response(request, page)
-
-
-@router.get(
-    "/stats",
-    response_model=StatsOut,
-    openapi_extra=openapi_parameters(StatsParams),
-)
-async def action_stats(request: Request, db: DatabaseDep) -> Response:
-    """Actions per group (same filters as the list): counts per status, total, overdue,
-    share completed and the oldest overdue action; plus the totals over all groups."""
-    params = read_query(StatsParams, request)
-    body = await db.run_heavy_read(
-        stats.action_stats, filters=params.to_filters(), group_by=params.group_by
-    )
-    return json_response(body)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.db import Reader
-from app.schemas.queries import ActionFilters, ActionSort
+from app.schemas.filters import ActionFilters, ActionSort
 from app.services.action_filters import ACTION, A, filter_conditions, filter_values
 from app.services.action_pages import BASE, PAGE_COLUMNS, Columns, fetch_rows
 from app.services.cursors import (

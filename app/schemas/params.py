@@ -1,4 +1,5 @@
-"""Query parameters of the action queries, each route's set as one model."""
+"""Query parameters of the action routes (list, stats, overdue summary, history): each route's
+set as one model, read by `app.api.params`."""
 
 from __future__ import annotations
 
@@ -28,13 +29,8 @@ from app.schemas.common import (
     SingleLine,
     Year,
 )
-from app.schemas.queries import (
-    ActionFilters,
-    ActionSort,
-    HistorySort,
-    OutputFormat,
-    StatsGroupBy,
-)
+from app.schemas.filters import ActionFilters, ActionSort, HistorySort, OutputFormat
+from app.schemas.stats import StatsGroupBy
 from app.services import search
 
 

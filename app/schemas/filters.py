@@ -1,15 +1,12 @@
-"""Inputs and outputs of the action queries: filters, sorts (of the list and of an action's
-history), and the stats answer."""
+"""What an action query selects and how it orders it: the filters (of the list, the CSV export,
+the stats and the overdue summary), the sorts of the list and of an action's history, and the
+list's output formats."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import date
 from enum import StrEnum
-
-from pydantic import BaseModel, Field
-
-from app.enums import ActionStatus
 
 
 class ActionSort(StrEnum):
@@ -50,18 +47,6 @@ class HistorySort(StrEnum):
     @property
     def descending(self) -> bool:
         return self.value.startswith("-")
-
-
-class StatsGroupBy(StrEnum):
-    STATUS = "status"
-    OWNER = "owner"
-    FORCE = "force"
-    REPORT = "report"
-    PILLAR = "pillar"
-    PRIORITY = "priority"
-    RAG = "rag"
-    # Computed: two groups, stale (true) and not (false).
-    STALE = "stale"
 
 
 class OutputFormat(StrEnum):
@@ -110,36 +95,3 @@ class ActionFilters:
 
 # The fields a cursor is tied to: every filter, but not the day overdue is judged on.
 _FINGERPRINTED = tuple(item.name for item in fields(ActionFilters) if item.name != "as_of")
-
-
-class OldestOverdue(BaseModel):
-    action_id: int
-    reference: str
-    due_date: date
-    days_overdue: int
-
-
-class StatsFigures(BaseModel):
-    counts: dict[ActionStatus, int]
-    total: int
-    overdue: int
-    completed_share: float
-    oldest_overdue: OldestOverdue | None
-    completed_on_time_original: int = Field(
-        description="Completed actions closed (UTC day) on or before their original due date."
-    )
-    completed_on_time_revised: int = Field(
-        description="Completed actions closed (UTC day) on or before their due date as revised."
-    )
-
-
-class StatsGroup(StatsFigures):
-    key: bool | int | str | None
-    label: str
-
-
-class StatsOut(BaseModel):
-    group_by: StatsGroupBy
-    as_of: date
-    groups: list[StatsGroup]
-    totals: StatsFigures
