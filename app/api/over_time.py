@@ -10,9 +10,10 @@ from app.api.auth import AuthenticatedFirst
 from app.api.params import openapi_parameters, read_query
 from app.api.responses import json_response
 from app.db import DatabaseDep
-from app.schemas.history_params import TrendParams
+from app.schemas.changes import ChangesOut
+from app.schemas.history_params import ChangesParams, TrendParams
 from app.schemas.trend import TrendOut
-from app.services import trend
+from app.services import changes, trend
 
 router = APIRouter(prefix="/api/v1", tags=["actions"], route_class=AuthenticatedFirst)
 
@@ -33,3 +34,26 @@ async def stats_trend(request: Request, db: DatabaseDep) -> Response:
         trend.trend, filters=params.to_filters(), interval=params.interval, start=start, end=end
     )
     return json_response(answer.model_dump(mode="json"))
+
+
+@router.get(
+    "/changes",
+    response_model=ChangesOut,
+    openapi_extra=openapi_parameters(ChangesParams),
+)
+async def changes_between(request: Request, db: DatabaseDep) -> Response:
+    """What changed from the start of `since` to the end of `until`, oldest first: status moves
+    (`status_changed`), moves to pending sign-off (`proposed_for_closure`), revised due dates,
+    RAG changes, and actions that became overdue (`newly_overdue`). Same filters as the list,
+    judged on each action as it stood at the end of `until`. A window of at most 366 days
+    (default: the 90 days before `until`, itself today by default); at most `limit` items."""
+    params = read_query(ChangesParams, request)
+    since, until = params.window()
+    answer = await db.run_heavy_read(
+        changes.changes,
+        filters=params.to_filters(),
+        since=since,
+        until=until,
+        limit=params.limit,
+    )
+    return json_response(answer.model_dump(mode="json", by_alias=True))

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
 from app import clock
-from app.schemas.common import Day
+from app.schemas.common import Day, QueryInt
 from app.schemas.query_params import FilterParams
 from app.schemas.trend import TrendInterval
-from app.services import trend
+from app.services import changes, trend
 
 
 class _OverTimeParams(FilterParams):
@@ -40,3 +40,24 @@ class TrendParams(_OverTimeParams):
         end = self.to or clock.today()
         start = self.from_ or trend.default_start(interval=self.interval, end=end)
         return start, end
+
+
+class ChangesParams(_OverTimeParams):
+    since: Day | None = Field(
+        default=None,
+        description="The first day of the window, the day after the last meeting (default: "
+        f"{changes.DEFAULT_DAYS} days before until).",
+    )
+    until: Day | None = Field(
+        default=None, description="The last day of the window (default: today)."
+    )
+    limit: QueryInt = Field(
+        default=1000,
+        ge=1,
+        le=changes.MAX_CHANGES,
+        description="The most items answered, oldest first (`truncated`: more were found).",
+    )
+
+    def window(self) -> tuple[date, date]:
+        until = self.until or clock.today()
+        return self.since or until - timedelta(days=changes.DEFAULT_DAYS), until
