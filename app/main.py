@@ -15,6 +15,7 @@ from app.api import (
     evidence,
     health,
     openapi,
+    over_time,
     overdue,
     owners,
     problems,
@@ -76,7 +77,7 @@ def create_app() -> FastAPI:
     readers = [Depends(get_principal)]
     # Routes are matched in the order they are added: the action list, the busiest, first.
     # Ids in paths are integers at routing, so /actions/overdue-summary is not an action id.
-    for module in (action_list, stats, reports, overdue, actions, evidence, owners):
+    for module in (action_list, stats, reports, overdue, actions, evidence, owners, over_time):
         app.include_router(module.router, dependencies=readers)
     app.include_router(
         overdue.calendar_router,

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.enums import ActionStatus, Priority
 from app.models import Action, Finding, Owner
+from app.services import states
 
 AS_OF = date(2030, 1, 15)
 FAR_FUTURE = date(9999, 12, 31)
@@ -92,6 +93,8 @@ def build_dataset(session: Session, cumbria: int) -> Dataset:
         # Updated within AFI_STALE_AFTER_DAYS of AS_OF, or never (created now: long before).
         action.last_progress_at = PROGRESS_TIME if i % 5 in (1, 2) else None
     actions[4].description = 'Line one, with a comma and "quotes"\nline two; =1+2'
+    # Changed here rather than through the services: their states too (answers on past days).
+    states.begin(session=session, action_ids=[a.id for a in actions], at=clock.utcnow())
     session.commit()
     return Dataset(cumbria, durham, kent, alice.id, bob.id, [a.id for a in actions])
 
@@ -113,6 +116,8 @@ def add_action(session: Session, *, due: date | None, priority: Priority, refere
         updated_at=now,
     )
     session.add(action)
+    session.flush()
+    states.begin(session=session, action_ids=[action.id], at=now)
     session.commit()
     return action.id
 

@@ -60,6 +60,8 @@ CASES = [
     Case("GET", "/api/v1/findings/{finding}", V, 200),
     Case("GET", "/api/v1/actions", V, 200),
     Case("GET", "/api/v1/stats", V, 200),
+    Case("GET", "/api/v1/stats/trend", V, 200),
+    Case("GET", "/api/v1/changes", V, 200),
     Case("GET", "/api/v1/actions/overdue-summary", V, 200),
     Case("GET", "/api/v1/calendar.ics", V, 200),
     Case("POST", "/api/v1/actions", E, 201, body={"finding_id": "finding"}),

@@ -5,11 +5,13 @@ from app.models.base import Base
 from app.models.event import ActionEvent
 from app.models.evidence import Evidence
 from app.models.report import Finding, Report, Section
+from app.models.state import ActionState
 from app.models.token import ApiToken
 
 __all__ = [
     "Action",
     "ActionEvent",
+    "ActionState",
     "ApiToken",
     "Base",
     "Evidence",

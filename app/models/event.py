@@ -19,6 +19,8 @@ class ActionEvent(Base):
         Index("ix_action_event_action_id_id", "action_id", "id"),
         # The count of due-date revisions on every page of actions (app.services.revisions).
         Index("ix_action_event_action_id_kind", "action_id", "kind"),
+        # The changes between two days (app.services.changes).
+        Index("ix_action_event_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

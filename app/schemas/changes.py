@@ -24,14 +24,17 @@ class ChangeOut(BaseModel):
     reference: str
     title: str
     at: datetime = Field(
-        description="When it happened (for newly_overdue: the start of the day it fell due)."
+        description="When it happened (for newly_overdue: the start, in AFI_TIMEZONE, of the "
+        "first day it was overdue, the day after its due date)."
     )
     from_: str | None = Field(
         default=None,
         alias="from",
         description="The value before: a status, an ISO due date or a RAG.",
     )
-    to: str | None = Field(default=None, description="The value after.")
+    to: str | None = Field(
+        default=None, description="The value after (for newly_overdue: the due date passed)."
+    )
     actor: str | None = None
     reason: str | None = None
 
@@ -39,4 +42,9 @@ class ChangeOut(BaseModel):
 class ChangesOut(BaseModel):
     since: date
     until: date
-    items: list[ChangeOut]
+    items: list[ChangeOut] = Field(description="Oldest first.")
+    truncated: bool = Field(
+        default=False,
+        description="More changes than the limit were found: the items are the oldest; ask "
+        "again from a later `since` (or with filters) for the rest.",
+    )

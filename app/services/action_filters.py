@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, bindparam, exists, func, or_, select
 
 from app.models import Action, Finding, Owner, Report, Section
 from app.schemas.filters import ActionFilters
+from app.services.as_of import cutoff_params
 from app.services.overdue_rule import NOT_OVERDUE, OVERDUE
 from app.services.search import parse as parse_search
 from app.services.search_index import matching_ids, search_params
@@ -66,7 +67,9 @@ class FilterValues(NamedTuple):
 
 
 def filter_values(*, filters: ActionFilters, as_of: date) -> FilterValues:
+    # A past day's answers read the states that held at its end (app.services.as_of).
     params: dict[str, Any] = {"as_of": as_of, "stale_before": stale_before(as_of)}
+    params.update(cutoff_params(as_of))
     shape: list[str] = []
 
     def given(name: str, value: Any) -> None:

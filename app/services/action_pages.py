@@ -52,6 +52,7 @@ from app.services.action_filters import (
     filter_values,
     report_conditions,
 )
+from app.services.as_of import at_day
 from app.services.cursors import Position
 from app.services.overdue_rule import DAYS_OVERDUE
 from app.services.revisions import REVISION_COUNT
@@ -332,7 +333,7 @@ def fetch_rows(
         params["after_key"], params["after_id"] = after.key, after.last_id
     plan = _plan(db, shape, params)
     statement = _page_statement(shape, sort, after is not None, plan, columns)
-    rows = db.execute(statement, params).all()
+    rows = db.execute(at_day(statement, as_of), params).all()
     following = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -413,11 +414,13 @@ def _fetch_by_days_overdue(
                 segment_params["after_due"] = as_of - timedelta(days=after.key)
             plan = _plan(db, segment_shape, segment_params)
             statement = _overdue_segment_statement(segment_shape, descending, resume, plan, columns)
-            rows.extend(db.execute(statement, segment_params).all())
+            rows.extend(db.execute(at_day(statement, as_of), segment_params).all())
         else:
             id_order = ActionSort.ID_DESC if descending else ActionSort.ID
             plan = _plan(db, segment_shape, segment_params)
-            statement = _page_statement(segment_shape, id_order, resume, plan, columns)
+            statement = at_day(
+                _page_statement(segment_shape, id_order, resume, plan, columns), as_of
+            )
             rows.extend((*row, 0) for row in db.execute(statement, segment_params).all())
         if len(rows) > limit:
             break

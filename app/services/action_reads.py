@@ -22,6 +22,7 @@ from app.db import Reader
 from app.schemas.filters import ActionFilters, ActionSort
 from app.services.action_filters import ACTION, A, filter_conditions, filter_values
 from app.services.action_pages import BASE, PAGE_COLUMNS, Columns, fetch_rows
+from app.services.as_of import at_day, cutoff_params
 from app.services.cursors import (
     Cursor,
     InvalidCursor,
@@ -85,14 +86,18 @@ _MANY = BASE.where(A.id.in_(bindparam("action_ids", expanding=True)))
 
 
 def many_actions(*, db: Reader, action_ids: Sequence[int], as_of: date) -> list[dict[str, Any]]:
-    """The actions with these ids, in one statement, in the order of `action_ids`."""
-    by_id = {row[0]: _to_dict(row, as_of) for row in db.execute(_MANY, {"action_ids": action_ids})}
+    """The actions with these ids (as they stood on `as_of`, if a past day), in one statement,
+    in the order of `action_ids`."""
+    params = {"action_ids": action_ids, **cutoff_params(as_of)}
+    by_id = {row[0]: _to_dict(row, as_of) for row in db.execute(at_day(_MANY, as_of), params)}
     return [by_id[action_id] for action_id in action_ids if action_id in by_id]
 
 
 def one_action(*, db: Reader, action_id: int, as_of: date) -> dict[str, Any] | None:
-    """One action as the dict an ActionOut is made from; None if there is no such action."""
-    row = db.execute(_ONE, {"action_id": action_id}).first()
+    """One action as the dict an ActionOut is made from (as it stood on `as_of`, if a past
+    day); None if there is no such action (or there was none yet)."""
+    params = {"action_id": action_id, **cutoff_params(as_of)}
+    row = db.execute(at_day(_ONE, as_of), params).first()
     return None if row is None else _to_dict(row, as_of)
 
 
@@ -178,7 +183,7 @@ def iter_actions(
 
 def count_actions(*, db: Reader, filters: ActionFilters, as_of: date) -> int:
     shape, params = filter_values(filters=filters, as_of=as_of)
-    return db.scalar(_count_statement(shape), params) or 0
+    return db.scalar(at_day(_count_statement(shape), as_of), params) or 0
 
 
 def list_page(

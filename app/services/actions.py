@@ -68,6 +68,7 @@ def create_action(*, session: Session, data: ActionCreate, actor: Principal) -> 
         kind=EventKind.CREATED,
         actor=actor,
         changes={"finding_id": [None, finding.id]},
+        at=now,  # its first state begins when it was made
     )
     return action
 

@@ -1,10 +1,12 @@
-"""The action history: every change writes an event, in the caller's transaction; it is read a
-page at a time (keyset on the event id, through the index on (action_id, id)), so that neither
-a read nor a write ever handles an action's whole history."""
+"""The action history: every change writes an event, in the caller's transaction (and, if it
+changes what app.services.states keeps, the action's new state); it is read a page at a time
+(keyset on the event id, through the index on (action_id, id)), so that neither a read nor a
+write ever handles an action's whole history."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select
@@ -17,6 +19,7 @@ from app.models import Action
 from app.models.event import ActionEvent
 from app.principal import Principal
 from app.schemas.filters import HistorySort
+from app.services import states
 from app.services.cursors import decode_history_cursor, encode_history_cursor
 
 _EVENT = cast(Table, ActionEvent.__table__)
@@ -30,18 +33,23 @@ def record(
     actor: Principal,
     changes: Mapping[str, Any] | None = None,
     comment: str | None = None,
+    at: datetime | None = None,
 ) -> ActionEvent:
+    """Write one event (at `at`, default now) and, when it changes a field the action's states
+    keep, begin its new state at the same moment (app.services.states)."""
     event = ActionEvent(
         action_id=action.id,
         kind=kind,
         actor=actor.label,
         token_id=actor.token_id,
         user_name=actor.user,
-        created_at=clock.utcnow(),
+        created_at=at or clock.utcnow(),
         changes=dict(changes or {}),
         comment=comment,
     )
     session.add(event)
+    if states.moves_state(kind, changes):
+        states.begin(session=session, action_ids=[action.id], at=event.created_at)
     return event
 
 
@@ -57,7 +65,8 @@ def record_many(
     imports, where thousands of actions change at once and an ORM object per event would cost
     more than the rows. Returns how many were written."""
     now = clock.utcnow()
-    rows = [
+    events = list(events)
+    rows: list[dict[str, Any]] = [
         {
             "action_id": action_id,
             "kind": kind,
@@ -72,6 +81,9 @@ def record_many(
     ]
     if rows:
         session.execute(insert(_EVENT), rows)
+        moved = [action_id for action_id, changes in events if states.moves_state(kind, changes)]
+        if moved:
+            states.begin(session=session, action_ids=moved, at=now)
     return len(rows)
 
 

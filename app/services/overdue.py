@@ -15,6 +15,7 @@ from app.models import Action
 from app.schemas.filters import ActionFilters, ActionSort
 from app.services import action_reads
 from app.services.action_filters import filter_conditions, filter_values
+from app.services.as_of import at_day
 from app.services.overdue_rule import ACTIVE_STATUSES, OVERDUE, held_to_due_date
 
 
@@ -90,12 +91,12 @@ def summary(
         func.count().filter(OVERDUE).label("overdue"),
         func.count().filter(due_soon).label("due_soon") if due_soon is not None else None,
     ]
-    per_priority = db.execute(
+    counts = (
         select(*(c for c in columns if c is not None))
         .where(*filter_conditions(shape))
-        .group_by(Action.priority),
-        params,
-    ).all()
+        .group_by(Action.priority)
+    )
+    per_priority = db.execute(at_day(counts, as_of), params).all()
     by_priority = {row.priority: row.overdue for row in per_priority if row.overdue}
     items, _ = action_reads.fetch_batch(
         db=db,

@@ -29,6 +29,7 @@ from app.models import Action, Owner
 from app.schemas.filters import ActionFilters
 from app.schemas.stats import StatsGroupBy
 from app.services.action_filters import A, R, filter_conditions, filter_values
+from app.services.as_of import at_day
 from app.services.overdue_rule import OVERDUE
 from app.services.stale_rule import STALE
 
@@ -188,10 +189,15 @@ def _chunks(values: list[Any]) -> Iterable[list[Any]]:
 
 
 def _overdue(
-    db: Reader, shape: tuple[str, ...], group_by: StatsGroupBy, params: dict[str, Any]
+    db: Reader,
+    shape: tuple[str, ...],
+    group_by: StatsGroupBy,
+    params: dict[str, Any],
+    as_of: date,
 ) -> dict[Any, Overdue]:
     found: dict[Any, Overdue] = {}
-    for key, n, due, action_id in db.execute(_overdue_statement(shape, group_by), params):
+    statement = at_day(_overdue_statement(shape, group_by), as_of)
+    for key, n, due, action_id in db.execute(statement, params):
         figures = Overdue(int(n), due, action_id)
         before = found.get(key)  # a force's or pillar's reports come one by one
         if before is not None:
@@ -201,7 +207,7 @@ def _overdue(
     unassigned = found.get(None) if group_by in _NULLABLE else None
     if unassigned is not None:
         action_id = db.scalar(
-            _oldest_unassigned_statement(shape, group_by),
+            at_day(_oldest_unassigned_statement(shape, group_by), as_of),
             {**params, "oldest_due": unassigned.due_date},
         )
         found[None] = unassigned._replace(action_id=action_id)
@@ -235,16 +241,19 @@ def action_stats(
     *, db: Reader, filters: ActionFilters, group_by: StatsGroupBy = StatsGroupBy.STATUS
 ) -> dict[str, Any]:
     """Per group: actions per status, total, overdue, completed share and the oldest overdue
-    action; and the same over all groups. Shaped like `StatsOut`."""
+    action; and the same over all groups. Shaped like `StatsOut`. On a past `as_of`, of the
+    actions as they stood at the end of that day (app.services.as_of)."""
     as_of = filters.as_of or clock.today()
     shape, params = filter_values(filters=filters, as_of=as_of)
     counts: dict[Any, dict[str, int]] = {}
-    for key, status, n in db.execute(_count_statement(shape, group_by), params):
+    for key, status, n in db.execute(at_day(_count_statement(shape, group_by), as_of), params):
         counts.setdefault(key, dict.fromkeys(_STATUSES, 0))[status] = int(n)
-    overdue = _overdue(db, shape, group_by, params)
+    overdue = _overdue(db, shape, group_by, params, as_of)
     on_time = {
         key: (int(original), int(revised))
-        for key, original, revised in db.execute(_on_time_statement(shape, group_by), params)
+        for key, original, revised in db.execute(
+            at_day(_on_time_statement(shape, group_by), as_of), params
+        )
     }
     if group_by is StatsGroupBy.STALE:
         counts = {bool(key): per_status for key, per_status in counts.items()}

@@ -92,9 +92,11 @@ def transition(
     )
 
     changes: dict[str, list[object]] = {"status": [current, to]}
+    # One moment for the row and its event: closed_at is when the event says it closed.
+    now = clock.utcnow()
     action.status = to
     if to in CLOSED:
-        action.closed_at = clock.utcnow()
+        action.closed_at = now
     elif action.closed_at is not None:
         action.closed_at = None
     if to is S.SUPERSEDED:
@@ -102,7 +104,7 @@ def transition(
         changes["superseded_by"] = [None, _describe(replacement)]
     elif current is S.SUPERSEDED:
         action.superseded_by_action_id = action.superseded_by_finding_id = None
-    action.updated_at = clock.utcnow()
+    action.updated_at = now
     session.flush()
     history.record(
         session=session,
@@ -111,6 +113,7 @@ def transition(
         actor=actor,
         changes=changes,
         comment=comment,
+        at=now,
     )
     return action
 

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import ForeignKey, Index, SmallInteger, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base
+
+# The end of a state that still holds: the current one. A moment rather than NULL, so that
+# "the state at moment c" is two range conditions an index can serve.
+STILL_VALID = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+class ActionState(Base):
+    """What an action's changing fields were over an interval of time [valid_from, valid_to):
+    its history as rows that answer "as it stood on a day" without replaying events.
+
+    A row begins with each change of a field kept here and is written in the same transaction as
+    the change's history event (app.services.states); the row it replaces gets its end then, and
+    is never changed again. The columns carry the action's own names, so that the action
+    queries read them in place of the action's (app.services.as_of)."""
+
+    __tablename__ = "action_state"
+    __table_args__ = (
+        # The current state of an action (closed by the next change), and one action's states.
+        Index("ix_action_state_action_id_valid_to", "action_id", "valid_to"),
+        # Every state that held at a moment: valid_to >= moment > valid_from.
+        Index("ix_action_state_valid_to_valid_from", "valid_to", "valid_from"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("action.id", ondelete="CASCADE"))
+    valid_from: Mapped[datetime]
+    valid_to: Mapped[datetime]
+    # Never change; here so that filters and counts read this table alone.
+    report_id: Mapped[int]
+    finding_id: Mapped[int]
+    created_at: Mapped[datetime]
+    # The fields that change. No foreign key to the owner: an owner who once held an action can
+    # still be deleted once they hold none now.
+    status: Mapped[str] = mapped_column(String(30))
+    priority: Mapped[str] = mapped_column(String(20))
+    priority_rank: Mapped[int]
+    owner_id: Mapped[int | None]
+    due_date: Mapped[date | None]
+    original_due_date: Mapped[date | None]
+    rag: Mapped[str | None] = mapped_column(String(10))
+    percent_complete: Mapped[int | None] = mapped_column(SmallInteger)
+    last_progress_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    # When the action's finding was withdrawn from its report by a re-import, while it was.
+    finding_withdrawn_at: Mapped[datetime | None]

@@ -1,0 +1,63 @@
+"""Query parameters of the answers over time: the trend and the changes between two days."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
+
+from app import clock
+from app.schemas.common import Day, QueryInt
+from app.schemas.params import FilterParams
+from app.schemas.trend import TrendInterval
+from app.services import changes, trend
+
+
+class _OverTimeParams(FilterParams):
+    """The list's filters, less those that ask about one day: these answers have their own
+    days (given, they are a 422)."""
+
+    as_of: SkipJsonSchema[None] = None
+    overdue: SkipJsonSchema[None] = None
+    stale: SkipJsonSchema[None] = None
+
+
+class TrendParams(_OverTimeParams):
+    interval: TrendInterval = Field(default=TrendInterval.MONTH, description="month or quarter.")
+    from_: Day | None = Field(
+        default=None,
+        alias="from",
+        description="A day in the first period (default: the last 12 periods up to `to`).",
+    )
+    to: Day | None = Field(
+        default=None,
+        description="The last period's end (default: today); periods before it "
+        "end on their last day.",
+    )
+
+    def date_range(self) -> tuple[date, date]:
+        end = self.to or clock.today()
+        start = self.from_ or trend.default_start(interval=self.interval, end=end)
+        return start, end
+
+
+class ChangesParams(_OverTimeParams):
+    since: Day | None = Field(
+        default=None,
+        description="The first day of the window, the day after the last meeting (default: "
+        f"{changes.DEFAULT_DAYS} days before until).",
+    )
+    until: Day | None = Field(
+        default=None, description="The last day of the window (default: today)."
+    )
+    limit: QueryInt = Field(
+        default=1000,
+        ge=1,
+        le=changes.MAX_CHANGES,
+        description="The most items answered, oldest first (`truncated`: more were found).",
+    )
+
+    def window(self) -> tuple[date, date]:
+        until = self.until or clock.today()
+        return self.since or until - timedelta(days=changes.DEFAULT_DAYS), until

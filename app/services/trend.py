@@ -1,0 +1,188 @@
+"""The trend: how many actions were open and overdue at the end of each month or quarter, how
+many were completed and opened during each, and the ageing of what was overdue at the end.
+
+Read in one pass over the states (app.services.states) that held at some point of the range:
+each state counts towards the period ends it spans, as the state at the end of that day (the
+same rule as `as_of`). Each state is placed by where it begins and ends among the period ends
+(and its due date among their days), in SQL; the few hundred combinations are added up here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, select
+
+from app import clock
+from app.db import Reader
+from app.enums import ActionStatus
+from app.errors import InvalidInput
+from app.schemas.filters import ActionFilters
+from app.schemas.trend import TrendInterval, TrendOut
+from app.services.action_filters import filter_conditions, filter_values
+from app.services.as_of import on_states
+from app.services.overdue_rule import ACTIVE_STATUSES
+from app.services.states import STATE, day_end
+
+S = STATE.c
+# The most period ends one answer has: ten years of months.
+MAX_PERIODS = 120
+DEFAULT_PERIODS = 12
+_MONTHS = {TrendInterval.MONTH: 1, TrendInterval.QUARTER: 3}
+_CLOSED = (ActionStatus.COMPLETED, ActionStatus.SUPERSEDED, ActionStatus.WITHDRAWN)
+# Filters that ask about one day: the trend has its own days.
+_ONE_DAY = ("as_of", "overdue", "stale")
+
+
+def period_start(day: date, interval: TrendInterval) -> date:
+    """The first day of the month or quarter `day` is in."""
+    months = _MONTHS[interval]
+    return date(day.year, (day.month - 1) // months * months + 1, 1)
+
+
+def _next_start(start: date, interval: TrendInterval) -> date:
+    month = start.month - 1 + _MONTHS[interval]
+    return date(start.year + month // 12, month % 12 + 1, 1)
+
+
+def period_ends(*, interval: TrendInterval, start: date, end: date) -> list[date]:
+    """The last day of each period from the one holding `start` to the one holding `end`; the
+    last is `end` itself (a period still running ends today, not in the future)."""
+    ends = []
+    first = period_start(start, interval)
+    while first <= end:
+        following = _next_start(first, interval)
+        ends.append(min(following - timedelta(days=1), end))
+        first = following
+    return ends
+
+
+def default_start(*, interval: TrendInterval, end: date) -> date:
+    """The start of the range when none is given: the last DEFAULT_PERIODS periods to `end`."""
+    first = period_start(end, interval)
+    months = _MONTHS[interval] * (DEFAULT_PERIODS - 1)
+    month = first.month - 1 - months
+    return date(first.year + month // 12, month % 12 + 1, 1)
+
+
+def _position(value: ColumnElement[Any], bounds: Sequence[Any], name: str) -> ColumnElement[int]:
+    """How many of the (sorted) bounds are at or before `value`: 0 before the first."""
+    return case(
+        *(
+            (value < bindparam(f"{name}_{i}", bound, type_=value.type), i)
+            for i, bound in enumerate(bounds)
+        ),
+        else_=len(bounds),
+    )
+
+
+def _check(filters: ActionFilters, start: date, end: date) -> None:
+    for name in _ONE_DAY:
+        if getattr(filters, name) is not None:
+            raise InvalidInput(
+                f"{name} asks about one day; the trend counts at each period end.",
+                field=name,
+                location="query",
+            )
+    if start > end:
+        raise InvalidInput("from is after to.", field="from", location="query")
+
+
+def trend(
+    *, db: Reader, filters: ActionFilters, interval: TrendInterval, start: date, end: date
+) -> TrendOut:
+    """Figures at each period end from the period holding `start` to `end`, for the actions the
+    filters select as they stood then; and the ageing of the overdue ones on `end`."""
+    _check(filters, start, end)
+    ends = period_ends(interval=interval, start=start, end=end)
+    if len(ends) > MAX_PERIODS:
+        raise InvalidInput(
+            f"from {start} to {end} is {len(ends)} periods; at most {MAX_PERIODS} are answered.",
+            field="from",
+            location="query",
+        )
+    last = ends[-1]
+    first = period_start(start, interval)
+    # The moments that bound the periods: the start of the first, then each period's end.
+    bounds = [day_end(first - timedelta(days=1)), *(day_end(day) for day in ends)]
+    n = len(ends)
+    began = _position(S.valid_from, bounds, "began")  # k: began in period k (0: before)
+    # k: the state still held at the end of periods before k (valid_to >= bound k)
+    ended = _position(S.valid_to, bounds[1:], "ended") + 1
+    # k: overdue at the ends of periods k and later, its due date being before their last day
+    # (n + 1: at none)
+    late_from = case((S.due_date.is_(None), n + 1), else_=_position(S.due_date, ends, "due") + 1)
+    active = and_(S.status.in_(ACTIVE_STATUSES), S.finding_withdrawn_at.is_(None))
+    days_late = [last - timedelta(days=days) for days in (30, 90, 180)]
+    flags = {
+        "open": S.status.not_in(_CLOSED),
+        "active": active,
+        "completed": and_(S.status == ActionStatus.COMPLETED, S.closed_at == S.valid_from),
+        "opened": S.valid_from == S.created_at,
+        "age_0": and_(active, S.due_date >= days_late[0]),
+        "age_1": and_(active, S.due_date < days_late[0], S.due_date >= days_late[1]),
+        "age_2": and_(active, S.due_date < days_late[1], S.due_date >= days_late[2]),
+        "age_3": and_(active, S.due_date < days_late[2]),
+    }
+    shape, params = filter_values(filters=replace(filters, as_of=None), as_of=last)
+    where = [on_states(condition) for condition in filter_conditions(shape)]
+    placed = (
+        select(
+            began.label("began"),
+            ended.label("ended"),
+            late_from.label("late_from"),
+            *(case((flag, 1), else_=0).label(name) for name, flag in flags.items()),
+        )
+        .where(S.valid_to >= bounds[0], S.valid_from < bounds[-1], *where)
+        .subquery("placed")
+    )
+    keys = (placed.c.began, placed.c.ended, placed.c.late_from)
+    statement = select(*keys, *(func.sum(placed.c[name]) for name in flags)).group_by(*keys)
+    open_at = [0] * (n + 2)
+    overdue_at = [0] * (n + 2)
+    completed_in = [0] * (n + 2)
+    opened_in = [0] * (n + 2)
+    age = [0, 0, 0, 0]
+    for k_began, k_ended, k_late, *counts in db.execute(statement, params):
+        n_open, n_active, n_completed, n_opened = (int(v) for v in counts[:4])
+        # Held at the ends of periods max(k_began, 1) .. k_ended - 1.
+        for k in range(max(k_began, 1), k_ended):
+            open_at[k] += n_open
+            if k >= k_late:
+                overdue_at[k] += n_active
+        completed_in[k_began] += n_completed
+        opened_in[k_began] += n_opened
+        if k_ended == n + 1 and k_late <= n:  # held, and overdue, at the end
+            age = [total + int(more) for total, more in zip(age, counts[4:], strict=True)]
+    items = [
+        {
+            "period_end": day,
+            "open": open_at[k],
+            "overdue": overdue_at[k],
+            "completed": completed_in[k],
+            "opened": opened_in[k],
+        }
+        for k, day in enumerate(ends, start=1)
+    ]
+    return TrendOut.model_validate(
+        {
+            "interval": interval,
+            "items": items,
+            "ageing": {
+                "as_of": last,
+                "days_0_30": age[0],
+                "days_31_90": age[1],
+                "days_91_180": age[2],
+                "days_over_180": age[3],
+            },
+        }
+    )
+
+
+def today_range(interval: TrendInterval) -> tuple[date, date]:
+    """The default range: the last DEFAULT_PERIODS periods up to today."""
+    end = clock.today()
+    return default_start(interval=interval, end=end), end

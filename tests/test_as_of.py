@@ -1,0 +1,140 @@
+"""Answers as they stood on a day (`as_of`): rebuilt from the states the history wrote, checked
+day by day against a scripted quarter of changes (tests.history_scenario)."""
+
+from __future__ import annotations
+
+import importlib.util
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, select
+
+from app.models import ActionState
+from tests.helpers import assert_problem
+from tests.history_scenario import SEED_DAY, TODAY, Expected, Scenario, clock_at, play
+
+ROOT_MIGRATION = "migrations/versions/0012_action_state.py"
+
+
+@pytest.fixture
+def scenario(client: Any, client_as: Any, seed_text: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    approver = client_as("approver", user="ann")
+    with clock_at(monkeypatch) as set_now:
+        return play(client=client, approver=approver, seed_text=seed_text, set_now=set_now)
+
+
+def _days() -> list[date]:
+    return [SEED_DAY + timedelta(days=n) for n in range((TODAY - SEED_DAY).days + 1)]
+
+
+def _overdue(expected: Expected, day: date) -> bool:
+    active = expected.status in ("open", "in_progress", "blocked")
+    late = expected.due_date is not None and expected.due_date < day
+    return active and late and not expected.withdrawn
+
+
+def _seen(item: dict[str, Any]) -> Expected:
+    return Expected(
+        status=item["status"],
+        owner_id=item["owner"]["id"] if item["owner"] else None,
+        due_date=date.fromisoformat(item["due_date"]) if item["due_date"] else None,
+        rag=item["rag"],
+        withdrawn=item["finding_withdrawn_at"] is not None,
+    )
+
+
+def test_one_action_on_each_day_is_as_it_stood(client: Any, scenario: Scenario) -> None:
+    for day in _days():
+        for name, action_id in scenario.ids().items():
+            response = client.get(f"/api/v1/actions/{action_id}?as_of={day}")
+            assert response.status_code == 200, response.text
+            item = response.json()
+            expected = scenario.expected(day)[name]
+            assert (day, name, _seen(item)) == (day, name, expected)
+            assert item["is_overdue"] == _overdue(expected, day), (day, name)
+
+
+def test_before_it_was_made_an_action_is_not_found(client: Any, scenario: Scenario) -> None:
+    the_day_before = SEED_DAY - timedelta(days=1)
+    assert_problem(client.get(f"/api/v1/actions/{scenario.a}?as_of={the_day_before}"), 404)
+    listed = client.get(f"/api/v1/actions?as_of={the_day_before}&count=true").json()
+    assert (listed["items"], listed["total"]) == ([], 0)
+
+
+def test_today_and_later_days_read_the_action_as_it_is(client: Any, scenario: Scenario) -> None:
+    for day in (TODAY, TODAY + timedelta(days=30)):
+        item = client.get(f"/api/v1/actions/{scenario.a}?as_of={day}").json()
+        assert _seen(item) == scenario.expected(TODAY)["a"]
+
+
+def test_the_list_filters_by_the_state_on_the_day(client: Any, scenario: Scenario) -> None:
+    owner_1, owner_2 = scenario.owners
+    for day in _days():
+        expected = scenario.expected(day)
+        for owner in (owner_1, owner_2):
+            ids = {
+                item["id"]
+                for item in client.get(
+                    f"/api/v1/actions?as_of={day}&owner_id={owner}&limit=500"
+                ).json()["items"]
+            }
+            wanted = {
+                getattr(scenario, name) for name, e in expected.items() if e.owner_id == owner
+            }
+            assert (day, ids) == (day, wanted)
+        overdue = client.get(f"/api/v1/actions?as_of={day}&overdue=true&limit=500").json()
+        wanted_overdue = {getattr(scenario, n) for n, e in expected.items() if _overdue(e, day)}
+        assert (day, {item["id"] for item in overdue["items"]}) == (day, wanted_overdue)
+        red = client.get(f"/api/v1/actions?as_of={day}&rag=red&limit=500").json()["items"]
+        wanted_red = {getattr(scenario, n) for n, e in expected.items() if e.rag == "red"}
+        assert (day, {item["id"] for item in red}) == (day, wanted_red)
+
+
+def test_stats_and_overdue_summary_count_the_state_on_the_day(
+    client: Any, scenario: Scenario
+) -> None:
+    total = len(client.get("/api/v1/actions?limit=500").json()["items"])
+    for day in _days():
+        expected = scenario.expected(day)
+        stats = client.get(f"/api/v1/stats?as_of={day}").json()
+        moved = {e.status for e in expected.values()}
+        counts = stats["totals"]["counts"]
+        assert stats["totals"]["total"] == total
+        for status in moved - {"open"}:
+            wanted = sum(e.status == status for e in expected.values())
+            assert (day, status, counts[status]) == (day, status, wanted)
+        overdue = sum(_overdue(e, day) for e in expected.values())
+        assert (day, stats["totals"]["overdue"]) == (day, overdue)
+        summary = client.get(f"/api/v1/actions/overdue-summary?as_of={day}").json()
+        assert (day, summary["overdue"]) == (day, overdue)
+        late = sorted(
+            (e.due_date, getattr(scenario, n)) for n, e in expected.items() if _overdue(e, day)
+        )
+        assert (day, [item["id"] for item in summary["oldest"]]) == (day, [i for _, i in late])
+        by_owner = client.get(f"/api/v1/stats?as_of={day}&group_by=owner").json()
+        owned = {g["key"]: g["total"] for g in by_owner["groups"] if g["key"] is not None}
+        wanted_owned: dict[int, int] = {}
+        for e in expected.values():
+            if e.owner_id is not None:
+                wanted_owned[e.owner_id] = wanted_owned.get(e.owner_id, 0) + 1
+        assert (day, owned) == (day, wanted_owned)
+
+
+def _states(session: Any) -> list[tuple[Any, ...]]:
+    columns = [c for c in ActionState.__table__.c if c.name != "id"]
+    return [tuple(row) for row in session.execute(select(*columns).order_by(*columns[:2]))]
+
+
+def test_the_migration_rebuilds_from_the_history_the_states_the_service_wrote(
+    scenario: Scenario, session: Any
+) -> None:
+    written = _states(session)
+    assert len(written) > len({row[0] for row in written})  # some actions changed
+    spec = importlib.util.spec_from_file_location("migration_0012", ROOT_MIGRATION)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    session.execute(delete(ActionState))
+    migration.backfill(session.connection())
+    assert _states(session) == written
