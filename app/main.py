@@ -17,6 +17,7 @@ from app.api import (
     openapi,
     overdue,
     owners,
+    pack,
     problems,
     reports,
     route_table,
@@ -75,7 +76,7 @@ def create_app() -> FastAPI:
     readers = [Depends(get_principal)]
     # Routes are matched in the order they are added: the action list, the busiest, first.
     # Ids in paths are integers at routing, so /actions/overdue-summary is not an action id.
-    for module in (action_queries, reports, overdue, actions, evidence, owners):
+    for module in (action_queries, reports, overdue, actions, evidence, owners, pack):
         app.include_router(module.router, dependencies=readers)
     app.include_router(
         overdue.calendar_router,

@@ -1,17 +1,25 @@
 """The committee pack's page in a real browser: headless Chromium (Debian's, driven by
-Playwright) opens the page as the service sends it (its Content-Security-Policy header too),
-draws its charts, and prints it to PDF. The page may fetch nothing: every other request is
-refused and fails the test; so do console errors and policy violations."""
+Playwright) opens the page, draws its charts, and prints it to PDF: first as the renderer makes
+it (served with the policy header the service sends), then from the service itself, run by
+uvicorn on a seeded database. The page may fetch nothing: every other request is refused and
+fails the test; so do console errors and policy violations."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
 from app.services.pack_html import CONTENT_SECURITY_POLICY, MEDIA_TYPE, render_html
+from tests.conftest import ROOT
+from tests.live_server import served
 from tests.pack_sample import HOSTILE, sample_pack
 from tests.test_docs_browser import _WATCH_POLICY, _chromium
 
@@ -99,3 +107,66 @@ def test_the_page_prints_to_pdf_each_section_on_a_new_page(browser: Browser) -> 
     assert opened.requests == [URL]
     assert opened.violations() == [] and opened.errors == []
     opened.context.close()
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """The service on a database seeded by `afi seed`; yields its URL and a viewer token."""
+    workdir = tmp_path_factory.mktemp("pack")
+    env = {
+        **os.environ,
+        "AFI_DATABASE_URL": f"sqlite:///{workdir / 'afi.db'}",
+        "AFI_DATA_DIR": str(workdir / "data"),
+        "AFI_SEEDS_DIR": str(ROOT / "seeds"),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+
+    def afi(*arguments: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "app.cli", *arguments],
+            env=env, cwd=workdir, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return done.stdout.strip()
+
+    afi("seed")
+    token = afi("token", "create", "--name", "committee", "--role", "viewer")
+    with served(env, workdir) as base:
+        yield base, token
+
+
+def test_the_served_page_renders_and_prints(browser: Browser, service: tuple[str, str]) -> None:
+    base, token = service
+    context = browser.new_context(extra_http_headers={"Authorization": f"Bearer {token}"})
+    requests: list[str] = []
+
+    def route(route: Route) -> None:
+        requests.append(route.request.url)
+        if urlsplit(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            route.abort("blockedbyclient")
+
+    context.route("**/*", route)
+    context.add_init_script(_WATCH_POLICY)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text))
+    url = f"{base}/api/v1/pack.html?force=Cumbria"
+    response = page.goto(url, wait_until="load")
+    assert response is not None and response.status == 200
+    assert response.headers["content-security-policy"].startswith(CONTENT_SECURITY_POLICY)
+    charts = page.locator("svg[role=img]")
+    assert charts.count() == 3
+    assert all((charts.nth(i).bounding_box() or {}).get("width", 0) > 300 for i in range(3))
+    listed = httpx.get(
+        f"{base}/api/v1/actions?force=Cumbria&count=true&limit=1",
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()["total"]
+    assert listed > 0
+    assert page.locator("h2#items-heading").inner_text() == f"Items ({listed})"
+    assert page.eval_on_selector("h2", "e => getComputedStyle(e).borderBottomWidth") == "2px"
+    pdf = page.pdf(prefer_css_page_size=True, print_background=True)
+    assert pdf.startswith(b"%PDF-") and len(re.findall(rb"/Type\s*/Page\b", pdf)) >= 3
+    assert requests == [url]
+    assert page.evaluate("window.__violations") == [] and errors == []
+    context.close()
