@@ -18,6 +18,7 @@ from app.api import (
     over_time,
     overdue,
     owners,
+    pack,
     problems,
     reports,
     route_table,
@@ -77,7 +78,8 @@ def create_app() -> FastAPI:
     readers = [Depends(get_principal)]
     # Routes are matched in the order they are added: the action list, the busiest, first.
     # Ids in paths are integers at routing, so /actions/overdue-summary is not an action id.
-    for module in (action_list, stats, reports, overdue, actions, evidence, owners, over_time):
+    modules = (action_list, stats, reports, overdue, actions, evidence, owners, over_time, pack)
+    for module in modules:
         app.include_router(module.router, dependencies=readers)
     app.include_router(
         overdue.calendar_router,

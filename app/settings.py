@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     due_date_revision_role: Role = Role.EDITOR
     # An action still to be done with no progress update for more than this many days is stale.
     stale_after_days: int = Field(default=90, ge=1, le=3650)
+    # Actions one committee pack may hold (its workbook and page are made in memory); a
+    # selection of more is refused with a 422 that says to narrow the filters.
+    max_pack_items: int = Field(default=5000, gt=0, le=100_000)
 
     @field_validator("timezone")
     @classmethod

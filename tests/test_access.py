@@ -64,6 +64,8 @@ CASES = [
     Case("GET", "/api/v1/changes", V, 200),
     Case("GET", "/api/v1/actions/overdue-summary", V, 200),
     Case("GET", "/api/v1/calendar.ics", V, 200),
+    Case("GET", "/api/v1/pack.xlsx", V, 200),
+    Case("GET", "/api/v1/pack.html", V, 200),
     Case("POST", "/api/v1/actions", E, 201, body={"finding_id": "finding"}),
     Case("POST", "/api/v1/actions/bulk", E, 200,
          body={"action_ids": ["action"], "set": {"priority": "high"}}),
