@@ -50,6 +50,8 @@ def create_app() -> FastAPI:
         # Served by app.api.docs from the package's own copies of Swagger UI and ReDoc.
         docs_url=None,
         redoc_url=None,
+        # operationIds from the route functions' names: listActions, transitionAction...
+        generate_unique_id_function=openapi.operation_id,
     )
     app.state.failed_attempts = FailedAttempts()
     problems.install(app)

@@ -190,5 +190,8 @@ def test_health_ready_and_openapi(client: TestClient) -> None:
     assert client.get("/ready").json() == {"status": "ready"}
     spec = client.get("/openapi.json").json()
     assert "/api/v1/reports" in spec["paths"]
+    # One kind of body per operation: report text, or a file.
     content = spec["paths"]["/api/v1/reports"]["post"]["requestBody"]["content"]
-    assert {"text/plain", "multipart/form-data"} <= content.keys()
+    assert content.keys() == {"text/plain"}
+    files = spec["paths"]["/api/v1/reports/files"]["post"]["requestBody"]["content"]
+    assert files.keys() == {"multipart/form-data"}

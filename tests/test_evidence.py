@@ -638,7 +638,10 @@ def test_refused_evidence_writes_no_history(client: Any, action_id: int, session
 
 def test_openapi_documents_the_routes(client: Any) -> None:
     paths = client.get("/openapi.json").json()["paths"]
+    # One kind of body per operation: notes and links as JSON, files as multipart.
     post = paths["/api/v1/actions/{action_id}/evidence"]["post"]
-    assert set(post["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
+    assert set(post["requestBody"]["content"]) == {"application/json"}
+    files = paths["/api/v1/actions/{action_id}/evidence/files"]["post"]
+    assert set(files["requestBody"]["content"]) == {"multipart/form-data"}
     assert "delete" in paths["/api/v1/evidence/{evidence_id}"]
     assert "get" in paths["/api/v1/evidence/{evidence_id}/content"]

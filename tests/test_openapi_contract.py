@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 import pytest
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from app.enums import ActionStatus
@@ -20,7 +21,10 @@ from app.schemas.problems import PROBLEM_SCHEMAS
 from app.services.workflow import ALLOWED
 from tests.helpers import assert_problem, first_action
 
-DOCUMENT = create_app().openapi()
+APP = create_app()
+DOCUMENT = APP.openapi()
+COMPONENTS: dict[str, Any] = DOCUMENT["components"]["schemas"]
+REF = "#/components/schemas/"
 OPERATIONS = [
     (path, method, operation)
     for path, methods in DOCUMENT["paths"].items()
@@ -38,7 +42,9 @@ RAISED_BY_SERVICE = {
     ("post", "/api/v1/tokens"): {409},
     ("get", "/api/v1/calendar.ics"): {401, 403},
     ("post", "/api/v1/reports"): {413, 415, 422},
+    ("post", "/api/v1/reports/files"): {413, 415, 422},
     ("post", "/api/v1/actions/{action_id}/evidence"): {413, 415, 422},
+    ("post", "/api/v1/actions/{action_id}/evidence/files"): {413, 415, 422},
 }
 
 
@@ -121,8 +127,10 @@ def test_the_transitions_operation_shows_the_workflow_of_the_code() -> None:
     }
     assert rows == {str(current): {str(to) for to in steps} for current, steps in ALLOWED.items()}
     to = DOCUMENT["components"]["schemas"]["TransitionIn"]["properties"]["to"]
-    assert set(to["enum"]) == {str(step) for steps in ALLOWED.values() for step in steps}
-    assert set(to["enum"]) <= {str(status) for status in ActionStatus}
+    assert to["$ref"] == "#/components/schemas/ActionStatus"
+    statuses = set(DOCUMENT["components"]["schemas"]["ActionStatus"]["enum"])
+    assert statuses == {str(status) for status in ActionStatus}
+    assert {str(step) for steps in ALLOWED.values() for step in steps} <= statuses
 
 
 def test_headers_are_declared_where_sent() -> None:
@@ -132,7 +140,9 @@ def test_headers_are_declared_where_sent() -> None:
         ("/api/v1/owners", "post"),
         ("/api/v1/tokens", "post"),
         ("/api/v1/reports", "post"),
+        ("/api/v1/reports/files", "post"),
         ("/api/v1/actions/{action_id}/evidence", "post"),
+        ("/api/v1/actions/{action_id}/evidence/files", "post"),
     ]:
         assert "Location" in paths[path][method]["responses"]["201"]["headers"], path
     for path, method in [
@@ -156,6 +166,11 @@ def _schema(name: str) -> dict[str, Any]:
     return schema
 
 
+def _name(schema: dict[str, Any]) -> str:
+    ref: str = schema["$ref"]
+    return ref.removeprefix("#/components/schemas/")
+
+
 def test_the_limits_the_service_enforces_are_in_the_schemas() -> None:
     update = _schema("ActionUpdate")["properties"]
     # Not nullable: null is refused.
@@ -174,7 +189,8 @@ def test_the_limits_the_service_enforces_are_in_the_schemas() -> None:
     assert (owner_id["minimum"], owner_id["maximum"]) == (1, 2**31 - 1)
     assert "anyOf" not in _schema("OwnerUpdate")["properties"]["name"]
     evidence = DOCUMENT["paths"]["/api/v1/actions/{action_id}/evidence"]["post"]["requestBody"]
-    kinds = evidence["content"]["application/json"]["schema"]["oneOf"]
+    body = evidence["content"]["application/json"]["schema"]
+    kinds = [_schema(ref["$ref"].rsplit("/", 1)[-1]) for ref in _schema(_name(body))["oneOf"]]
     link = next(kind for kind in kinds if "url" in kind["properties"])
     assert link["properties"]["url"]["maxLength"] == 2048
     path_id = DOCUMENT["paths"]["/api/v1/owners/{owner_id}"]["get"]["parameters"][0]["schema"]
@@ -212,3 +228,183 @@ def test_a_report_upload_with_an_unknown_part_is_422(client: TestClient, seed_te
     )
     body = assert_problem(response, 422)
     assert body["field"] == "colour"
+
+
+# What a client generator needs (issue 17): rules over every operation, so that routes added
+# later are held to them too.
+
+
+def _camel_case(name: str) -> str:
+    head, *tail = name.split("_")
+    return head + "".join(word.title() for word in tail)
+
+
+def test_operation_ids_are_the_route_names_in_camel_case_and_unique() -> None:
+    documented = {
+        (path, method.upper()): operation["operationId"] for path, method, operation in OPERATIONS
+    }
+    for route in APP.routes:
+        if isinstance(route, APIRoute) and route.include_in_schema:
+            for method in route.methods:
+                assert documented[(route.path_format, method)] == _camel_case(route.name)
+    ids = list(documented.values())
+    assert len(ids) == len(set(ids))
+    for operation_id in ids:
+        assert re.fullmatch(r"[a-z]+(?:[A-Z0-9][a-z0-9]*)*", operation_id), operation_id
+    assert documented[("/api/v1/actions", "GET")] == "listActions"
+
+
+def test_every_tag_used_is_defined_with_a_description() -> None:
+    defined = {tag["name"]: tag.get("description") for tag in DOCUMENT["tags"]}
+    used = {tag for _, _, operation in OPERATIONS for tag in operation["tags"]}
+    # A new kind of route needs its tag in app.api.openapi.TAGS.
+    assert used == defined.keys()
+    assert all(defined.values())
+    assert all(len(operation["tags"]) == 1 for _, _, operation in OPERATIONS)
+
+
+def test_the_document_names_its_servers_licence_and_contact() -> None:
+    info = DOCUMENT["info"]
+    assert info["license"]["identifier"] == "MIT"
+    assert info["contact"]["name"] and info["description"]
+    assert [server["url"] for server in DOCUMENT["servers"]] == ["/"]
+
+
+def test_operations_that_need_no_token_say_so() -> None:
+    for path, method, operation in OPERATIONS:
+        wants_token = "401" in operation["responses"]
+        assert bool(operation["security"]) == wants_token, (method, path)
+
+
+def _walk(node: Any, where: tuple[str, ...] = ()) -> Any:
+    yield where, node
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _walk(value, (*where, str(key)))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _walk(value, (*where, str(index)))
+
+
+def test_enums_are_named_components_never_copied() -> None:
+    for where, node in _walk(DOCUMENT):
+        # (A problem's `status` lists the HTTP statuses it answers with: numbers, not a shape.)
+        if isinstance(node, dict) and "enum" in node and node.get("type") != "integer":
+            assert where[:2] == ("components", "schemas") and len(where) == 3, where
+
+
+def test_each_problem_schema_names_the_statuses_it_answers_with() -> None:
+    for path, method, operation in OPERATIONS:
+        for code, response in operation["responses"].items():
+            if int(code) >= 400:
+                schema = _schema(_name(response["content"]["application/problem+json"]["schema"]))
+                status = schema["properties"]["status"]
+                assert int(code) in status.get("enum", [status.get("const")]), (method, path)
+    assert _schema("PreconditionFailedProblem")["properties"]["status"]["const"] == 412
+    assert _schema("ConflictProblem")["properties"]["status"]["const"] == 409
+
+
+def test_shapes_are_components_never_inline_in_operations() -> None:
+    for where, node in _walk(DOCUMENT["paths"]):
+        if isinstance(node, dict):
+            assert "properties" not in node and "oneOf" not in node, where
+    assert "x-afi-components" not in json.dumps(DOCUMENT)
+    for name in COMPONENTS:
+        assert re.fullmatch(r"[A-Z][A-Za-z0-9]*", name), name
+
+
+@pytest.mark.parametrize(("path", "method", "operation"), OPERATIONS, ids=IDS)
+def test_one_media_type_per_body_and_json_answers_only_json(
+    path: str, method: str, operation: dict[str, Any]
+) -> None:
+    if "requestBody" in operation:
+        assert len(operation["requestBody"]["content"]) == 1
+    for code, response in operation["responses"].items():
+        content = response.get("content", {})
+        if "application/json" in content:
+            assert list(content) == ["application/json"], code
+
+
+def test_parameters_are_left_out_never_null() -> None:
+    for path, method, operation in OPERATIONS:
+        for parameter in operation.get("parameters", []):
+            text = json.dumps(parameter["schema"])
+            assert '"null"' not in text and '"default": null' not in text, (method, path)
+
+
+def _refs(node: Any) -> set[str]:
+    return {
+        value.removeprefix(REF)
+        for where, value in _walk(node)
+        if where and where[-1] == "$ref" and isinstance(value, str)
+    }
+
+
+def _closure(roots: Any) -> set[str]:
+    found: set[str] = set()
+    pending = _refs(roots)
+    while pending:
+        name = pending.pop()
+        if name not in found:
+            found.add(name)
+            pending |= _refs(COMPONENTS[name])
+    return found
+
+
+def test_answers_have_every_property_required() -> None:
+    answers = _closure(
+        [
+            response
+            for _, _, operation in OPERATIONS
+            for code, response in operation["responses"].items()
+            if code.startswith("2")
+        ]
+    )
+    requests = _closure([[op.get("parameters"), op.get("requestBody")] for _, _, op in OPERATIONS])
+    assert {"ActionOut", "ActionPage", "EventOut", "NoteEvidence", "StatsOut"} <= answers
+    for name in answers - requests:
+        schema = COMPONENTS[name]
+        assert set(schema.get("required", [])) == set(schema.get("properties", {})), name
+
+
+def test_problem_members_are_left_out_never_null() -> None:
+    for model in PROBLEM_SCHEMAS:
+        text = json.dumps(COMPONENTS[model.__name__])
+        assert '"null"' not in text and '"default": null' not in text, model.__name__
+
+
+def test_payloads_with_a_kind_are_discriminated_unions() -> None:
+    def kinds(schema: dict[str, Any]) -> bool:
+        return "const" in schema.get("properties", {}).get("kind", {})
+
+    for name, schema in COMPONENTS.items():
+        branches = schema.get("oneOf") or schema.get("anyOf") or []
+        targets = [COMPONENTS[_name(branch)] for branch in branches if "$ref" in branch]
+        if targets and all(kinds(target) for target in targets):
+            assert schema["discriminator"]["propertyName"] == "kind", name
+            assert "oneOf" in schema, name
+    for name in ("EvidenceOut", "EvidenceIn"):
+        assert COMPONENTS[name]["discriminator"]["propertyName"] == "kind"
+    assert COMPONENTS["EventOut"]["properties"]["kind"] == {"$ref": f"{REF}EventKind"}
+    conflict = COMPONENTS["ConflictProblem"]["properties"]
+    assert conflict["allowed"]["items"] == {"$ref": f"{REF}ActionStatus"}
+
+
+def test_downloads_are_operations_of_their_own() -> None:
+    paths = DOCUMENT["paths"]
+    csv = paths["/api/v1/actions.csv"]["get"]["responses"]["200"]
+    assert list(csv["content"]) == ["text/csv"] and "Content-Disposition" in csv["headers"]
+    listed = {p["name"] for p in paths["/api/v1/actions"]["get"]["parameters"]}
+    exported = {p["name"] for p in paths["/api/v1/actions.csv"]["get"]["parameters"]}
+    assert exported == listed - {"limit", "cursor", "count"}
+    calendar = paths["/api/v1/calendar.ics"]["get"]["responses"]["200"]
+    assert list(calendar["content"]) == ["text/calendar"]
+    content = paths["/api/v1/evidence/{evidence_id}/content"]["get"]["responses"]["200"]
+    assert next(iter(content["content"])) == "application/octet-stream"
+    for path in ("/api/v1/reports", "/api/v1/reports/files"):
+        answers = paths[path]["post"]["responses"]
+        assert answers["201"]["content"]["application/json"]["schema"] == {
+            "$ref": f"{REF}ImportResult"
+        }
+        either = answers["200"]["content"]["application/json"]["schema"]["anyOf"]
+        assert {_name(branch) for branch in either} == {"ImportResult", "DryRunResult"}

@@ -1,6 +1,7 @@
-"""The action list: every action matching the filters, a page at a time as JSON or all as CSV.
+"""The action list: every action matching the filters, a page at a time as JSON, or all as CSV
+(its own operation, GET /actions.csv, beside the old `format=csv`).
 
-The route only parses parameters and calls one service function; pages are built as plain
+The routes only parse parameters and call one service function; pages are built as plain
 dicts and serialised with orjson (the response_model documents the shape in OpenAPI).
 """
 
@@ -13,11 +14,11 @@ from app.api.auth import AuthenticatedFirst
 from app.api.openapi import CONTENT_DISPOSITION, LINK
 from app.api.params import openapi_parameters, read_query
 from app.api.responses import page_response
-from app.db import DatabaseDep
+from app.db import Database, DatabaseDep
 from app.schemas.actions import ActionOut
 from app.schemas.common import Page
 from app.schemas.filters import OutputFormat
-from app.schemas.params import ListParams
+from app.schemas.params import ExportParams, ListParams
 from app.services import action_reads, csv_export
 
 router = APIRouter(prefix="/api/v1", tags=["actions"], route_class=AuthenticatedFirst)
@@ -49,35 +50,19 @@ def _wants_csv(output_format: OutputFormat | None, accept: str) -> bool:
 @router.get(
     "/actions",
     response_model=Page[ActionOut],
-    responses={
-        200: {
-            "description": "A page of actions; with `Accept: text/csv` or `format=csv`, every "
-            "matching action as CSV (limit and cursor do not apply).",
-            "content": {"text/csv": {"schema": {"type": "string"}}},
-            "headers": {**LINK, **CONTENT_DISPOSITION},
-        },
-    },
-    openapi_extra=openapi_parameters(ListParams),
+    responses={200: {"description": "A page of actions.", "headers": LINK}},
+    # `format=csv` (and `Accept: text/csv`) still answer CSV here, as they always did; the
+    # document gives CSV an operation of its own, so that the list is always JSON to a client.
+    openapi_extra=openapi_parameters(ListParams, exclude=frozenset({"format"})),
 )
 async def list_actions(request: Request, db: DatabaseDep) -> Response:
     """Actions matching every filter given, a page at a time (keyset: follow `next_cursor` or
-    the `Link: rel="next"` header). `total` is counted only with `count=true`."""
+    the `Link: rel="next"` header). `total` is counted only with `count=true`. For CSV, see
+    `GET /api/v1/actions.csv`."""
     params = read_query(ListParams, request)
     filters = params.to_filters()
     if _wants_csv(params.format, request.headers.get("accept", "")):
-        # Started here, so that a database that fails at once is answered with a problem.
-        body = await db.started_stream(
-            csv_export.stream_csv(
-                session_factory=lambda: db.session(read_only=True),
-                filters=filters,
-                sort=params.sort,
-            )
-        )
-        return StreamingResponse(
-            body,
-            media_type="text/csv; charset=utf-8; header=present",
-            headers={"Content-Disposition": 'attachment; filename="actions.csv"'},
-        )
+        return await _csv(db, params)
     # Counting every match may read much of the table: a heavy read.
     read = db.run_heavy_read if params.count else db.run_read
     page = await read(
@@ -89,3 +74,36 @@ async def list_actions(request: Request, db: DatabaseDep) -> Response:
         count=params.count,
     )
     return page_response(request, page)
+
+
+@router.get(
+    "/actions.csv",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Every matching action as CSV, one row each, with a header row.",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "headers": CONTENT_DISPOSITION,
+        },
+    },
+    openapi_extra=openapi_parameters(ExportParams),
+)
+async def export_actions_csv(request: Request, db: DatabaseDep) -> Response:
+    """Every action matching the filters (those of the list) as CSV, in the order asked for."""
+    return await _csv(db, read_query(ExportParams, request))
+
+
+async def _csv(db: Database, params: ExportParams) -> Response:
+    # Started here, so that a database that fails at once is answered with a problem.
+    body = await db.started_stream(
+        csv_export.stream_csv(
+            session_factory=lambda: db.session(read_only=True),
+            filters=params.to_filters(),
+            sort=params.sort,
+        )
+    )
+    return StreamingResponse(
+        body,
+        media_type="text/csv; charset=utf-8; header=present",
+        headers={"Content-Disposition": 'attachment; filename="actions.csv"'},
+    )

@@ -95,7 +95,7 @@ def update_action(
     response_model=Page[ActionOut],
     responses=raises(NotFound, status_404="Some ids are not actions (`missing`); none changed."),
 )
-def bulk_update(data: BulkUpdate, session: SessionDep, actor: Editor) -> dict[str, Any]:
+def bulk_update_actions(data: BulkUpdate, session: SessionDep, actor: Editor) -> dict[str, Any]:
     """Set the same owner, due date or priority on many actions: all of them, or none."""
     return {"items": service.bulk_update_and_view(session=session, data=data, actor=actor)}
 
@@ -112,7 +112,7 @@ def bulk_update(data: BulkUpdate, session: SessionDep, actor: Editor) -> dict[st
         ),
     },
 )
-def transition(
+def transition_action(
     action_id: IdPath,
     data: TransitionIn,
     response: Response,
@@ -138,7 +138,7 @@ def transition(
     responses={200: {"headers": LINK}},
     openapi_extra=openapi_parameters(HistoryParams),
 )
-async def get_history(action_id: IdPath, request: Request, db: DatabaseDep) -> Response:
+async def get_action_history(action_id: IdPath, request: Request, db: DatabaseDep) -> Response:
     """The action's events, a page at a time (keyset: follow `next_cursor` or the
     `Link: rel="next"` header); `sort=-id` for newest first."""
     params = read_query(HistoryParams, request)
@@ -160,7 +160,9 @@ async def get_due_date_revisions(action_id: IdPath, db: DatabaseDep) -> Any:
 
 
 @router.post("/actions/{action_id:int}/comments", response_model=EventOut, status_code=201)
-def add_comment(action_id: IdPath, data: CommentIn, session: SessionDep, actor: Editor) -> Any:
+def add_action_comment(
+    action_id: IdPath, data: CommentIn, session: SessionDep, actor: Editor
+) -> Any:
     """Add a comment to the action's history."""
     return service.comment_on(
         session=session, action_id=action_id, comment=data.comment, actor=actor

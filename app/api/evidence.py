@@ -1,10 +1,12 @@
-"""Evidence on actions: notes and links as JSON, files as multipart/form-data."""
+"""Evidence on actions: notes and links as JSON, files as multipart/form-data (an operation
+each, so that a generated client has one kind of body per call)."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -14,17 +16,20 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
+from starlette.types import Receive, Scope, Send
 
 from app.api import links
 from app.api.auth import Admin, AuthenticatedFirst, Editor
 from app.api.deps import SessionDep
 from app.api.openapi import CONTENT_DISPOSITION, LOCATION, raises
+from app.api.openapi_shapes import request_body
 from app.api.problems import located_errors
 from app.errors import Conflict, InsufficientStorage, InvalidInput, UnsupportedMediaType
 from app.schemas.common import IdPath, MultiLine, QueryFlag, control_character_problem
 from app.schemas.evidence import (
     EVIDENCE_IN,
     MAX_DESCRIPTION_CHARS,
+    EvidenceIn,
     EvidenceOut,
     EvidencePage,
     LinkIn,
@@ -37,72 +42,89 @@ router = APIRouter(prefix="/api/v1", tags=["evidence"], route_class=Authenticate
 
 _CHUNK_BYTES = 64 * 1024
 _MAX_FIELD_BYTES = 4 * MAX_DESCRIPTION_CHARS  # UTF-8: at most 4 bytes a character
-_UPLOAD_DOC: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {"oneOf": [NoteIn.model_json_schema(), LinkIn.model_json_schema()]}
-            },
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "description": {
-                            "type": "string",
-                            "maxLength": MAX_DESCRIPTION_CHARS,
-                            "pattern": MultiLine.pattern,
-                        },
-                    },
-                    "additionalProperties": False,
-                }
-            },
+_FILE_UPLOAD = {
+    "type": "object",
+    "title": "EvidenceFileUpload",
+    "description": "A file, and what it shows.",
+    "required": ["file"],
+    "properties": {
+        "file": {"type": "string", "format": "binary"},
+        "description": {
+            "type": "string",
+            "maxLength": MAX_DESCRIPTION_CHARS,
+            "pattern": MultiLine.pattern,
         },
-    }
+    },
+    "additionalProperties": False,
 }
+_CREATED = {201: {"headers": LOCATION}, **raises(InsufficientStorage)}
 
 
 @router.post(
     "/actions/{action_id:int}/evidence",
     response_model=EvidenceOut,
     status_code=201,
-    openapi_extra=_UPLOAD_DOC,
-    responses={201: {"headers": LOCATION}, **raises(InsufficientStorage)},
+    openapi_extra=request_body("application/json", EvidenceIn, name="EvidenceIn"),
+    responses=_CREATED,
 )
 async def add_evidence(
     action_id: IdPath, request: Request, response: Response, session: SessionDep, actor: Editor
 ) -> Any:
-    """Add a note or a link (JSON), or a file (multipart/form-data: `file`, `description`)."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == "application/json" or content_type.endswith("+json"):
-        payload = _validated_json(await request.body())
-        evidence = await run_in_threadpool(
-            service.add, session=session, action_id=action_id, payload=payload, actor=actor
-        )
-    elif content_type == "multipart/form-data":
-        upload = await _receive_upload(request)
-        try:
-            evidence = await run_in_threadpool(
-                service.add_file,
-                session=session,
-                action_id=action_id,
-                blob=upload.blob,
-                file_name=upload.file_name,
-                media_type=upload.media_type,
-                description=upload.description,
-                actor=actor,
-            )
-        finally:
-            upload.blob.discard()
-    else:
+    """Add a note or a link. (A file goes to `POST .../evidence/files`; sent here as
+    multipart/form-data, as it used to be, it is taken all the same.)"""
+    content_type = _content_type(request)
+    if content_type == "multipart/form-data":
+        return await add_evidence_file(action_id, request, response, session, actor)
+    if content_type != "application/json" and not content_type.endswith("+json"):
         raise UnsupportedMediaType(
-            "Send a note or a link as application/json, or a file as multipart/form-data "
-            f"with a 'file' part, not {content_type or 'no content type'!r}."
+            "Send a note or a link as application/json (a file as multipart/form-data to "
+            f".../evidence/files), not {content_type or 'no content type'!r}."
         )
+    payload = _validated_json(await request.body())
+    evidence = await run_in_threadpool(
+        service.add, session=session, action_id=action_id, payload=payload, actor=actor
+    )
     response.headers["Location"] = links.url_for(request, "get_evidence", evidence_id=evidence.id)
     return evidence
+
+
+@router.post(
+    "/actions/{action_id:int}/evidence/files",
+    response_model=EvidenceOut,
+    status_code=201,
+    openapi_extra=request_body("multipart/form-data", _FILE_UPLOAD, name="EvidenceFileUpload"),
+    responses=_CREATED,
+)
+async def add_evidence_file(
+    action_id: IdPath, request: Request, response: Response, session: SessionDep, actor: Editor
+) -> Any:
+    """Add a file (multipart/form-data: a `file` part and an optional `description`)."""
+    content_type = _content_type(request)
+    if content_type != "multipart/form-data":
+        raise UnsupportedMediaType(
+            "Send a file as multipart/form-data with a 'file' part, not "
+            f"{content_type or 'no content type'!r}."
+        )
+    upload = await _receive_upload(request)
+    try:
+        evidence = await run_in_threadpool(
+            service.add_file,
+            session=session,
+            action_id=action_id,
+            blob=upload.blob,
+            file_name=upload.file_name,
+            media_type=upload.media_type,
+            description=upload.description,
+            actor=actor,
+        )
+    finally:
+        upload.blob.discard()
+    response.headers["Location"] = links.url_for(request, "get_evidence", evidence_id=evidence.id)
+    return evidence
+
+
+def _content_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
 @router.get("/actions/{action_id:int}/evidence", response_model=EvidencePage)
@@ -131,9 +153,20 @@ def get_evidence(evidence_id: IdPath, session: SessionDep) -> Any:
     response_class=FileResponse,
     responses={
         200: {
-            "description": "The file, as an attachment",
-            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
-            "headers": CONTENT_DISPOSITION,
+            "description": "The file, as an attachment, in the media type it was uploaded as "
+            "(`application/octet-stream` when it had none).",
+            # The generic type first: generated clients read the answer as bytes.
+            "content": {
+                media_type: {"schema": {"type": "string", "format": "binary"}}
+                for media_type in (service.DEFAULT_MEDIA_TYPE, "*/*")
+            },
+            "headers": {
+                **CONTENT_DISPOSITION,
+                "ETag": {
+                    "description": "The stored file's entity tag, for caches.",
+                    "schema": {"type": "string"},
+                },
+            },
         },
     },
 )
@@ -142,7 +175,7 @@ def get_evidence_content(evidence_id: IdPath, session: SessionDep) -> FileRespon
     stored = service.get_file(session=session, evidence_id=evidence_id)
     evidence = stored.evidence
     name = evidence.file_name or f"evidence-{evidence.id}"
-    return FileResponse(
+    return _WholeFile(
         stored.path,
         headers={
             "Content-Type": evidence.media_type or service.DEFAULT_MEDIA_TYPE,
@@ -164,6 +197,19 @@ def delete_evidence(evidence_id: IdPath, session: SessionDep, actor: Admin) -> R
     """Soft delete. 409 once the action is completed, or when already removed."""
     service.remove(session=session, evidence_id=evidence_id, actor=actor)
     return Response(status_code=204)
+
+
+class _WholeFile(FileResponse):
+    """The whole file, always: ranges are not offered, so that every answer is the documented
+    200 (Starlette would answer a `Range` with 206, or a plain-text 416)."""
+
+    def __init__(self, path: Path, *, headers: dict[str, str]) -> None:
+        super().__init__(path, headers=headers)
+        del self.headers["accept-ranges"]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(name, value) for name, value in scope["headers"] if name != b"range"]
+        await super().__call__({**scope, "headers": headers}, receive, send)
 
 
 def content_disposition(name: str) -> str:

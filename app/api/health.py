@@ -9,13 +9,13 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health")
-async def health_check() -> dict[str, str]:
+async def get_health() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
 
 
 @router.get("/ready")
-async def ready(db: DatabaseDep) -> dict[str, str]:
+async def get_readiness(db: DatabaseDep) -> dict[str, str]:
     """The database answers and takes writes: 503 (with `Retry-After` and a `type` naming the
     cause) if it does not show that within AFI_READY_TIMEOUT_SECONDS."""
     await health.check_ready(db=db)

@@ -10,7 +10,11 @@ a 422 in its own shape. The rest is derived here, once, from each route:
   same time), 412 with `If-Match`, 500 and 503 everywhere; plus what the route declares with
   `responses=raises(...)` for errors its service raises beyond those;
 - `Retry-After` and `WWW-Authenticate` on the problems that carry them;
-- the status workflow (`app.services.workflow.ALLOWED`) in the transitions operation.
+- the status workflow (`app.services.workflow.ALLOWED`) in the transitions operation;
+- operationIds from the routes' names (`operation_id`), every tag defined (`TAGS`), servers,
+  licence and contact; `security: []` on the operations that need no token;
+- the shapes of `app.api.openapi_shapes`: components rather than copies, no `null` parameter,
+  answers with every property required.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
+from app.api import openapi_shapes
 from app.api.auth import BearerToken
 from app.api.auth import _required_role as required_role
 from app.enums import Role
@@ -40,8 +45,32 @@ from app.errors import (
 )
 from app.schemas.problems import PROBLEM_SCHEMAS
 from app.services.workflow import ALLOWED
+from app.settings import get_settings
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+# Every tag an operation may have, with what its operations are about (a route with another tag
+# fails tests/test_openapi_contract.py).
+TAGS: tuple[dict[str, str], ...] = (
+    {"name": "actions", "description": "Actions: read, filter, change, move through the workflow."},
+    {"name": "evidence", "description": "Notes, links and files that show an action was done."},
+    {"name": "reports", "description": "Inspection reports and their findings; importing them."},
+    {"name": "overdue", "description": "Overdue actions: a summary and a calendar feed."},
+    {"name": "owners", "description": "The people actions are assigned to."},
+    {
+        "name": "pack",
+        "description": "The committee pack: the items, changes and figures of a selection.",
+    },
+    {"name": "tokens", "description": "API tokens (admins only)."},
+    {"name": "health", "description": "Whether the process is up and its database ready."},
+)
+LICENSE = {"name": "MIT", "identifier": "MIT"}
+CONTACT = {"name": "AFI Tracker maintainers"}
+DESCRIPTION = (
+    "Follow up inspection findings (areas for improvement, causes of concern, "
+    "recommendations): owners, status, due dates and evidence. Every error is "
+    "`application/problem+json` (RFC 9457). Every call but `/health` and `/ready` needs a token "
+    "(`Authorization: Bearer ...`)."
+)
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _REF = "#/components/schemas/"
 
@@ -94,6 +123,12 @@ _OTHER_PROBLEMS: dict[int, tuple[str, str]] = {
     400: ("ValidationProblem", "The body is not valid JSON, or not a readable form."),
     500: ("Problem", "An unexpected error; it has been logged."),
 }
+
+
+def operation_id(route: APIRoute) -> str:
+    """An operation's id: its route's name (the function's) in camelCase, `listActions`."""
+    first, *rest = route.name.split("_")
+    return first + "".join(word[:1].upper() + word[1:] for word in rest)
 
 
 def _problem_classes() -> Iterator[type[AppError]]:
@@ -199,14 +234,28 @@ def _document_workflow(schema: dict[str, Any]) -> None:
         f"{operation.get('description', '').rstrip()}\n\nThe steps allowed from each status "
         f"(any other is a 409 naming the allowed ones):\n\n{workflow_table()}\n"
     )
-    targets = list(dict.fromkeys(to for steps in ALLOWED.values() for to in steps))
     schema["components"]["schemas"]["TransitionIn"]["properties"]["to"] = {
-        "type": "string",
-        "enum": [str(to) for to in targets],
-        "title": "To",
+        "$ref": f"{_REF}ActionStatus",
         "description": "The status to move to: one the action's current status allows "
         "(see the table in the operation's description).",
     }
+
+
+def _document_service(app: FastAPI, schema: dict[str, Any]) -> None:
+    info = schema["info"]
+    info.setdefault("description", DESCRIPTION)
+    info.setdefault("license", LICENSE)
+    info.setdefault("contact", CONTACT)
+    public_url = get_settings().public_url
+    # Relative to where the document is served when no public address is set.
+    schema.setdefault("servers", [{"url": str(public_url) if public_url else "/"}])
+    schema["tags"] = [dict(tag) for tag in TAGS]
+    for route in iter_route_contexts(app.routes):
+        if isinstance(route.original_route, APIRoute) and not _authenticates(route):
+            for method in route.methods or ():
+                operation = schema["paths"].get(route.path_format, {}).get(method.lower())
+                if operation is not None:
+                    operation.setdefault("security", [])
 
 
 def _components(schema: dict[str, Any]) -> None:
@@ -220,6 +269,17 @@ def _components(schema: dict[str, Any]) -> None:
         for name, definition in model_schema.pop("$defs", {}).items():
             components[name] = definition
         components[model.__name__] = model_schema
+    # Each problem schema's `status` is the statuses it answers with, so that a client tells
+    # them apart by `status` (TypeScript narrows `error` on `error.status === 412`).
+    statuses: dict[str, list[int]] = {}
+    for status, (name, _) in sorted(problem_statuses().items()):
+        statuses.setdefault(name, []).append(status)
+    for name, codes in statuses.items():
+        components[name]["properties"]["status"] = (
+            {"type": "integer", "const": codes[0]}
+            if len(codes) == 1
+            else {"type": "integer", "enum": codes}
+        )
     schema["components"]["schemas"] = dict(sorted(components.items()))
 
 
@@ -238,7 +298,13 @@ def complete(app: FastAPI, schema: dict[str, Any]) -> None:
             if operation is not None:
                 _document_problems(route, operation)
     _components(schema)
+    openapi_shapes.hoist(schema)
     _document_workflow(schema)
+    _document_service(app, schema)
+    openapi_shapes.parameters_without_null(schema)
+    openapi_shapes.answers_are_complete(schema)
+    openapi_shapes.generic_names(schema)
+    schema["components"]["schemas"] = dict(sorted(schema["components"]["schemas"].items()))
 
 
 def install(app: FastAPI) -> None:

@@ -23,7 +23,7 @@ router = APIRouter(prefix="/api/v1", tags=["actions"], route_class=Authenticated
     response_model=TrendOut,
     openapi_extra=openapi_parameters(TrendParams),
 )
-async def stats_trend(request: Request, db: DatabaseDep) -> Response:
+async def get_stats_trend(request: Request, db: DatabaseDep) -> Response:
     """At the end of each month or quarter from `from` to `to` (the last period ends on `to`):
     the actions open and overdue as they stood then, and those completed and opened during
     the period; and the overdue ones at the end by age (days past due). Same filters as the
@@ -41,7 +41,7 @@ async def stats_trend(request: Request, db: DatabaseDep) -> Response:
     response_model=ChangesOut,
     openapi_extra=openapi_parameters(ChangesParams),
 )
-async def changes_between(request: Request, db: DatabaseDep) -> Response:
+async def list_changes(request: Request, db: DatabaseDep) -> Response:
     """What changed from the start of `since` to the end of `until`, oldest first: status moves
     (`status_changed`), moves to pending sign-off (`proposed_for_closure`), revised due dates,
     RAG changes, and actions that became overdue (`newly_overdue`). Same filters as the list,

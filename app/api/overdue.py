@@ -26,7 +26,7 @@ calendar_router = APIRouter(prefix="/api/v1", tags=["overdue"])
     response_model=OverdueSummary,
     openapi_extra=openapi_parameters(OverdueParams),
 )
-async def overdue_summary(request: Request, db: DatabaseDep) -> Response:
+async def get_overdue_summary(request: Request, db: DatabaseDep) -> Response:
     """Counts of overdue (and due-soon) actions among the open, in-progress and blocked ones,
     with the oldest overdue items. Same filters as the action list."""
     params = read_query(OverdueParams, request)
@@ -52,7 +52,7 @@ async def overdue_summary(request: Request, db: DatabaseDep) -> Response:
     },
     openapi_extra=openapi_parameters(FilterParams),
 )
-def calendar_feed(request: Request, session: SessionDep) -> Response:
+def get_calendar_feed(request: Request, session: SessionDep) -> Response:
     """Due dates as all-day events (RFC 5545), to subscribe to in a calendar application.
     Calendar applications cannot send headers, so this feed also takes `?token=`; use a
     viewer token made for the purpose."""

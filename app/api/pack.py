@@ -72,7 +72,7 @@ async def _made(request: Request, db: DatabaseDep, output: PackFormat) -> tuple[
     ),
     openapi_extra=openapi_parameters(PackParams),
 )
-async def pack_workbook(request: Request, db: DatabaseDep) -> Response:
+async def get_pack_workbook(request: Request, db: DatabaseDep) -> Response:
     """The committee pack as an Excel workbook, for the actions the list's filters select:
     `Items` (every action with its owner, original and current due date, revisions, RAG,
     % complete, last progress, days overdue, stale, proposed for closure), `Changes` (from
@@ -96,7 +96,7 @@ async def pack_workbook(request: Request, db: DatabaseDep) -> Response:
     ),
     openapi_extra=openapi_parameters(PackParams),
 )
-async def pack_page(request: Request, db: DatabaseDep) -> Response:
+async def get_pack_page(request: Request, db: DatabaseDep) -> Response:
     """The committee pack as one printable HTML page (A4 landscape), for the actions the
     list's filters select: summary, charts (trend, RAG per report, ageing) drawn as SVG with a
     table of their figures, items and changes. It loads nothing from anywhere and runs no

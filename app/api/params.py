@@ -17,6 +17,7 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
+from app.api.openapi_shapes import COMPONENTS_KEY, json_schema, reachable
 from app.api.problems import located_errors
 
 M = TypeVar("M", bound=BaseModel)
@@ -56,26 +57,23 @@ def read_query(model: type[M], request: Request) -> M:
         raise RequestValidationError(located_errors(exc, "query")) from None
 
 
-def _inline(schema: Any, definitions: dict[str, Any]) -> Any:
-    if isinstance(schema, dict):
-        if "$ref" in schema:
-            return _inline(definitions[schema["$ref"].rsplit("/", 1)[-1]], definitions)
-        return {key: _inline(value, definitions) for key, value in schema.items()}
-    if isinstance(schema, list):
-        return [_inline(item, definitions) for item in schema]
-    return schema
-
-
-def openapi_parameters(model: type[BaseModel]) -> dict[str, Any]:
-    """`openapi_extra` for a route that reads `model` with `read_query`."""
-    schema = model.model_json_schema(by_alias=True)
-    definitions = schema.get("$defs", {})
+def openapi_parameters(
+    model: type[BaseModel], *, exclude: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """`openapi_extra` for a route that reads `model` with `read_query`: its fields but those
+    in `exclude` (still read, not advertised), their enums and models as components."""
+    schema, definitions = json_schema(model)
     parameters = []
     for name, prop in schema["properties"].items():
-        prop = _inline(prop, definitions)
+        if name in exclude:
+            continue
         description = prop.pop("description", None)
         parameter = {"name": name, "in": "query", "required": False, "schema": prop}
         if description:
             parameter["description"] = description
         parameters.append(parameter)
-    return {"parameters": parameters}
+    used = reachable(definitions, parameters)
+    return {
+        "parameters": parameters,
+        COMPONENTS_KEY: {name: definitions[name] for name in sorted(used)},
+    }

@@ -1,5 +1,5 @@
-"""JSON answers built as plain dicts by the read services, serialised with orjson; the Link to a
-listing's next page."""
+"""JSON answers built as plain dicts by the read services, serialised with orjson, or as models;
+the Link to a listing's next page."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 import orjson
 from fastapi import Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 
 from app.api import links
 
@@ -17,6 +18,19 @@ def json_response(body: dict[str, Any], headers: dict[str, str] | None = None) -
     """`body` as JSON, timestamps in UTC written with a `Z`, as every other answer has them."""
     return Response(
         orjson.dumps(body, option=orjson.OPT_UTC_Z), media_type="application/json", headers=headers
+    )
+
+
+def model_response(
+    model: BaseModel, *, status_code: int, headers: dict[str, str] | None = None
+) -> Response:
+    """`model` as JSON, for routes whose answer's shape depends on how it went (the document
+    gives each status its own, in the route's `responses=`)."""
+    return Response(
+        model.model_dump_json(),
+        status_code=status_code,
+        media_type="application/json",
+        headers=headers,
     )
 
 

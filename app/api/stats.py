@@ -25,7 +25,7 @@ router = APIRouter(prefix="/api/v1", tags=["actions"], route_class=Authenticated
     response_model=StatsOut,
     openapi_extra=openapi_parameters(StatsParams),
 )
-async def action_stats(request: Request, db: DatabaseDep) -> Response:
+async def get_action_stats(request: Request, db: DatabaseDep) -> Response:
     """Actions per group (same filters as the list): counts per status, total, overdue,
     share completed and the oldest overdue action; plus the totals over all groups."""
     params = read_query(StatsParams, request)

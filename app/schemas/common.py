@@ -152,12 +152,15 @@ def _without_null(schema: dict[str, Any]) -> None:
         schema.update(branches[0])
     elif branches:
         schema["anyOf"] = branches
+    if schema.get("default", ...) is None:
+        del schema["default"]
 
 
-def optional_not_null() -> Any:
+def optional_not_null(description: str | None = None) -> Any:
     """`Field` for an `X | None = None` that may be left out but not sent as null (with
-    `not_null`): its JSON schema is X's alone."""
-    return Field(default=None, json_schema_extra=_without_null)
+    `not_null`), or that an answer leaves out rather than sends as null: its JSON schema is
+    X's alone."""
+    return Field(default=None, description=description, json_schema_extra=_without_null)
 
 
 def control_character_problem(value: str, *, multi: bool = False) -> str | None:

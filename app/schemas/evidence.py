@@ -10,6 +10,7 @@ from pydantic import (
     ConfigDict,
     Field,
     HttpUrl,
+    RootModel,
     StringConstraints,
     TypeAdapter,
     model_validator,
@@ -81,17 +82,12 @@ EvidenceIn = Annotated[NoteIn | LinkIn, Field(discriminator="kind")]
 EVIDENCE_IN: TypeAdapter[NoteIn | LinkIn] = TypeAdapter(EvidenceIn)
 
 
-class EvidenceOut(Schema):
+class _EvidenceOut(Schema):
+    """What every kind of evidence shows. Each kind's answer has every field, set to null
+    where the kind has no such thing, so that a client reads them all one way."""
+
     id: int
     action_id: int
-    kind: EvidenceKind
-    text: str | None = Field(default=None, description="A note's text.")
-    description: str | None = Field(default=None, description="A link's or a file's description.")
-    url: str | None = None
-    file_name: str | None = None
-    media_type: str | None = None
-    size_bytes: int | None = None
-    sha256: str | None = None
     created_at: datetime
     created_by: str
     deleted_at: datetime | None = None
@@ -122,4 +118,52 @@ class EvidenceOut(Schema):
         }
 
 
-EvidencePage = Page[EvidenceOut]
+class NoteEvidence(_EvidenceOut):
+    """A note: text saying what was done."""
+
+    kind: Literal["note"]
+    text: str = Field(description="The note's text.")
+    description: None = None
+    url: None = None
+    file_name: None = None
+    media_type: None = None
+    size_bytes: None = None
+    sha256: None = None
+
+
+class LinkEvidence(_EvidenceOut):
+    """A link to evidence held elsewhere."""
+
+    kind: Literal["link"]
+    text: None = None
+    description: str | None = None
+    url: str
+    file_name: None = None
+    media_type: None = None
+    size_bytes: None = None
+    sha256: None = None
+
+
+class FileEvidence(_EvidenceOut):
+    """A file stored by the service (its content: `GET /api/v1/evidence/{id}/content`)."""
+
+    kind: Literal["file"]
+    text: None = None
+    description: str | None = None
+    url: None = None
+    file_name: str | None = Field(default=None, description="The name it was uploaded with.")
+    media_type: str | None = Field(default=None, description="The type it was uploaded as.")
+    size_bytes: int
+    sha256: str
+
+
+class EvidenceOut(
+    RootModel[Annotated[NoteEvidence | LinkEvidence | FileEvidence, Field(discriminator="kind")]]
+):
+    """A note, a link or a file, told apart by `kind`."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class EvidencePage(Page[EvidenceOut]):
+    """An action's evidence."""

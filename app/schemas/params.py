@@ -127,19 +127,13 @@ class FilterParams(BaseModel):
         )
 
 
-class ListParams(FilterParams):
+class ExportParams(FilterParams):
+    """The filters and an order: what the CSV export takes."""
+
     sort: ActionSort = Field(
         default=ActionSort.ID,
         description="Order; `-` before the name for descending. `relevance` (only with q): best "
         "matches first, `-relevance` the weakest first.",
-    )
-    limit: QueryInt = Field(default=50, ge=1, le=500)
-    cursor: str | None = Field(
-        default=None, max_length=1000, description="`next_cursor` of the previous page."
-    )
-    count: QueryFlag = Field(default=False, description="Also count every matching action.")
-    format: OutputFormat | None = Field(
-        default=None, description="csv for CSV (as does `Accept: text/csv`)."
     )
 
     @field_validator("sort")
@@ -149,6 +143,17 @@ class ListParams(FilterParams):
         if sort.field == "relevance" and "q" in info.data and not _text(info.data["q"]):
             raise PydanticCustomError("sort", "sorting by relevance needs a search: give q")
         return sort
+
+
+class ListParams(ExportParams):
+    limit: QueryInt = Field(default=50, ge=1, le=500)
+    cursor: str | None = Field(
+        default=None, max_length=1000, description="`next_cursor` of the previous page."
+    )
+    count: QueryFlag = Field(default=False, description="Also count every matching action.")
+    format: OutputFormat | None = Field(
+        default=None, description="csv for CSV (as does `Accept: text/csv`)."
+    )
 
 
 class HistoryParams(BaseModel):

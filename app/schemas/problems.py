@@ -1,6 +1,7 @@
 """The problem+json bodies (RFC 9457) the service answers errors with, as OpenAPI schemas.
 
-`Problem` is every error's shape; the others add the extension members some errors carry. Each
+`Problem` is every error's shape; the others add the extension members some errors carry. A
+member that does not apply is left out, never sent as null. Each
 error class in `app.errors` names its schema (`problem_schema`); `app.api.openapi` documents
 every operation's error responses with them.
 """
@@ -8,6 +9,9 @@ every operation's error responses with them.
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from app.enums import ActionStatus
+from app.schemas.common import optional_not_null
 
 
 class Problem(BaseModel):
@@ -21,8 +25,8 @@ class Problem(BaseModel):
     )
     title: str
     status: int = Field(ge=400, le=599)
-    detail: str | None = None
-    instance: str | None = None
+    detail: str | None = optional_not_null()
+    instance: str | None = optional_not_null()
 
 
 class FieldError(BaseModel):
@@ -39,50 +43,46 @@ class FieldError(BaseModel):
 class ValidationProblem(Problem):
     """400 (malformed body) or 422 (invalid input): `errors` lists each invalid field."""
 
-    errors: list[FieldError] | None = None
-    field: str | None = Field(
-        default=None, description="422 about one field found by the service: its name."
-    )
-    line: int | None = Field(default=None, description="An unreadable report: the line.")
-    expected: str | None = Field(default=None, description="An unreadable report: what was due.")
+    errors: list[FieldError] | None = optional_not_null()
+    field: str | None = optional_not_null("422 about one field found by the service: its name.")
+    line: int | None = optional_not_null("An unreadable report: the line.")
+    expected: str | None = optional_not_null("An unreadable report: what was due.")
 
 
 class NotFoundProblem(Problem):
     """404."""
 
-    missing: list[int] | None = Field(
-        default=None, description="A bulk update: the ids that do not exist (nothing changed)."
+    missing: list[int] | None = optional_not_null(
+        "A bulk update: the ids that do not exist (nothing changed)."
     )
 
 
 class ConflictProblem(Problem):
     """409: the change does not fit the item's current state."""
 
-    current_status: str | None = Field(
-        default=None, description="A refused status change: the action's status now."
+    current_status: ActionStatus | None = optional_not_null(
+        "A refused status change: the action's status now."
     )
-    allowed: list[str] | None = Field(
-        default=None, description="A refused status change: the statuses it may move to."
+    allowed: list[ActionStatus] | None = optional_not_null(
+        "A refused status change: the statuses it may move to."
     )
-    evidence_id: int | None = Field(default=None, description="Evidence that cannot be removed.")
-    action_status: str | None = Field(
-        default=None, description="Evidence that cannot be removed: its action's status."
+    evidence_id: int | None = optional_not_null("Evidence that cannot be removed.")
+    action_status: ActionStatus | None = optional_not_null(
+        "Evidence that cannot be removed: its action's status."
     )
 
 
 class PreconditionFailedProblem(Problem):
     """412: `If-Match` does not name the current version."""
 
-    current_etag: str | None = Field(
-        default=None, description="The item's entity tag now (absent after a race)."
-    )
+    current_etag: str | None = optional_not_null("The item's entity tag now (absent after a race).")
 
 
 class PayloadTooLargeProblem(Problem):
     """413: the body, a file or a report is larger than the service takes."""
 
-    findings: int | None = Field(default=None, description="A report: its number of findings.")
-    limit: int | None = Field(default=None, description="A report: the most one import takes.")
+    findings: int | None = optional_not_null("A report: its number of findings.")
+    limit: int | None = optional_not_null("A report: the most one import takes.")
 
 
 PROBLEM_SCHEMAS: tuple[type[Problem], ...] = (
