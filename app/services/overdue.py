@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.db import Reader
 from app.models import Action
 from app.schemas.queries import ActionFilters, ActionSort
-from app.services import actions_query
+from app.services import actions_query, stats_tallied
 from app.services.action_filters import filter_conditions, filter_values
 from app.services.overdue_rule import ACTIVE_STATUSES, OVERDUE, held_to_due_date
 
@@ -78,9 +78,31 @@ def summary(
     due_within: int | None,
     oldest: int = 10,
 ) -> dict[str, Any]:
-    """Counts and the longest-overdue items, for dashboards and CI: one pass over the active
-    actions (per priority, in the order of ix_action_priority_status) and one page."""
+    """Counts and the longest-overdue items, for dashboards and CI: one page, and the counts
+    from the tallies for today (app.services.stats_tallied), or else one pass over the active
+    actions (per priority, in the order of ix_action_priority_status)."""
     filters = active_filters(filters)
+    items, _ = actions_query.fetch_batch(
+        db=db,
+        filters=replace(filters, overdue=True),
+        sort=ActionSort.DAYS_OVERDUE_DESC,
+        as_of=as_of,
+        after=None,
+        limit=oldest,
+    )
+    if stats_tallied.answers(filters=filters, as_of=as_of):
+        counts = stats_tallied.summary_counts(
+            db=db, statuses=filters.statuses, as_of=as_of, due_within=due_within
+        )
+        return {
+            "as_of": as_of,
+            "due_within": due_within,
+            "checked": counts.checked,
+            "overdue": sum(counts.overdue_by_priority.values()),
+            "due_soon": counts.due_soon,
+            "overdue_by_priority": counts.overdue_by_priority,
+            "oldest": items,
+        }
     shape, params = filter_values(filters=filters, as_of=as_of)
     horizon = as_of + timedelta(days=due_within or 0)
     due_soon = Action.due_date.between(as_of, horizon) if due_within is not None else None
@@ -97,14 +119,6 @@ def summary(
         params,
     ).all()
     by_priority = {row.priority: row.overdue for row in per_priority if row.overdue}
-    items, _ = actions_query.fetch_batch(
-        db=db,
-        filters=replace(filters, overdue=True),
-        sort=ActionSort.DAYS_OVERDUE_DESC,
-        as_of=as_of,
-        after=None,
-        limit=oldest,
-    )
     return {
         "as_of": as_of,
         "due_within": due_within,
