@@ -135,6 +135,7 @@ class Database:
         self.engine = engine
         self.sessions = sessionmaker(bind=engine, expire_on_commit=False)
         event.listen(self.sessions, "after_flush", _note_write)
+        event.listen(self.sessions, "before_commit", _fold_tallies)
         # Reads begin DEFERRED on SQLite: they never take or wait for the write lock.
         self._readers = engine.execution_options(**{DEFERRED: True})
         self._limiters: WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, CapacityLimiter]] = (
@@ -292,6 +293,15 @@ Reader = Session | Connection
 
 def _note_write(session: Session, _context: Any) -> None:
     session.info["wrote"] = True
+
+
+def _fold_tallies(session: Session) -> None:
+    # Every write may have added tally deltas (triggers, app.services.tallies); a unit of work
+    # that only read has nothing to fold and must not begin a transaction to find that out.
+    if session.in_transaction() and not _only_reads(session):
+        from app.services import tallies  # the services import this module
+
+        tallies.compact_if_due(session)
 
 
 def _has_writes(session: Session) -> bool:

@@ -5,7 +5,7 @@ from sqlalchemy import Connection
 
 from app.db import DEFERRED, make_engine
 from app.models import Base
-from app.services.search_index import not_index_table
+from app.services.tallies import not_derived_table
 from app.settings import get_settings
 
 target_metadata = Base.metadata
@@ -17,7 +17,7 @@ def run_migrations(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
-        include_name=not_index_table,
+        include_name=not_derived_table,
     )
     with context.begin_transaction():
         context.run_migrations()

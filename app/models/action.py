@@ -50,7 +50,9 @@ class Action(Base):
         # the active ones, due date before the day; finding_id to leave out withdrawn findings),
         # read from the index alone and in group order (app.services.stats).
         # Then what the on-time figures read (closed_at, original_due_date) and, for the
-        # status index, what "stale" reads (last_progress_at, created_at).
+        # status index, what "stale" reads (last_progress_at, created_at) and the group columns,
+        # so that the active actions not yet due on a day are counted per group from it alone
+        # (app.services.stats_tallied).
         Index(
             "ix_action_status_due_date",
             "status",
@@ -59,6 +61,10 @@ class Action(Base):
             *_ON_TIME,
             "last_progress_at",
             "created_at",
+            "owner_id",
+            "priority",
+            "rag",
+            "report_id",
         ),
         Index(
             "ix_action_owner_id_status", "owner_id", "status", "due_date", "finding_id", *_ON_TIME

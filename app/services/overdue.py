@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.db import Reader
 from app.models import Action
 from app.schemas.filters import ActionFilters, ActionSort
-from app.services import action_reads
+from app.services import action_reads, stats_tallied
 from app.services.action_filters import filter_conditions, filter_values
 from app.services.as_of import at_day
 from app.services.overdue_rule import ACTIVE_STATUSES, OVERDUE, held_to_due_date
@@ -79,9 +79,31 @@ def summary(
     due_within: int | None,
     oldest: int = 10,
 ) -> dict[str, Any]:
-    """Counts and the longest-overdue items, for dashboards and CI: one pass over the active
-    actions (per priority, in the order of ix_action_priority_status) and one page."""
+    """Counts and the longest-overdue items, for dashboards and CI: one page, and the counts
+    from the tallies for today (app.services.stats_tallied), or else one pass over the active
+    actions (per priority, in the order of ix_action_priority_status)."""
     filters = active_filters(filters)
+    items, _ = action_reads.fetch_batch(
+        db=db,
+        filters=replace(filters, overdue=True),
+        sort=ActionSort.DAYS_OVERDUE_DESC,
+        as_of=as_of,
+        after=None,
+        limit=oldest,
+    )
+    if stats_tallied.answers(filters=filters, as_of=as_of):
+        tallied = stats_tallied.summary_counts(
+            db=db, statuses=filters.statuses, as_of=as_of, due_within=due_within
+        )
+        return {
+            "as_of": as_of,
+            "due_within": due_within,
+            "checked": tallied.checked,
+            "overdue": sum(tallied.overdue_by_priority.values()),
+            "due_soon": tallied.due_soon,
+            "overdue_by_priority": tallied.overdue_by_priority,
+            "oldest": items,
+        }
     shape, params = filter_values(filters=filters, as_of=as_of)
     horizon = as_of + timedelta(days=due_within or 0)
     due_soon = Action.due_date.between(as_of, horizon) if due_within is not None else None
@@ -98,14 +120,6 @@ def summary(
     )
     per_priority = db.execute(at_day(counts, as_of), params).all()
     by_priority = {row.priority: row.overdue for row in per_priority if row.overdue}
-    items, _ = action_reads.fetch_batch(
-        db=db,
-        filters=replace(filters, overdue=True),
-        sort=ActionSort.DAYS_OVERDUE_DESC,
-        as_of=as_of,
-        after=None,
-        limit=oldest,
-    )
     return {
         "as_of": as_of,
         "due_within": due_within,

@@ -71,17 +71,17 @@ _F = Finding.__table__.c
 
 # Findings are rarely withdrawn: looked up in their own small (partial) index once per statement
 # rather than by joining each action to its finding, so the rule reads the action alone.
-_WITHDRAWN = select(_F.id).where(_F.withdrawn_at.is_not(None))
+WITHDRAWN = select(_F.id).where(_F.withdrawn_at.is_not(None))
 # Marked, so that answers on a past day can read the withdrawal as it stood (app.services.as_of):
 # True for "withdrawn", False for "not withdrawn".
 WITHDRAWN_RULE = "afi_withdrawn_rule"
-_NOT_WITHDRAWN = _A.finding_id.not_in(_WITHDRAWN)._annotate({WITHDRAWN_RULE: False})
+_NOT_WITHDRAWN = _A.finding_id.not_in(WITHDRAWN)._annotate({WITHDRAWN_RULE: False})
 OVERDUE = and_(_A.status.in_(ACTIVE_STATUSES), _A.due_date < AS_OF, _NOT_WITHDRAWN)
 # Spelled out rather than NOT(...): a NULL due date must count as "not overdue", not NULL.
 NOT_OVERDUE = or_(
     _A.status.not_in(ACTIVE_STATUSES),
     _A.due_date.is_(None),
     _A.due_date >= AS_OF,
-    _A.finding_id.in_(_WITHDRAWN)._annotate({WITHDRAWN_RULE: True}),
+    _A.finding_id.in_(WITHDRAWN)._annotate({WITHDRAWN_RULE: True}),
 )
 DAYS_OVERDUE = case((OVERDUE, days_between(_A.due_date, AS_OF)), else_=0)

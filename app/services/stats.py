@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import ColumnElement, Date, Select, bindparam, case, func, select
 from sqlalchemy.ext.compiler import compiles
@@ -28,10 +28,12 @@ from app.enums import ActionStatus, Priority, Rag
 from app.models import Action, Owner
 from app.schemas.filters import ActionFilters
 from app.schemas.stats import StatsGroupBy
+from app.services import stats_tallied
 from app.services.action_filters import A, R, filter_conditions, filter_values
 from app.services.as_of import at_day
 from app.services.overdue_rule import OVERDUE
 from app.services.stale_rule import STALE
+from app.services.stats_tallied import Overdue
 
 _ACTION = Action.__table__
 _OWNER = Owner.__table__
@@ -62,12 +64,6 @@ _COUNTED_BY: dict[StatsGroupBy, ColumnElement[Any]] = {
 _NULLABLE = (StatsGroupBy.OWNER, StatsGroupBy.RAG)
 _REPORT_ATTRIBUTE = {StatsGroupBy.FORCE: R.force, StatsGroupBy.PILLAR: R.pillar}
 _IDS_PER_STATEMENT = 500
-
-
-class Overdue(NamedTuple):
-    overdue: int
-    due_date: date
-    action_id: int | None
 
 
 @lru_cache(maxsize=128)
@@ -241,9 +237,22 @@ def action_stats(
     *, db: Reader, filters: ActionFilters, group_by: StatsGroupBy = StatsGroupBy.STATUS
 ) -> dict[str, Any]:
     """Per group: actions per status, total, overdue, completed share and the oldest overdue
-    action; and the same over all groups. Shaped like `StatsOut`. On a past `as_of`, of the
-    actions as they stood at the end of that day (app.services.as_of)."""
+    action; and the same over all groups. Shaped like `StatsOut`. Today's figures without
+    filters other than statuses come from the tallies (app.services.stats_tallied); on a past
+    `as_of`, of the actions as they stood at the end of that day (app.services.as_of)."""
     as_of = filters.as_of or clock.today()
+    if stats_tallied.answers(filters=filters, as_of=as_of, group_by=group_by):
+        tallied = stats_tallied.figures(
+            db=db, statuses=filters.statuses, group_by=group_by, as_of=as_of
+        )
+        return answer(
+            db=db,
+            group_by=group_by,
+            as_of=as_of,
+            counts=tallied[0],
+            overdue=tallied[1],
+            on_time=tallied[2],
+        )
     shape, params = filter_values(filters=filters, as_of=as_of)
     counts: dict[Any, dict[str, int]] = {}
     for key, status, n in db.execute(at_day(_count_statement(shape, group_by), as_of), params):
@@ -259,6 +268,22 @@ def action_stats(
         counts = {bool(key): per_status for key, per_status in counts.items()}
         overdue = {bool(key): late for key, late in overdue.items()}
         on_time = {bool(key): figures for key, figures in on_time.items()}
+    return answer(
+        db=db, group_by=group_by, as_of=as_of, counts=counts, overdue=overdue, on_time=on_time
+    )
+
+
+def answer(
+    *,
+    db: Reader,
+    group_by: StatsGroupBy,
+    as_of: date,
+    counts: dict[Any, dict[str, int]],
+    overdue: dict[Any, Overdue],
+    on_time: dict[Any, tuple[int, int]],
+) -> dict[str, Any]:
+    """The stats answer from per group: the counts per status, the overdue figures (groups
+    with none left out) and the on-time figures."""
     references = _references(
         db, sorted(o.action_id for o in overdue.values() if o.action_id is not None)
     )

@@ -1,0 +1,222 @@
+"""Counts of actions per group and status, kept in step with every write (migration 0014).
+
+Triggers append each write's signed contribution to `action_tally_delta`; `compact` folds the
+deltas into `action_tally`, one row per (dimension, key) with a column per figure. A read adds
+up both in one statement, so it sees exactly the actions its snapshot sees. Appending takes no
+lock another writer waits for. A fold updates the rows of `action_tally`, so one runs at a time
+(on PostgreSQL an advisory lock: a writer that finds it taken leaves the fold to the other),
+and only once enough deltas have gathered (`compact_if_due`, at each commit).
+
+Neither table is an ORM model: they are derived data, left out of dumps (a restore fills them
+through the triggers) and of the comparison of models with the database.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ColumnElement,
+    Connection,
+    Integer,
+    MetaData,
+    Select,
+    String,
+    Table,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    text,
+    true,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app.enums import ActionStatus
+from app.services.overdue_rule import ACTIVE_STATUSES
+from app.services.search_index import is_index_table
+
+if TYPE_CHECKING:
+    from app.db import Reader
+
+_METADATA = MetaData()
+_STATUSES = tuple(status.value for status in ActionStatus)
+_ACTIVE = tuple(status.value for status in ACTIVE_STATUSES)
+DELTA = Table(
+    "action_tally_delta",
+    _METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("report_id", Integer),
+    Column("owner_id", Integer),
+    Column("priority", String),
+    Column("rag", String),
+    Column("status", String),
+    Column("force", String),
+    Column("pillar", String),
+    Column("n", Integer),
+    Column("dated_held", Integer),
+    Column("on_time_original", Integer),
+    Column("on_time_revised", Integer),
+)
+# Per group: the actions of each status, the dated ones held to their due date of each active
+# status, and the completed ones closed on time.
+_FIGURES = (
+    *(f"n_{status}" for status in _STATUSES),
+    *(f"dated_{status}" for status in _ACTIVE),
+    "on_time_original",
+    "on_time_revised",
+)
+TALLY = Table(
+    "action_tally",
+    _METADATA,
+    Column("dim", String, primary_key=True),
+    Column("has_key", Boolean, primary_key=True),
+    Column("key", String, primary_key=True),
+    *(Column(name, Integer) for name in _FIGURES),
+)
+TABLE_NAMES = frozenset(_METADATA.tables)
+_D = DELTA.c
+_T = TALLY.c
+
+# Per dimension, the delta's key column; in the tally a key is text ('' and has_key false for
+# none).
+_KEY_COLUMN: dict[str, Column[Any]] = {
+    "status": _D.status,
+    "owner": _D.owner_id,
+    "priority": _D.priority,
+    "rag": _D.rag,
+    "report": _D.report_id,
+    "force": _D.force,
+    "pillar": _D.pillar,
+}
+DIMENSIONS = tuple(_KEY_COLUMN)
+_NULLABLE = frozenset({"owner", "rag", "pillar"})
+_INTEGER_KEYS = frozenset({"owner", "report"})
+# Fold once this many deltas have gathered: reading them costs a few milliseconds.
+FOLD_AFTER = 5000
+# PostgreSQL advisory lock held by the fold (a constant the application uses for nothing else).
+_FOLD_LOCK = 0x41465401
+
+
+def is_derived_table(name: str) -> bool:
+    """Whether a table is derived data kept by triggers (the search index, the tallies)."""
+    return name in TABLE_NAMES or is_index_table(name)
+
+
+def not_derived_table(name: str | None, type_: str, _parent_names: object) -> bool:
+    """Alembic's `include_name` for comparing models with the database: derived tables are no
+    models, so the comparison leaves them out."""
+    return not (type_ == "table" and name is not None and is_derived_table(name))
+
+
+def _figure_sums(rows: Any) -> list[ColumnElement[Any]]:
+    """The tally's figures summed over delta-shaped `rows`."""
+    c = rows.c
+    sums = [
+        func.sum(case((c.status == status, c.n), else_=0)).label(f"n_{status}")
+        for status in _STATUSES
+    ]
+    sums += [
+        func.sum(case((c.status == status, c.dated_held), else_=0)).label(f"dated_{status}")
+        for status in _ACTIVE
+    ]
+    return [*sums, func.sum(c.on_time_original), func.sum(c.on_time_revised)]
+
+
+def _keyed(dim: str, source: Any) -> Select[Any]:
+    """`source`'s delta-shaped rows with the dimension's key as the tally holds it."""
+    key = source.c[_KEY_COLUMN[dim].name]
+    as_text = cast(key, String) if dim in _INTEGER_KEYS else key
+    has_key: ColumnElement[Any] = key.is_not(None) if dim in _NULLABLE else true()
+    return select(
+        literal(dim).label("dim"),
+        has_key.label("has_key"),
+        func.coalesce(as_text, "").label("key"),
+        *(source.c[name] for name in ("status", "n", "dated_held")),
+        *(source.c[name] for name in ("on_time_original", "on_time_revised")),
+    )
+
+
+def _fold(source: Any, dims: tuple[str, ...]) -> Select[Any]:
+    """Delta-shaped rows of `source` folded per dimension and key, as tally rows."""
+    rows = union_all(*(_keyed(dim, source) for dim in dims)).subquery("keyed")
+    return select(rows.c.dim, rows.c.has_key, rows.c.key, *_figure_sums(rows)).group_by(
+        rows.c.dim, rows.c.has_key, rows.c.key
+    )
+
+
+class Group(NamedTuple):
+    """What a group's actions add up to: per status, how many; per active status, how many are
+    dated and held to their due date; the completed ones closed on time."""
+
+    counts: dict[str, int]
+    dated: dict[str, int]
+    on_time_original: int
+    on_time_revised: int
+
+
+def read(db: Reader, dim: str) -> dict[Any, Group]:
+    """Per key of `dim` (None for none; owner and report ids as ints): the folded figures plus
+    the deltas not yet folded, in one statement. Keys with no actions are left out."""
+    stored = select(_T.has_key, _T.key, *(_T[name] for name in _FIGURES)).where(_T.dim == dim)
+    pending = _fold(DELTA, (dim,)).with_only_columns(
+        *(column for column in _fold(DELTA, (dim,)).selected_columns if column.name != "dim")
+    )
+    both = union_all(stored, pending).subquery("tallied")
+    statement = select(
+        both.c.has_key, both.c.key, *(func.sum(both.c[name]) for name in _FIGURES)
+    ).group_by(both.c.has_key, both.c.key)
+    found: dict[Any, Group] = {}
+    integer = dim in _INTEGER_KEYS
+    statuses, active = len(_STATUSES), len(_ACTIVE)
+    for has_key, key, *figures in db.execute(statement):
+        counts = dict(zip(_STATUSES, map(int, figures[:statuses]), strict=True))
+        if not any(counts.values()):
+            continue
+        dated = dict(zip(_ACTIVE, map(int, figures[statuses : statuses + active]), strict=True))
+        group = (int(key) if integer else key) if has_key else None
+        found[group] = Group(counts, dated, int(figures[-2]), int(figures[-1]))
+    return found
+
+
+def _insert_folded(connection: Connection, fold: Select[Any]) -> None:
+    """Adds folded rows to the tally, to the figures of keys it already holds."""
+    dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    statement = dialect_insert(TALLY).from_select(["dim", "has_key", "key", *_FIGURES], fold)
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[_T.dim, _T.has_key, _T.key],
+            set_={name: _T[name] + statement.excluded[name] for name in _FIGURES},
+        )
+    )
+
+
+def compact(connection: Connection) -> bool:
+    """Fold every delta this transaction sees into the tally; False when another transaction
+    is folding (PostgreSQL), which will fold them."""
+    if connection.dialect.name == "postgresql":
+        if not connection.scalar(text(f"SELECT pg_try_advisory_xact_lock({_FOLD_LOCK})")):
+            return False
+        # Exactly the deltas deleted here are added: those another writer commits meanwhile
+        # stay for the next fold.
+        moved = DELTA.delete().returning(*DELTA.c).cte("moved_delta")
+        _insert_folded(connection, _fold(moved, DIMENSIONS))
+    else:
+        # SQLite: this transaction holds the write lock, so it sees every delta there is.
+        _insert_folded(connection, _fold(DELTA, DIMENSIONS))
+        connection.execute(DELTA.delete())
+    connection.execute(TALLY.delete().where(*(_T[f"n_{status}"] == 0 for status in _STATUSES)))
+    return True
+
+
+def compact_if_due(session: Session) -> None:
+    """Fold the deltas once FOLD_AFTER of them have gathered (at a write's commit)."""
+    connection = session.connection()
+    gathered = select(func.count()).select_from(select(_D.id).limit(FOLD_AFTER).subquery())
+    if (connection.scalar(gathered) or 0) >= FOLD_AFTER:
+        compact(connection)
