@@ -67,7 +67,7 @@ def changes() -> ChangesOut:
             ChangeOut(kind=ChangeKind.RAG_CHANGED, action_id=2, reference="R-2", title=HOSTILE,
                       at=at, from_="green", to="red", actor="ann"),
             ChangeOut(kind=ChangeKind.NEWLY_OVERDUE, action_id=3, reference="R-3",
-                      title=FORMULA, at=at),
+                      title=FORMULA, at=at, to="2025-04-01"),
         ],
     )  # fmt: skip
 

@@ -104,7 +104,7 @@ def test_a_note_longer_than_a_cell_holds_is_cut_to_what_excel_takes() -> None:
     assert row["Progress note"].value == note[:CELL_MAX_CHARS]
 
 
-def test_changes_show_labels_local_times_and_revised_dates_as_dates() -> None:
+def test_changes_show_labels_local_times_and_due_dates_as_dates() -> None:
     pack = sample_pack()
     rows = _rows(_workbook(pack)["Changes"])
     assert len(rows) == len(pack.changes.items)
@@ -121,6 +121,8 @@ def test_changes_show_labels_local_times_and_revised_dates_as_dates() -> None:
     assert (rag["From"].value, rag["To"].value, rag["Title"].value) == ("Green", "Red", HOSTILE)
     assert overdue["Title"].data_type == "s" and overdue["Title"].value == FORMULA
     assert overdue["From"].value is None and overdue["By"].value is None
+    # The due date that passed is a date too, like a revision's.
+    assert overdue["To"].is_date and overdue["To"].value == datetime(2025, 4, 1)
 
 
 def _table_rows(sheet: Worksheet, name: str) -> list[list[object]]:

@@ -3,7 +3,7 @@ recount of the same days by the stats as they stood (as_of)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -103,3 +103,22 @@ def test_absurd_requests_are_refused(client: Any, query: str, field: str) -> Non
 
 def test_viewers_read_the_trend(client_as: Any) -> None:
     assert client_as("viewer").get("/api/v1/stats/trend").status_code == 200
+
+
+def test_imported_actions_are_opened_though_the_clock_moves_during_the_import(
+    client: Any, seed_text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real clock moves between the import's first reading and the events it writes: the
+    actions' first states must still begin when the actions were made, or they never count
+    as opened."""
+    from app import clock
+
+    readings = iter(range(1_000_000))
+    start = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    monkeypatch.setattr(clock, "utcnow", lambda: start + timedelta(seconds=next(readings)))
+    response = client.post(
+        "/api/v1/reports", content=seed_text.encode(), headers={"Content-Type": "text/plain"}
+    )
+    assert response.status_code == 201, response.text
+    body = _trend(client, "interval=month&from=2026-01-01&to=2026-01-31")
+    assert [(item["open"], item["opened"]) for item in body["items"]] == [(17, 17)]

@@ -60,11 +60,12 @@ def record_many(
     kind: EventKind,
     actor: Principal,
     comment: str | None = None,
+    at: datetime | None = None,
 ) -> int:
-    """One event of `kind` per (action id, changes), written as one batch of INSERTs: for
-    imports, where thousands of actions change at once and an ORM object per event would cost
-    more than the rows. Returns how many were written."""
-    now = clock.utcnow()
+    """One event of `kind` per (action id, changes), written as one batch of INSERTs (at `at`,
+    default now): for imports, where thousands of actions change at once and an ORM object per
+    event would cost more than the rows. Returns how many were written."""
+    now = at or clock.utcnow()
     events = list(events)
     rows: list[dict[str, Any]] = [
         {

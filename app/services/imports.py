@@ -154,13 +154,16 @@ def _update(
             outcome.withdrawn += 1
     outcome.added = len(added)
     _insert_findings(session=session, report=report, new=added, now=now, actor=actor)
-    history.record_many(session=session, events=reimported, kind=EventKind.REIMPORTED, actor=actor)
+    history.record_many(
+        session=session, events=reimported, kind=EventKind.REIMPORTED, actor=actor, at=now
+    )
     history.record_many(
         session=session,
         events=withdrawn,
         kind=EventKind.FINDING_WITHDRAWN,
         actor=actor,
         comment="The finding is no longer in the re-imported report.",
+        at=now,  # the moment the findings' withdrawn_at says
     )
     return outcome
 
@@ -224,7 +227,11 @@ def _insert_findings(
     session.execute(insert(_ACTION), action_rows)
     action_ids = _ids_by_reference(session=session, model=Action, report=report)
     created = ((action_ids[str(row["reference"])], None) for row in action_rows)
-    history.record_many(session=session, events=created, kind=EventKind.CREATED, actor=actor)
+    # At the actions' created_at: their first states begin when they were made (the trend
+    # counts an action as opened by its first state).
+    history.record_many(
+        session=session, events=created, kind=EventKind.CREATED, actor=actor, at=now
+    )
     # The report's findings, if loaded, do not know of the rows inserted beside them.
     session.expire(report, ["findings"])
 

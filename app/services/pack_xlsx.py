@@ -80,10 +80,11 @@ def _item_columns(pack: Pack) -> tuple[Column, ...]:
 
 
 def _change_value(change: ChangeOut, value: str | None) -> Any:
-    """A change's before or after value: a due date as a date, a status or RAG by its label."""
+    """A change's before or after value: a due date (revised, or passed) as a date, a status
+    or RAG by its label."""
     if value is None:
         return None
-    if change.kind is ChangeKind.DUE_DATE_REVISED:
+    if change.kind in (ChangeKind.DUE_DATE_REVISED, ChangeKind.NEWLY_OVERDUE):
         try:
             return date.fromisoformat(value)
         except ValueError:
