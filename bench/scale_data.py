@@ -22,12 +22,14 @@ hold an earlier build of this module (which is replaced); anything else is refus
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import random
 import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -71,8 +73,18 @@ def rebuild_derived_data(connection: Connection) -> None:
     tallies' deltas (one per action) are folded here, as a write's commit would have folded
     them had the load gone through the services. A migration that adds a derived table filled
     by its own backfill (not by triggers) needs its rebuild called here, since the bulk load
-    went around the services that keep it."""
+    went around the services that keep it: the actions' states (migration 0012), built from
+    the loaded rows and events by its rule."""
     tallies.compact(connection)
+    if "action_state" not in inspect(connection).get_table_names():
+        return  # a schema before 0012
+    path = Path(__file__).resolve().parent.parent / "migrations/versions/0012_action_state.py"
+    spec = importlib.util.spec_from_file_location("migration_0012", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    connection.execute(text("DELETE FROM action_state"))
+    migration.backfill(connection)
 
 
 # --- the database ---------------------------------------------------------------------------
