@@ -22,12 +22,16 @@ def _tables(url: str) -> set[str]:
     return {name for name in names if name == TABLE_NAME or not is_index_table(name)}
 
 
+# Tables added after revision 0005.
+_LATER_TABLES = {"outbox_event", "webhook", "webhook_delivery", "webhook_attempt"}
+
+
 def test_migrations_run_up_down_and_up_again(base_database_url: str) -> None:
     with fresh_database(base_database_url) as url:
         migrate.upgrade(url)
         assert _tables(url) == {*Base.metadata.tables, TABLE_NAME}
         migrate.downgrade(url, "0005")
-        assert _tables(url) == set(Base.metadata.tables)
+        assert _tables(url) == set(Base.metadata.tables) - _LATER_TABLES
         migrate.downgrade(url, "base")
         assert _tables(url) == set()
         migrate.upgrade(url)

@@ -4,8 +4,10 @@ from app.models.action import Action, Owner
 from app.models.base import Base
 from app.models.event import ActionEvent
 from app.models.evidence import Evidence
+from app.models.outbox import OutboxEvent
 from app.models.report import Finding, Report, Section
 from app.models.token import ApiToken
+from app.models.webhook import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "Action",
@@ -14,7 +16,11 @@ __all__ = [
     "Base",
     "Evidence",
     "Finding",
+    "OutboxEvent",
     "Owner",
     "Report",
     "Section",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
 ]

@@ -1,6 +1,7 @@
 """The action history: every change writes an event, in the caller's transaction; it is read a
 page at a time (keyset on the event id, through the index on (action_id, id)), so that neither
-a read nor a write ever handles an action's whole history."""
+a read nor a write ever handles an action's whole history. Each entry that stands for a public
+event also writes that event to the outbox (app.services.outbox), in the same transaction."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from app.models import Action
 from app.models.event import ActionEvent
 from app.principal import Principal
 from app.schemas.queries import HistorySort
+from app.services import outbox
 from app.services.cursors import decode_history_cursor, encode_history_cursor
 
 _EVENT = cast(Table, ActionEvent.__table__)
@@ -31,17 +33,27 @@ def record(
     changes: Mapping[str, Any] | None = None,
     comment: str | None = None,
 ) -> ActionEvent:
+    now = clock.utcnow()
     event = ActionEvent(
         action_id=action.id,
         kind=kind,
         actor=actor.label,
         token_id=actor.token_id,
         user_name=actor.user,
-        created_at=clock.utcnow(),
+        created_at=now,
         changes=dict(changes or {}),
         comment=comment,
     )
     session.add(event)
+    outbox.from_history(
+        session=session,
+        action=action,
+        kind=kind,
+        actor=actor,
+        changes=event.changes,
+        comment=comment,
+        at=now,
+    )
     return event
 
 
@@ -57,6 +69,7 @@ def record_many(
     imports, where thousands of actions change at once and an ORM object per event would cost
     more than the rows. Returns how many were written."""
     now = clock.utcnow()
+    entries = list(events)
     rows = [
         {
             "action_id": action_id,
@@ -68,10 +81,13 @@ def record_many(
             "changes": dict(changes or {}),
             "comment": comment,
         }
-        for action_id, changes in events
+        for action_id, changes in entries
     ]
     if rows:
         session.execute(insert(_EVENT), rows)
+    outbox.from_history_many(
+        session=session, entries=entries, kind=kind, actor=actor, comment=comment, at=now
+    )
     return len(rows)
 
 
