@@ -12,6 +12,7 @@ from app.api import (
     action_queries,
     actions,
     docs,
+    events,
     evidence,
     health,
     openapi,
@@ -75,7 +76,7 @@ def create_app() -> FastAPI:
     readers = [Depends(get_principal)]
     # Routes are matched in the order they are added: the action list, the busiest, first.
     # Ids in paths are integers at routing, so /actions/overdue-summary is not an action id.
-    for module in (action_queries, reports, overdue, actions, evidence, owners):
+    for module in (action_queries, reports, overdue, actions, evidence, owners, events):
         app.include_router(module.router, dependencies=readers)
     app.include_router(
         overdue.calendar_router,

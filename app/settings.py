@@ -56,6 +56,17 @@ class Settings(BaseSettings):
     due_date_revision_role: Role = Role.EDITOR
     # An action still to be done with no progress update for more than this many days is stale.
     stale_after_days: int = Field(default=90, ge=1, le=3650)
+    # Events (issue 16). The daily tick reports actions due within this many days (due_soon).
+    due_soon_days: int = Field(default=14, ge=0, le=365)
+    # Webhook targets in loopback, private, link-local and other non-public ranges are refused
+    # (server-side request forgery) unless this is set.
+    webhook_allow_private: bool = False
+    # One delivery attempt may take this long; failed ones are retried with exponential
+    # backoff for this many hours, and a webhook failing for that long is disabled.
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    webhook_retry_hours: float = Field(default=24.0, gt=0, le=24 * 14)
+    # How often an idle worker looks for new events and due deliveries.
+    worker_poll_seconds: float = Field(default=2.0, gt=0, le=3600)
 
     @field_validator("timezone")
     @classmethod

@@ -82,9 +82,11 @@ def _encode(payload: dict[str, Any]) -> str:
 # The keys of each kind of cursor: a cursor of one listing given to the other is named as such.
 _LIST_KEYS = frozenset({"s", "k", "i", "a", "f"})
 _HISTORY_KEYS = frozenset({"h", "s", "i"})
+_EVENT_KEYS = frozenset({"e"})
 _WRONG_KIND = {
     _LIST_KEYS: "it was made for the action list, not an action's history",
     _HISTORY_KEYS: "it was made for an action's history, not the action list",
+    _EVENT_KEYS: "it was made for the event feed",
 }
 
 
@@ -189,3 +191,17 @@ def decode_history_cursor(token: str, *, action_id: int, sort: HistorySort) -> i
     if payload["s"] != sort.value:
         raise InvalidCursor(f"it was made for sort={payload['s']!s:.40}, not sort={sort.value}")
     return _last_id(payload["i"])
+
+
+def encode_event_cursor(*, position: int) -> str:
+    """Where a reader of the event feed got to: the position of the last event it read."""
+    return _encode({"e": position})
+
+
+def decode_event_cursor(token: str) -> int:
+    """The feed position in an `after` cursor (0 before the first event is fine)."""
+    payload = _decode(token, keys=_EVENT_KEYS)
+    position = payload["e"]
+    if type(position) is not int or not 0 <= position < _INT_LIMIT:
+        raise InvalidCursor("its position is malformed")
+    return position
