@@ -10,7 +10,7 @@ event. Imports add one `report.imported` each; the daily tick adds the reminders
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Table, insert, select
@@ -76,7 +76,7 @@ def public_event(
     return None
 
 
-def _row(
+def row(
     *,
     type_: EventType,
     at: datetime,
@@ -84,19 +84,21 @@ def _row(
     action_id: int | None = None,
     report_id: int | None = None,
     owner_id: int | None = None,
+    tick_date: date | None = None,
 ) -> dict[str, Any]:
+    """An outbox row (for INSERTs of many) with its envelope."""
     return {
         "type": type_.value,
         "action_id": action_id,
         "report_id": report_id,
         "owner_id": owner_id,
-        "tick_date": None,
+        "tick_date": tick_date,
         "created_at": at,
         "payload": envelope(type_=type_, at=at, data=data),
     }
 
 
-def _action_data(
+def action_data(
     *, action_id: int, reference: str, report_id: int, owner_id: int | None, actor: Principal
 ) -> dict[str, Any]:
     return {
@@ -124,14 +126,14 @@ def from_history(
     if public is None:
         return
     type_, extra = public
-    data = _action_data(
+    data = action_data(
         action_id=action.id,
         reference=action.reference,
         report_id=action.report_id,
         owner_id=action.owner_id,
         actor=actor,
     )
-    row = _row(
+    values = row(
         type_=type_,
         at=at,
         data={**data, **extra},
@@ -139,7 +141,7 @@ def from_history(
         report_id=action.report_id,
         owner_id=action.owner_id,
     )
-    session.add(OutboxEvent(**row))
+    session.add(OutboxEvent(**values))
 
 
 def from_history_many(
@@ -172,7 +174,7 @@ def from_history_many(
         rows = []
         for action_id, (type_, extra) in batch:
             fact = facts[action_id]
-            data = _action_data(
+            data = action_data(
                 action_id=action_id,
                 reference=fact.reference,
                 report_id=fact.report_id,
@@ -180,7 +182,7 @@ def from_history_many(
                 actor=actor,
             )
             rows.append(
-                _row(
+                row(
                     type_=type_,
                     at=at,
                     data={**data, **extra},
@@ -217,7 +219,7 @@ def report_imported(
     }
     session.execute(
         insert(_OUTBOX),
-        [_row(type_=EventType.REPORT_IMPORTED, at=at, data=data, report_id=report.id)],
+        [row(type_=EventType.REPORT_IMPORTED, at=at, data=data, report_id=report.id)],
     )
 
 

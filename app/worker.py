@@ -1,0 +1,83 @@
+"""The background worker: takes new events into the feed (and, with webhooks, fans them out),
+writes the daily reminders once a day, and delivers webhooks. `afi worker` runs it; so does
+`afi serve`, in a thread, unless `--no-worker`.
+
+Each step is a unit of work of its own, so a pass never holds a transaction open while it
+waits for anything but the database. Tests drive it with `run_once` and the clock
+(app.clock), never by waiting."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import clock
+from app.services import event_feed, reminders
+from app.settings import get_settings
+
+logger = logging.getLogger("afi.worker")
+
+
+@dataclass
+class PassSummary:
+    """What one pass did."""
+
+    sequenced: int = 0
+    reminded_on: date | None = None
+
+    @property
+    def busy(self) -> bool:
+        """Whether there may be more to do right away (a full batch of events)."""
+        return self.sequenced >= event_feed.SEQUENCE_BATCH
+
+
+def run_tick(*, sessions: sessionmaker[Session], today: date) -> dict[str, int]:
+    """The daily reminders of `today`, a batch of actions per transaction (each batch is
+    idempotent, so a tick cut short is finished by the next); returns how many reminders of
+    each type `today` has."""
+    after_id: int | None = 0
+    while after_id is not None:
+        with sessions.begin() as session:
+            after_id = reminders.tick_batch(session=session, today=today, after_id=after_id)
+    with sessions() as session:
+        return reminders.written_on(session=session, today=today)
+
+
+class Worker:
+    def __init__(self, *, sessions: sessionmaker[Session] | None = None) -> None:
+        if sessions is None:
+            from app.db import SessionLocal
+
+            sessions = SessionLocal
+        self.sessions = sessions
+        # The last day whose reminders this worker wrote (in AFI_TIMEZONE).
+        self.ticked_on: date | None = None
+
+    def run_once(self) -> PassSummary:
+        """One pass: today's reminders if this worker has not written them yet; new events
+        into the feed."""
+        summary = PassSummary()
+        today = clock.today()
+        if self.ticked_on != today:
+            run_tick(sessions=self.sessions, today=today)
+            self.ticked_on = summary.reminded_on = today
+        with self.sessions.begin() as session:
+            summary.sequenced = len(event_feed.sequence(session=session))
+        return summary
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """Passes until `stop` is set: at once while busy, else every AFI_WORKER_POLL_SECONDS.
+        A failing pass (the database away) is logged and tried again after the pause."""
+        poll = get_settings().worker_poll_seconds
+        while not stop.is_set():
+            try:
+                busy = self.run_once().busy
+            except Exception:
+                logger.exception("worker pass failed; trying again in %s s", poll)
+                busy = False
+            if not busy:
+                stop.wait(poll)
