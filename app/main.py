@@ -22,6 +22,7 @@ from app.api import (
     reports,
     route_table,
     tokens,
+    webhooks,
 )
 from app.api.auth import FailedAttempts, get_feed_principal, get_principal, require
 from app.api.limits import BodySizeLimitMiddleware
@@ -83,6 +84,7 @@ def create_app() -> FastAPI:
         dependencies=[Depends(require(Role.VIEWER, source=get_feed_principal))],
     )
     app.include_router(tokens.router)
+    app.include_router(webhooks.router)
     docs.install(app)
     route_table.install(app)
     openapi.install(app)

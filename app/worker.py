@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import date
 
+import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import clock
-from app.services import event_feed, reminders
+from app.services import deliveries, event_feed, reminders, webhook_sender
 from app.settings import get_settings
 
 logger = logging.getLogger("afi.worker")
+# Deliveries claimed per pass, and sent at once (each in a thread of its own).
+DELIVERY_BATCH = 20
+SENDERS = 8
 
 
 @dataclass
@@ -27,12 +32,14 @@ class PassSummary:
     """What one pass did."""
 
     sequenced: int = 0
+    fanned_out: int = 0
+    attempted: int = 0
     reminded_on: date | None = None
 
     @property
     def busy(self) -> bool:
-        """Whether there may be more to do right away (a full batch of events)."""
-        return self.sequenced >= event_feed.SEQUENCE_BATCH
+        """Whether there may be more to do right away (a full batch of events or attempts)."""
+        return self.sequenced >= event_feed.SEQUENCE_BATCH or self.attempted >= DELIVERY_BATCH
 
 
 def run_tick(*, sessions: sessionmaker[Session], today: date) -> dict[str, int]:
@@ -48,26 +55,61 @@ def run_tick(*, sessions: sessionmaker[Session], today: date) -> dict[str, int]:
 
 
 class Worker:
-    def __init__(self, *, sessions: sessionmaker[Session] | None = None) -> None:
+    def __init__(
+        self, *, sessions: sessionmaker[Session] | None = None, http: httpx.Client | None = None
+    ) -> None:
         if sessions is None:
             from app.db import SessionLocal
 
             sessions = SessionLocal
         self.sessions = sessions
+        self.http = http or webhook_sender.client()
         # The last day whose reminders this worker wrote (in AFI_TIMEZONE).
         self.ticked_on: date | None = None
 
+    def close(self) -> None:
+        self.http.close()
+
     def run_once(self) -> PassSummary:
         """One pass: today's reminders if this worker has not written them yet; new events
-        into the feed."""
+        into the feed, each queued for the webhooks that want it; the due deliveries."""
         summary = PassSummary()
         today = clock.today()
         if self.ticked_on != today:
             run_tick(sessions=self.sessions, today=today)
             self.ticked_on = summary.reminded_on = today
         with self.sessions.begin() as session:
-            summary.sequenced = len(event_feed.sequence(session=session))
+            event_ids = event_feed.sequence(session=session)
+            summary.sequenced = len(event_ids)
+            summary.fanned_out = deliveries.fan_out(
+                session=session, event_ids=event_ids, now=clock.utcnow()
+            )
+        summary.attempted = self.deliver_due()
         return summary
+
+    def deliver_due(self) -> int:
+        """Claim the due deliveries (committed before any is sent), send them at once, and
+        record each outcome as it comes in; returns how many were attempted."""
+        with self.sessions.begin() as session:
+            claimed = deliveries.claim(session=session, now=clock.utcnow(), limit=DELIVERY_BATCH)
+        if not claimed:
+            return 0
+        with ThreadPoolExecutor(max_workers=min(len(claimed), SENDERS)) as senders:
+            sending = {
+                senders.submit(
+                    webhook_sender.send, http=self.http, claimed=attempt, at=clock.utcnow()
+                ): attempt
+                for attempt in claimed
+            }
+            for done in as_completed(sending):
+                with self.sessions.begin() as session:
+                    deliveries.record(
+                        session=session,
+                        claimed=sending[done],
+                        outcome=done.result(),
+                        now=clock.utcnow(),
+                    )
+        return len(claimed)
 
     def run_forever(self, stop: threading.Event) -> None:
         """Passes until `stop` is set: at once while busy, else every AFI_WORKER_POLL_SECONDS.

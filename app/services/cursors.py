@@ -83,10 +83,12 @@ def _encode(payload: dict[str, Any]) -> str:
 _LIST_KEYS = frozenset({"s", "k", "i", "a", "f"})
 _HISTORY_KEYS = frozenset({"h", "s", "i"})
 _EVENT_KEYS = frozenset({"e"})
+_DELIVERY_KEYS = frozenset({"w", "d"})
 _WRONG_KIND = {
     _LIST_KEYS: "it was made for the action list, not an action's history",
     _HISTORY_KEYS: "it was made for an action's history, not the action list",
     _EVENT_KEYS: "it was made for the event feed",
+    _DELIVERY_KEYS: "it was made for a webhook's deliveries",
 }
 
 
@@ -205,3 +207,16 @@ def decode_event_cursor(token: str) -> int:
     if type(position) is not int or not 0 <= position < _INT_LIMIT:
         raise InvalidCursor("its position is malformed")
     return position
+
+
+def encode_delivery_cursor(*, webhook_id: int, last_id: int) -> str:
+    """Where a page of a webhook's delivery log (newest first) ended."""
+    return _encode({"w": webhook_id, "d": last_id})
+
+
+def decode_delivery_cursor(token: str, *, webhook_id: int) -> int:
+    """The id of the last delivery of the previous page of `webhook_id`'s log."""
+    payload = _decode(token, keys=_DELIVERY_KEYS)
+    if type(payload["w"]) is not int or payload["w"] != webhook_id:
+        raise InvalidCursor("it was made for the deliveries of another webhook")
+    return _last_id(payload["d"])
