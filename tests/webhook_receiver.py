@@ -12,6 +12,12 @@ from typing import Any
 from tests.live_server import free_port
 
 
+class _Server(ThreadingHTTPServer):
+    allow_reuse_address = True
+    # Several workers send at once: the default backlog of 5 would refuse some connections.
+    request_queue_size = 128
+
+
 @dataclass(frozen=True)
 class Received:
     headers: dict[str, str]
@@ -23,7 +29,7 @@ class Receiver:
         self.port = free_port()
         self.received: list[Received] = []
         self.status = 204
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -41,6 +47,7 @@ class Receiver:
                 headers = {key.lower(): value for key, value in self.headers.items()}
                 with receiver._lock:
                     receiver.received.append(Received(headers=headers, body=body))
+                    receiver._lock.notify_all()
                 self.send_response(receiver.status)
                 self.send_header("content-length", "0")
                 self.end_headers()
@@ -48,8 +55,7 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        ThreadingHTTPServer.allow_reuse_address = True
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server = _Server(("127.0.0.1", self.port), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
@@ -65,3 +71,9 @@ class Receiver:
     def ids(self) -> list[str]:
         with self._lock:
             return [request.headers["webhook-id"] for request in self.received]
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        """Whether `count` requests have come (or come within `timeout` seconds): for a
+        service in another process, whose worker the test cannot drive."""
+        with self._lock:
+            return self._lock.wait_for(lambda: len(self.received) >= count, timeout)

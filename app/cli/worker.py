@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from app.cli.common import err
 from app.cli.preflight import require_database
+
+if TYPE_CHECKING:
+    from app.worker import Worker
 
 app = typer.Typer()
 
@@ -53,9 +58,16 @@ def worker(
     from app.worker import Worker
 
     work = Worker()
-    if once:
-        work.run_once()
-        return
+    try:
+        if once:
+            work.run_once()
+            return
+        _run_until_stopped(work)
+    finally:
+        work.close()
+
+
+def _run_until_stopped(work: Worker) -> None:
     stop = threading.Event()
 
     def stop_on(_signum: int, _frame: FrameType | None) -> None:
@@ -65,3 +77,28 @@ def worker(
     signal.signal(signal.SIGINT, stop_on)
     err.print("Worker running; Ctrl-C stops it.", markup=False)
     work.run_forever(stop)
+
+
+# How long `afi serve` waits, once stopped, for its worker's pass in progress to end.
+WORKER_STOP_SECONDS = 30.0
+
+
+@contextmanager
+def background_worker(*, enabled: bool) -> Iterator[threading.Thread | None]:
+    """The worker in a thread of this process while the block runs (`afi serve`): one per
+    `afi serve`, whatever its number of API processes."""
+    if not enabled:
+        yield None
+        return
+    from app.worker import Worker
+
+    work = Worker()
+    stop = threading.Event()
+    thread = threading.Thread(target=work.run_forever, args=(stop,), name="afi-worker", daemon=True)
+    thread.start()
+    try:
+        yield thread
+    finally:
+        stop.set()
+        thread.join(WORKER_STOP_SECONDS)
+        work.close()
