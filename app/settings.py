@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     webhook_retry_hours: float = Field(default=24.0, gt=0, le=24 * 14)
     # How often an idle worker looks for new events and due deliveries.
     worker_poll_seconds: float = Field(default=2.0, gt=0, le=3600)
+    # E-mail digests: the SMTP server (smtp://[user:password@]host[:port], with
+    # ?starttls=true to upgrade the connection, or smtps:// for TLS from the start) and the
+    # sender. Without a server no digest is made.
+    smtp_url: str | None = None
+    mail_from: str = "afi-tracker@localhost"
 
     @field_validator("timezone")
     @classmethod
@@ -107,6 +112,20 @@ class Settings(BaseSettings):
                 "fragment, e.g. https://afi.example.org"
             )
         return value.rstrip("/")
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value)
+        try:
+            parts.port  # noqa: B018 - raises on a port that is not one
+        except ValueError as exc:
+            raise ValueError(f"invalid port in the SMTP URL of {parts.hostname!r}") from exc
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError("must be smtp://[user:password@]host[:port] or smtps://...")
+        return value
 
     @field_validator("database_url")
     @classmethod

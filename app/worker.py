@@ -18,7 +18,7 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import clock
-from app.services import deliveries, event_feed, reminders, webhook_sender
+from app.services import deliveries, digests, event_feed, mailer, reminders, webhook_sender
 from app.settings import get_settings
 
 logger = logging.getLogger("afi.worker")
@@ -34,12 +34,17 @@ class PassSummary:
     sequenced: int = 0
     fanned_out: int = 0
     attempted: int = 0
+    mailed: int = 0
     reminded_on: date | None = None
 
     @property
     def busy(self) -> bool:
         """Whether there may be more to do right away (a full batch of events or attempts)."""
-        return self.sequenced >= event_feed.SEQUENCE_BATCH or self.attempted >= DELIVERY_BATCH
+        return (
+            self.sequenced >= event_feed.SEQUENCE_BATCH
+            or self.attempted >= DELIVERY_BATCH
+            or self.mailed >= DELIVERY_BATCH
+        )
 
 
 def run_tick(*, sessions: sessionmaker[Session], today: date) -> dict[str, int]:
@@ -71,12 +76,15 @@ class Worker:
         self.http.close()
 
     def run_once(self) -> PassSummary:
-        """One pass: today's reminders if this worker has not written them yet; new events
-        into the feed, each queued for the webhooks that want it; the due deliveries."""
+        """One pass: today's reminders and e-mail digests if this worker has not written them
+        yet; new events into the feed, each queued for the webhooks that want it; the due
+        deliveries and digests."""
         summary = PassSummary()
         today = clock.today()
         if self.ticked_on != today:
             run_tick(sessions=self.sessions, today=today)
+            with self.sessions.begin() as session:
+                digests.make_day(session=session, today=today, now=clock.utcnow())
             self.ticked_on = summary.reminded_on = today
         with self.sessions.begin() as session:
             event_ids = event_feed.sequence(session=session)
@@ -85,7 +93,18 @@ class Worker:
                 session=session, event_ids=event_ids, now=clock.utcnow()
             )
         summary.attempted = self.deliver_due()
+        summary.mailed = self.mail_due()
         return summary
+
+    def mail_due(self) -> int:
+        """Send the due digests, one after the other; returns how many were tried."""
+        with self.sessions.begin() as session:
+            claimed = mailer.claim(session=session, now=clock.utcnow(), limit=DELIVERY_BATCH)
+        for mail in claimed:
+            error = mailer.send(mail)
+            with self.sessions.begin() as session:
+                mailer.record(session=session, mail=mail, error=error, now=clock.utcnow())
+        return len(claimed)
 
     def deliver_due(self) -> int:
         """Claim the due deliveries (committed before any is sent), send them at once, and

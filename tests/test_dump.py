@@ -52,10 +52,18 @@ def busy_database(client: TestClient, client_as: Callable[..., TestClient], seed
 
 
 def _webhook_with_a_delivery() -> None:
-    """A webhook subscription, a delivery of an event to it and that delivery's attempt."""
+    """A webhook subscription, a delivery of an event to it and that delivery's attempt; an
+    e-mail digest."""
     from app import clock
     from app.db import SessionLocal
-    from app.models import OutboxEvent, Webhook, WebhookAttempt, WebhookDelivery
+    from app.models import (
+        MailDigest,
+        OutboxEvent,
+        Owner,
+        Webhook,
+        WebhookAttempt,
+        WebhookDelivery,
+    )
 
     now = clock.utcnow()
     with SessionLocal.begin() as session:
@@ -82,6 +90,21 @@ def _webhook_with_a_delivery() -> None:
         session.flush()
         session.add(
             WebhookAttempt(delivery_id=delivery.id, number=1, outcome="succeeded", started_at=now)
+        )
+        owner = session.scalars(select(Owner).limit(1)).one()
+        session.add(
+            MailDigest(
+                owner_id=owner.id,
+                digest_date=now.date(),
+                recipient="ann@example.org",
+                subject="AFI Tracker",
+                body_text="text",
+                body_html="<p>html</p>",
+                status="sent",
+                attempts=1,
+                created_at=now,
+                sent_at=now,
+            )
         )
 
 

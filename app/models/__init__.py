@@ -4,6 +4,7 @@ from app.models.action import Action, Owner
 from app.models.base import Base
 from app.models.event import ActionEvent
 from app.models.evidence import Evidence
+from app.models.mail import MailDigest
 from app.models.outbox import OutboxEvent
 from app.models.report import Finding, Report, Section
 from app.models.token import ApiToken
@@ -16,6 +17,7 @@ __all__ = [
     "Base",
     "Evidence",
     "Finding",
+    "MailDigest",
     "OutboxEvent",
     "Owner",
     "Report",
