@@ -363,9 +363,23 @@ def test_persistent_failure_gives_up_after_about_a_day_and_disables_the_webhook(
     assert gaps[5] > gaps[0]  # growing
     shown = client.get(f"/api/v1/webhooks/{hook['id']}").json()
     assert shown["disabled_at"] is not None and "500" in shown["disabled_reason"]
-    # Disabled: new events are not queued for it.
+    # Disabled: new events are not queued for it, until an admin enables it again.
     client.post(f"/api/v1/actions/{action_id}/comments", json={"comment": "Again"})
     assert worker.run_once().fanned_out == 0
+    enabled = client.post(f"/api/v1/webhooks/{hook['id']}/enable")
+    assert enabled.status_code == 200, enabled.text
+    assert enabled.json()["disabled_at"] is None and enabled.json()["failing_since"] is None
+    receiver.status = 200
+    client.post(f"/api/v1/actions/{action_id}/comments", json={"comment": "Back"})
+    summary = worker.run_once()
+    assert (summary.fanned_out, summary.attempted) == (1, 1)
+    # A day on, the library's five-minute window refuses the (test clock's) timestamp: the
+    # signature is checked with its sign() at the timestamp sent.
+    back = receiver.received[-1]
+    sent_at = datetime.fromtimestamp(int(back.headers["webhook-timestamp"]), UTC)
+    signature = Verifier(hook["secret"]).sign(back.headers["webhook-id"], sent_at, back.body)
+    assert back.headers["webhook-signature"] == signature
+    assert json.loads(back.body)["data"]["comment"] == "Back"
 
 
 def test_the_command_line_adds_lists_and_removes_webhooks(
@@ -388,6 +402,7 @@ def test_the_command_line_adds_lists_and_removes_webhooks(
     assert "force Kent" in rest and secret not in line
     refused = runner.invoke(cli, ["webhook", "add", receiver.url, "--event", "action.nothing"])
     assert refused.exit_code == 2
+    assert runner.invoke(cli, ["webhook", "enable", webhook_id]).exit_code == 0
     assert runner.invoke(cli, ["webhook", "remove", webhook_id]).exit_code == 0
     assert runner.invoke(cli, ["webhook", "list"]).stdout == ""
     missing = runner.invoke(cli, ["webhook", "remove", webhook_id])

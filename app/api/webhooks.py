@@ -66,6 +66,13 @@ def delete_webhook(webhook_id: IdPath, session: SessionDep) -> Response:
     return Response(status_code=204)
 
 
+@router.post("/webhooks/{webhook_id:int}/enable", response_model=WebhookOut)
+def enable_webhook(webhook_id: IdPath, session: SessionDep) -> Any:
+    """Enable a webhook that was disabled for failing (or is enabled already): new events
+    reach it again, and its pending deliveries are tried at once, with a new retry window."""
+    return webhooks.shown(webhooks.enable(session=session, webhook_id=webhook_id))
+
+
 @router.get(
     "/webhooks/{webhook_id:int}/deliveries",
     response_model=DeliveryPage,

@@ -89,3 +89,19 @@ def webhook_remove(webhook_id: Annotated[int, typer.Argument(metavar="ID")]) -> 
         err.print(exc.detail, style="red", markup=False)
         raise typer.Exit(2) from None
     err.print(f"Removed webhook {webhook_id}.", markup=False)
+
+
+@app.command("enable")
+def webhook_enable(webhook_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
+    """Enable the webhook with this id again after it was disabled for failing."""
+    require_database()
+    from app.db import SessionLocal
+    from app.services import webhooks
+
+    try:
+        with SessionLocal.begin() as session:
+            webhooks.enable(session=session, webhook_id=webhook_id)
+    except AppError as exc:
+        err.print(exc.detail, style="red", markup=False)
+        raise typer.Exit(2) from None
+    err.print(f"Enabled webhook {webhook_id}.", markup=False)

@@ -6,7 +6,7 @@ import base64
 import secrets
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -82,3 +82,20 @@ def shown(webhook: Webhook) -> dict[str, Any]:
             "disabled_reason",
         )
     }
+
+
+def enable(*, session: Session, webhook_id: int) -> Webhook:
+    """Enable a webhook again (after it was disabled for failing): its pending deliveries are
+    due at once, each with a new retry window."""
+    from app.models import WebhookDelivery
+
+    webhook = get(session=session, webhook_id=webhook_id)
+    now = clock.utcnow()
+    webhook.disabled_at = webhook.disabled_reason = webhook.failing_since = None
+    session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.webhook_id == webhook_id, WebhookDelivery.status == "pending")
+        .values(next_attempt_at=now, retry_started_at=now)
+    )
+    session.flush()
+    return webhook
