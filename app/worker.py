@@ -59,6 +59,16 @@ def run_tick(*, sessions: sessionmaker[Session], today: date) -> dict[str, int]:
         return reminders.written_on(session=session, today=today)
 
 
+def make_digests(*, sessions: sessionmaker[Session], today: date) -> None:
+    """The e-mail digests of `today`, a batch of owners per transaction (idempotent too)."""
+    after_id: int | None = 0
+    while after_id is not None:
+        with sessions.begin() as session:
+            after_id = digests.make_batch(
+                session=session, today=today, now=clock.utcnow(), after_owner_id=after_id
+            )
+
+
 class Worker:
     def __init__(
         self, *, sessions: sessionmaker[Session] | None = None, http: httpx.Client | None = None
@@ -83,8 +93,7 @@ class Worker:
         today = clock.today()
         if self.ticked_on != today:
             run_tick(sessions=self.sessions, today=today)
-            with self.sessions.begin() as session:
-                digests.make_day(session=session, today=today, now=clock.utcnow())
+            make_digests(sessions=self.sessions, today=today)
             self.ticked_on = summary.reminded_on = today
         with self.sessions.begin() as session:
             event_ids = event_feed.sequence(session=session)

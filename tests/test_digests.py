@@ -88,7 +88,11 @@ def test_owners_get_one_digest_a_day_and_approvers_the_sign_off_requests(
     worker: Any,
     seeded: int,
     data_dir: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from app.services import digests
+
+    monkeypatch.setattr(digests, "OWNER_BATCH", 1)  # an owner per transaction
     jones = owner(client, "Supt Jones", "jones@example.org")
     quiet = owner(client, "Insp Quiet", "quiet@example.org", digest_opt_out=True)
     nomail = owner(client, "No Mail", None)

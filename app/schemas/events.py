@@ -11,7 +11,7 @@ from app.enums import EventType
 from app.schemas.common import QueryInt
 
 
-class EventOut(BaseModel):
+class FeedEvent(BaseModel):
     """One public event: the envelope webhooks receive (`type`, `timestamp`, `data`) and its
     id (`evt_<id>` is the `webhook-id` of its deliveries)."""
 
@@ -26,7 +26,7 @@ class EventOut(BaseModel):
 
 
 class EventFeedPage(BaseModel):
-    items: list[EventOut]
+    items: list[FeedEvent]
     next_cursor: str | None = Field(
         description="Give it as `after` to read on; there also at the end of the feed, to ask "
         "later for newer events. Null only when the feed has no event yet."

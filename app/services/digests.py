@@ -142,27 +142,50 @@ def render(*, owner: Owner, today: date, sections: list[Section]) -> tuple[str, 
     return subject, "\n".join(text) + "\n", "\n".join(page) + "\n"
 
 
-def make_day(*, session: Session, today: date, now: datetime) -> int:
-    """Write the digests of `today` not written yet (none without AFI_SMTP_URL); returns how
-    many this call wrote."""
+# Owners looked at per transaction: the day's digests are made a batch at a time, so that no
+# transaction holds SQLite's write lock for long.
+OWNER_BATCH = 200
+
+
+def make_batch(
+    *, session: Session, today: date, now: datetime, after_owner_id: int = 0
+) -> int | None:
+    """Write the digests of `today` not written yet for up to OWNER_BATCH owners with ids
+    after `after_owner_id` (none without AFI_SMTP_URL); returns the last owner id looked at,
+    None when there are no more."""
     if get_settings().smtp_url is None:
-        return 0
+        return None
     approvers = _approver_owners(session=session, now=now)
+    owners = session.scalars(
+        select(Owner)
+        .where(
+            Owner.id > after_owner_id,
+            Owner.email.is_not(None),
+            Owner.digest_opt_out.is_(False),
+        )
+        .order_by(Owner.id)
+        .limit(OWNER_BATCH)
+    ).all()
+    if not owners:
+        return None
     last_sent = dict(
         session.execute(
             select(MailDigest.owner_id, func.max(MailDigest.created_at))
-            .where(MailDigest.digest_date < today)
+            .where(
+                MailDigest.digest_date < today,
+                MailDigest.owner_id.in_([owner.id for owner in owners]),
+            )
             .group_by(MailDigest.owner_id)
         ).all()
     )
     done_today = set(
-        session.scalars(select(MailDigest.owner_id).where(MailDigest.digest_date == today))
+        session.scalars(
+            select(MailDigest.owner_id).where(
+                MailDigest.digest_date == today,
+                MailDigest.owner_id.in_([owner.id for owner in owners]),
+            )
+        )
     )
-    owners = session.scalars(
-        select(Owner)
-        .where(Owner.email.is_not(None), Owner.digest_opt_out.is_(False))
-        .order_by(Owner.id)
-    ).all()
     rows = []
     for owner in owners:
         if owner.id in done_today:
@@ -194,4 +217,4 @@ def make_day(*, session: Session, today: date, now: datetime) -> int:
             index_elements=["owner_id", "digest_date"]
         )
         session.execute(statement, rows)
-    return len(rows)
+    return owners[-1].id
