@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import CursorResult, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.db import Reader
@@ -201,8 +201,15 @@ def claim(*, session: Session, now: datetime, limit: int) -> list[Claimed]:
 def record(*, session: Session, claimed: Claimed, outcome: Outcome, now: datetime) -> None:
     """The outcome of a claimed attempt: the delivery done, due again after a backoff, or
     given up once its retry window is over (and the webhook disabled once it has failed for
-    that long). Nothing but the attempt's own log entry if a later attempt has begun."""
-    session.execute(
+    that long). Nothing if the attempt is no longer in flight (abandoned for a later one).
+
+    Locks the webhook, then the delivery, then the attempt: claims lock deliveries before
+    attempts, and enabling a webhook locks it before its deliveries, so none waits in a cycle."""
+    webhook = session.get(Webhook, claimed.webhook_id, with_for_update=True)
+    delivery = session.get(WebhookDelivery, claimed.delivery_id, with_for_update=True)
+    if webhook is None or delivery is None:
+        return  # removed meanwhile
+    finished = session.execute(
         update(_ATTEMPT)
         .where(
             _ATTEMPT.c.delivery_id == claimed.delivery_id,
@@ -217,11 +224,12 @@ def record(*, session: Session, claimed: Claimed, outcome: Outcome, now: datetim
             error=outcome.error,
         )
     )
-    delivery = session.get(WebhookDelivery, claimed.delivery_id, with_for_update=True)
-    if delivery is None or delivery.attempts != claimed.number or delivery.status != PENDING:
-        return  # removed, or redelivered meanwhile: the newer attempt decides
-    webhook = session.get(Webhook, delivery.webhook_id, with_for_update=True)
-    assert webhook is not None  # the delivery would have gone with it
+    if (
+        cast(CursorResult[Any], finished).rowcount != 1
+        or delivery.attempts != claimed.number
+        or delivery.status != PENDING
+    ):
+        return  # a later attempt (or a redelivery) decides
     delivery.response_status = outcome.response_status
     delivery.latency_ms = outcome.latency_ms
     delivery.error = outcome.error
