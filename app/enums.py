@@ -80,3 +80,19 @@ class EventKind(StrEnum):
     FINDING_WITHDRAWN = "finding_withdrawn"
     DUE_DATE_REVISED = "due_date_revised"
     PROGRESS_UPDATED = "progress_updated"
+
+
+class EventType(StrEnum):
+    """A public event: in the event feed and sent to webhooks (app.services.outbox)."""
+
+    ACTION_CREATED = "action.created"
+    ACTION_STATUS_CHANGED = "action.status_changed"
+    ACTION_OWNER_CHANGED = "action.owner_changed"
+    ACTION_DUE_DATE_CHANGED = "action.due_date_changed"
+    ACTION_EVIDENCE_ADDED = "action.evidence_added"
+    ACTION_EVIDENCE_REMOVED = "action.evidence_removed"
+    ACTION_COMMENT_ADDED = "action.comment_added"
+    REPORT_IMPORTED = "report.imported"
+    # Found by the daily tick (app.services.reminders), at most once per action and day.
+    ACTION_OVERDUE = "action.overdue"
+    ACTION_DUE_SOON = "action.due_soon"

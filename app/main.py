@@ -12,6 +12,7 @@ from app.api import (
     action_list,
     actions,
     docs,
+    events,
     evidence,
     health,
     openapi,
@@ -24,6 +25,7 @@ from app.api import (
     route_table,
     stats,
     tokens,
+    webhooks,
 )
 from app.api.auth import FailedAttempts, get_feed_principal, get_principal, require
 from app.api.limits import BodySizeLimitMiddleware
@@ -81,13 +83,14 @@ def create_app() -> FastAPI:
     # Routes are matched in the order they are added: the action list, the busiest, first.
     # Ids in paths are integers at routing, so /actions/overdue-summary is not an action id.
     modules = (action_list, stats, reports, overdue, actions, evidence, owners, over_time, pack)
-    for module in modules:
+    for module in (*modules, events):
         app.include_router(module.router, dependencies=readers)
     app.include_router(
         overdue.calendar_router,
         dependencies=[Depends(require(Role.VIEWER, source=get_feed_principal))],
     )
     app.include_router(tokens.router)
+    app.include_router(webhooks.router)
     docs.install(app)
     route_table.install(app)
     openapi.install(app)

@@ -59,6 +59,22 @@ class Settings(BaseSettings):
     # Actions one committee pack may hold (its workbook and page are made in memory); a
     # selection of more is refused with a 422 that says to narrow the filters.
     max_pack_items: int = Field(default=5000, gt=0, le=100_000)
+    # Events (issue 16). The daily tick reports actions due within this many days (due_soon).
+    due_soon_days: int = Field(default=14, ge=0, le=365)
+    # Webhook targets in loopback, private, link-local and other non-public ranges are refused
+    # (server-side request forgery) unless this is set.
+    webhook_allow_private: bool = False
+    # One delivery attempt may take this long; failed ones are retried with exponential
+    # backoff for this many hours, and a webhook failing for that long is disabled.
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    webhook_retry_hours: float = Field(default=24.0, gt=0, le=24 * 14)
+    # How often an idle worker looks for new events and due deliveries.
+    worker_poll_seconds: float = Field(default=2.0, gt=0, le=3600)
+    # E-mail digests: the SMTP server (smtp://[user:password@]host[:port], with
+    # ?starttls=true to upgrade the connection, or smtps:// for TLS from the start) and the
+    # sender. Without a server no digest is made.
+    smtp_url: str | None = None
+    mail_from: str = "afi-tracker@localhost"
 
     @field_validator("timezone")
     @classmethod
@@ -99,6 +115,20 @@ class Settings(BaseSettings):
                 "fragment, e.g. https://afi.example.org"
             )
         return value.rstrip("/")
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value)
+        try:
+            parts.port  # noqa: B018 - raises on a port that is not one
+        except ValueError as exc:
+            raise ValueError(f"invalid port in the SMTP URL of {parts.hostname!r}") from exc
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError("must be smtp://[user:password@]host[:port] or smtps://...")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -95,6 +95,15 @@ CASES = [
     Case("POST", "/api/v1/tokens", ADM, 201, body={"name": "ci", "role": "viewer"}),
     Case("GET", "/api/v1/tokens/{token}", ADM, 200),
     Case("DELETE", "/api/v1/tokens/{token}", ADM, 204),
+    Case("GET", "/api/v1/events", V, 200),
+    Case("GET", "/api/v1/webhooks", ADM, 200),
+    Case("POST", "/api/v1/webhooks", ADM, 201,
+         body={"url": "https://93.184.216.34/hook", "events": ["action.created"]}),
+    Case("GET", "/api/v1/webhooks/{webhook}", ADM, 200),
+    Case("DELETE", "/api/v1/webhooks/{webhook}", ADM, 204),
+    Case("POST", "/api/v1/webhooks/{webhook}/enable", ADM, 200),
+    Case("GET", "/api/v1/webhooks/{webhook}/deliveries", ADM, 200),
+    Case("POST", "/api/v1/webhooks/{webhook}/deliveries/{delivery}/redeliver", ADM, 202),
 ]  # fmt: skip
 CALLERS = ["none", "revoked", "expired", "viewer", "editor", "approver", "admin"]
 
@@ -110,7 +119,8 @@ def test_the_table_covers_every_route_and_method() -> None:
     normalised = {
         (method, path.replace("{report_id}", "{report}").replace("{finding_id}", "{finding}")
          .replace("{action_id}", "{action}").replace("{evidence_id}", "{evidence}")
-         .replace("{owner_id}", "{owner}").replace("{token_id}", "{token}"))
+         .replace("{owner_id}", "{owner}").replace("{token_id}", "{token}")
+         .replace("{webhook_id}", "{webhook}").replace("{delivery_id}", "{delivery}"))
         for method, path in in_app
     }  # fmt: skip
     assert normalised == covered
@@ -141,6 +151,7 @@ def ids(seeded: int, session: Session) -> dict[str, int]:
     )  # fmt: skip
     pending.status = "pending_sign_off"
     token, _secret = create_token(session=session, name="to-manage", role=Role.VIEWER)
+    webhook, delivery = _webhook_and_delivery(session)
     session.commit()
     finding = session.scalars(select(Finding.id).order_by(Finding.id)).first()
     assert finding is not None
@@ -152,7 +163,30 @@ def ids(seeded: int, session: Session) -> dict[str, int]:
         "evidence": file_evidence.id,
         "owner": owner.id,
         "token": token.id,
+        "webhook": webhook,
+        "delivery": delivery,
     }
+
+
+def _webhook_and_delivery(session: Session) -> tuple[int, int]:
+    """A webhook with a (finished) delivery of the first event."""
+    from app.models import OutboxEvent, Webhook, WebhookDelivery
+
+    now = clock.utcnow()
+    event = session.scalars(select(OutboxEvent).order_by(OutboxEvent.id).limit(1)).one()
+    webhook = Webhook(
+        url="https://93.184.216.34/hook", secret="whsec_c2VjcmV0", events=["action.created"],
+        created_at=now, created_by="setup",
+    )  # fmt: skip
+    session.add(webhook)
+    session.flush()
+    delivery = WebhookDelivery(
+        webhook_id=webhook.id, event_id=event.id, status="succeeded", attempts=1,
+        retry_started_at=now, created_at=now, delivered_at=now,
+    )  # fmt: skip
+    session.add(delivery)
+    session.flush()
+    return webhook.id, delivery.id
 
 
 def _client_for(caller: str, app: Any, session: Session) -> TestClient:

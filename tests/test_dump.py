@@ -48,6 +48,64 @@ def busy_database(client: TestClient, client_as: Callable[..., TestClient], seed
     add_note(client, second["id"])
     move(client, third["id"], "superseded", comment="Merged", superseded_by_action_id=second["id"])
     client.post("/api/v1/tokens", json={"name": "ci", "role": "viewer", "owner_id": owner["id"]})
+    _webhook_with_a_delivery()
+
+
+def _webhook_with_a_delivery() -> None:
+    """A webhook subscription, a delivery of an event to it and that delivery's attempt; an
+    e-mail digest."""
+    from app import clock
+    from app.db import SessionLocal
+    from app.models import (
+        MailDigest,
+        OutboxEvent,
+        Owner,
+        Webhook,
+        WebhookAttempt,
+        WebhookDelivery,
+    )
+
+    now = clock.utcnow()
+    with SessionLocal.begin() as session:
+        event = session.scalars(select(OutboxEvent).limit(1)).one()
+        hook = Webhook(
+            url="https://hooks.example.org/afi",
+            secret="whsec_c2VjcmV0",
+            events=["action.created"],
+            created_at=now,
+            created_by="tests",
+        )
+        session.add(hook)
+        session.flush()
+        delivery = WebhookDelivery(
+            webhook_id=hook.id,
+            event_id=event.id,
+            status="succeeded",
+            attempts=1,
+            retry_started_at=now,
+            created_at=now,
+            delivered_at=now,
+        )
+        session.add(delivery)
+        session.flush()
+        session.add(
+            WebhookAttempt(delivery_id=delivery.id, number=1, outcome="succeeded", started_at=now)
+        )
+        owner = session.scalars(select(Owner).limit(1)).one()
+        session.add(
+            MailDigest(
+                owner_id=owner.id,
+                digest_date=now.date(),
+                recipient="ann@example.org",
+                subject="AFI Tracker",
+                body_text="text",
+                body_html="<p>html</p>",
+                status="sent",
+                attempts=1,
+                created_at=now,
+                sent_at=now,
+            )
+        )
 
 
 _HEAD = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()

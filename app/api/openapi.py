@@ -61,6 +61,14 @@ TAGS: tuple[dict[str, str], ...] = (
         "description": "The committee pack: the items, changes and figures of a selection.",
     },
     {"name": "tokens", "description": "API tokens (admins only)."},
+    {
+        "name": "events",
+        "description": "The feed of public events (oldest first), to follow changes.",
+    },
+    {
+        "name": "webhooks",
+        "description": "Signed deliveries of events to other systems (admins only).",
+    },
     {"name": "health", "description": "Whether the process is up and its database ready."},
 )
 LICENSE = {"name": "MIT", "identifier": "MIT"}

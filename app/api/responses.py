@@ -40,9 +40,10 @@ def page_response(request: Request, page: dict[str, Any]) -> Response:
     return json_response(page, None if cursor is None else {"Link": next_link(request, cursor)})
 
 
-def next_link(request: Request, cursor: str) -> str:
-    """A `Link: rel="next"` value: this request's URL with `cursor` in place of any it had. From
-    the query already parsed: `include_query_params` would parse it again from the URL."""
-    query = [(key, value) for key, value in request.query_params.multi_items() if key != "cursor"]
-    query.append(("cursor", cursor))
+def next_link(request: Request, cursor: str, *, param: str = "cursor") -> str:
+    """A `Link: rel="next"` value: this request's URL with `cursor` in place of any it had (in
+    the query parameter `param`). From the query already parsed: `include_query_params` would
+    parse it again from the URL."""
+    query = [(key, value) for key, value in request.query_params.multi_items() if key != param]
+    query.append((param, cursor))
     return f'<{links.this_path(request, urlencode(query))}>; rel="next"'

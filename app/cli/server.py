@@ -50,9 +50,20 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     workers: Annotated[int, typer.Option(min=1)] = 1,
+    no_worker: Annotated[
+        bool,
+        typer.Option(
+            "--no-worker",
+            help="Do not run the background worker (event feed, reminders, webhooks) in this "
+            "process: run `afi worker` instead.",
+        ),
+    ] = False,
 ) -> None:
-    """Migrate the database, load the seeds if it has no report yet, and serve the API."""
+    """Migrate the database, load the seeds if it has no report yet, and serve the API (with
+    the background worker, unless --no-worker)."""
     import uvicorn
+
+    from app.cli.worker import background_worker
 
     settings = preflight.settings()
     url = preflight.database_url()
@@ -68,18 +79,19 @@ def serve(
     preflight.require_database(create=True)
     check_writable_folders()
     prepare_database(base_url=browse_url(host, port))
-    uvicorn.run(
-        "app.main:app",
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level,
-        server_header=False,
-        # Client addresses (which rate limiting counts by) come from X-Forwarded-For only when
-        # the service is told which proxies to trust.
-        proxy_headers=settings.forwarded_allow_ips is not None,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-    )
+    with background_worker(enabled=not no_worker):
+        uvicorn.run(
+            "app.main:app",
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings.log_level,
+            server_header=False,
+            # Client addresses (which rate limiting counts by) come from X-Forwarded-For only
+            # when the service is told which proxies to trust.
+            proxy_headers=settings.forwarded_allow_ips is not None,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+        )
 
 
 def browse_url(host: str, port: int) -> str:

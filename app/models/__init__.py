@@ -4,9 +4,12 @@ from app.models.action import Action, Owner
 from app.models.base import Base
 from app.models.event import ActionEvent
 from app.models.evidence import Evidence
+from app.models.mail import MailDigest
+from app.models.outbox import OutboxEvent
 from app.models.report import Finding, Report, Section
 from app.models.state import ActionState
 from app.models.token import ApiToken
+from app.models.webhook import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "Action",
@@ -16,7 +19,12 @@ __all__ = [
     "Base",
     "Evidence",
     "Finding",
+    "MailDigest",
+    "OutboxEvent",
     "Owner",
     "Report",
     "Section",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
 ]

@@ -11,6 +11,7 @@ from sqlalchemy import (
     String,
     Text,
     event,
+    false,
     func,
     literal_column,
     text,
@@ -31,6 +32,8 @@ class Owner(Base):
     name: Mapped[str] = mapped_column(String(200), index=True)
     email: Mapped[str | None] = mapped_column(String(320))
     team: Mapped[str | None] = mapped_column(String(200))
+    # No daily e-mail digest for this owner (app.services.digests).
+    digest_opt_out: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

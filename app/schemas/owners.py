@@ -3,7 +3,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+)
 
 from app.schemas.common import Schema, SingleLine, not_null, optional_not_null
 
@@ -19,6 +27,9 @@ class OwnerCreate(BaseModel):
     name: Name
     email: EmailStr | None = None
     team: Name | None = None
+    digest_opt_out: StrictBool = Field(
+        default=False, description="true: no daily e-mail digest for this owner."
+    )
 
 
 class OwnerUpdate(BaseModel):
@@ -29,8 +40,9 @@ class OwnerUpdate(BaseModel):
     name: Name | None = optional_not_null()  # sent as null: refused (422)
     email: EmailStr | None = None
     team: Name | None = None
+    digest_opt_out: StrictBool | None = optional_not_null()
 
-    _not_null = field_validator("name")(not_null)
+    _not_null = field_validator("name", "digest_opt_out")(not_null)
 
 
 class OwnerOut(Schema):
@@ -38,5 +50,6 @@ class OwnerOut(Schema):
     name: str
     email: str | None
     team: str | None
+    digest_opt_out: bool
     created_at: datetime
     updated_at: datetime

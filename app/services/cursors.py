@@ -82,9 +82,13 @@ def _encode(payload: dict[str, Any]) -> str:
 # The keys of each kind of cursor: a cursor of one listing given to the other is named as such.
 _LIST_KEYS = frozenset({"s", "k", "i", "a", "f"})
 _HISTORY_KEYS = frozenset({"h", "s", "i"})
+_EVENT_KEYS = frozenset({"e"})
+_DELIVERY_KEYS = frozenset({"w", "d"})
 _WRONG_KIND = {
     _LIST_KEYS: "it was made for the action list, not an action's history",
     _HISTORY_KEYS: "it was made for an action's history, not the action list",
+    _EVENT_KEYS: "it was made for the event feed",
+    _DELIVERY_KEYS: "it was made for a webhook's deliveries",
 }
 
 
@@ -189,3 +193,30 @@ def decode_history_cursor(token: str, *, action_id: int, sort: HistorySort) -> i
     if payload["s"] != sort.value:
         raise InvalidCursor(f"it was made for sort={payload['s']!s:.40}, not sort={sort.value}")
     return _last_id(payload["i"])
+
+
+def encode_event_cursor(*, position: int) -> str:
+    """Where a reader of the event feed got to: the position of the last event it read."""
+    return _encode({"e": position})
+
+
+def decode_event_cursor(token: str) -> int:
+    """The feed position in an `after` cursor (0 before the first event is fine)."""
+    payload = _decode(token, keys=_EVENT_KEYS)
+    position = payload["e"]
+    if type(position) is not int or not 0 <= position < _INT_LIMIT:
+        raise InvalidCursor("its position is malformed")
+    return position
+
+
+def encode_delivery_cursor(*, webhook_id: int, last_id: int) -> str:
+    """Where a page of a webhook's delivery log (newest first) ended."""
+    return _encode({"w": webhook_id, "d": last_id})
+
+
+def decode_delivery_cursor(token: str, *, webhook_id: int) -> int:
+    """The id of the last delivery of the previous page of `webhook_id`'s log."""
+    payload = _decode(token, keys=_DELIVERY_KEYS)
+    if type(payload["w"]) is not int or payload["w"] != webhook_id:
+        raise InvalidCursor("it was made for the deliveries of another webhook")
+    return _last_id(payload["d"])

@@ -1,7 +1,8 @@
 """The action history: every change writes an event, in the caller's transaction (and, if it
 changes what app.services.states keeps, the action's new state); it is read a page at a time
 (keyset on the event id, through the index on (action_id, id)), so that neither a read nor a
-write ever handles an action's whole history."""
+write ever handles an action's whole history. Each entry that stands for a public event also
+writes that event to the outbox (app.services.outbox), in the same transaction."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from app.models import Action
 from app.models.event import ActionEvent
 from app.principal import Principal
 from app.schemas.filters import HistorySort
-from app.services import states
+from app.services import outbox, states
 from app.services.cursors import decode_history_cursor, encode_history_cursor
 
 _EVENT = cast(Table, ActionEvent.__table__)
@@ -36,20 +37,31 @@ def record(
     at: datetime | None = None,
 ) -> ActionEvent:
     """Write one event (at `at`, default now) and, when it changes a field the action's states
-    keep, begin its new state at the same moment (app.services.states)."""
+    keep, begin its new state at the same moment (app.services.states); and its public event,
+    if it stands for one, to the outbox."""
+    now = at or clock.utcnow()
     event = ActionEvent(
         action_id=action.id,
         kind=kind,
         actor=actor.label,
         token_id=actor.token_id,
         user_name=actor.user,
-        created_at=at or clock.utcnow(),
+        created_at=now,
         changes=dict(changes or {}),
         comment=comment,
     )
     session.add(event)
     if states.moves_state(kind, changes):
-        states.begin(session=session, action_ids=[action.id], at=event.created_at)
+        states.begin(session=session, action_ids=[action.id], at=now)
+    outbox.from_history(
+        session=session,
+        action=action,
+        kind=kind,
+        actor=actor,
+        changes=event.changes,
+        comment=comment,
+        at=now,
+    )
     return event
 
 
@@ -66,7 +78,7 @@ def record_many(
     default now): for imports, where thousands of actions change at once and an ORM object per
     event would cost more than the rows. Returns how many were written."""
     now = at or clock.utcnow()
-    events = list(events)
+    entries = list(events)
     rows: list[dict[str, Any]] = [
         {
             "action_id": action_id,
@@ -78,13 +90,16 @@ def record_many(
             "changes": dict(changes or {}),
             "comment": comment,
         }
-        for action_id, changes in events
+        for action_id, changes in entries
     ]
     if rows:
         session.execute(insert(_EVENT), rows)
-        moved = [action_id for action_id, changes in events if states.moves_state(kind, changes)]
+        moved = [action_id for action_id, changes in entries if states.moves_state(kind, changes)]
         if moved:
             states.begin(session=session, action_ids=moved, at=now)
+    outbox.from_history_many(
+        session=session, entries=entries, kind=kind, actor=actor, comment=comment, at=now
+    )
     return len(rows)
 
 

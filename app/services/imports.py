@@ -14,7 +14,7 @@ from app.enums import ActionStatus, EventKind, FindingKind, Priority
 from app.models import Action, Finding, Report, Section
 from app.parser import ParsedFinding, ParsedReport
 from app.principal import Principal
-from app.services import history
+from app.services import history, outbox
 from app.services.matching import match_findings
 from app.services.references import candidate_prefixes, finding_reference
 
@@ -80,6 +80,7 @@ def import_report(*, session: Session, parsed: ParsedReport, actor: Principal) -
     else:
         outcome = _update(session=session, report=report, parsed=parsed, now=now, actor=actor)
     outcome.warnings = list(parsed.warnings)
+    outbox.report_imported(session=session, outcome=outcome, actor=actor, at=now)
     return outcome
 
 

@@ -35,7 +35,14 @@ def get_owner(*, session: Session, owner_id: int) -> Owner:
 
 def create_owner(*, session: Session, data: OwnerCreate) -> Owner:
     now = clock.utcnow()
-    owner = Owner(name=data.name, email=data.email, team=data.team, created_at=now, updated_at=now)
+    owner = Owner(
+        name=data.name,
+        email=data.email,
+        team=data.team,
+        digest_opt_out=data.digest_opt_out,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(owner)
     session.flush()
     return owner
