@@ -142,11 +142,9 @@ def render(*, owner: Owner, today: date, sections: list[Section]) -> tuple[str, 
     return subject, "\n".join(text) + "\n", "\n".join(page) + "\n"
 
 
-def make_day(*, session: Session, today: date, now: datetime) -> int:
-    """Write the digests of `today` not written yet (none without AFI_SMTP_URL); returns how
-    many this call wrote."""
-    if get_settings().smtp_url is None:
-        return 0
+def plan_day(*, session: Session, today: date, now: datetime) -> list[dict[str, Any]]:
+    """The digests of `today` not written yet, as mail_digest rows, without writing them (what
+    `afi mail --dry-run` shows); made whether AFI_SMTP_URL is set or not."""
     approvers = _approver_owners(session=session, now=now)
     last_sent = dict(
         session.execute(
@@ -188,6 +186,15 @@ def make_day(*, session: Session, today: date, now: datetime) -> int:
                 "created_at": now,
             }
         )
+    return rows
+
+
+def make_day(*, session: Session, today: date, now: datetime) -> int:
+    """Write the digests of `today` not written yet (none without AFI_SMTP_URL); returns how
+    many this call wrote."""
+    if get_settings().smtp_url is None:
+        return 0
+    rows = plan_day(session=session, today=today, now=now)
     if rows:
         dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
         statement = dialect.insert(_DIGEST).on_conflict_do_nothing(
@@ -195,3 +202,15 @@ def make_day(*, session: Session, today: date, now: datetime) -> int:
         )
         session.execute(statement, rows)
     return len(rows)
+
+
+def count_by_status(*, session: Session, digest_date: date) -> dict[str, int]:
+    """How many digests of a day are pending, sent or failed (what `afi mail` reports)."""
+    found = session.execute(
+        select(MailDigest.status, func.count())
+        .where(MailDigest.digest_date == digest_date)
+        .group_by(MailDigest.status)
+    ).all()
+    counts = {"pending": 0, "sent": 0, "failed": 0}
+    counts.update({status: total for status, total in found})
+    return counts
