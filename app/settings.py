@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -128,6 +129,15 @@ class Settings(BaseSettings):
             raise ValueError(f"invalid port in the SMTP URL of {parts.hostname!r}") from exc
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
             raise ValueError("must be smtp://[user:password@]host[:port] or smtps://...")
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from(cls, value: str) -> str:
+        # Checked at start: a bad sender would otherwise fail every digest at sending time.
+        _name, address = parseaddr(value)
+        if "\r" in value or "\n" in value or "@" not in address.strip("@"):
+            raise ValueError("must be an e-mail address, e.g. afi@example.org or 'AFI <afi@…>'")
         return value
 
     @field_validator("database_url")

@@ -16,7 +16,7 @@ import typer
 from typer import _click as click
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-from app.cli import data, files, overdue, pack, reports, server, tokens, webhooks, worker
+from app.cli import data, files, mail, overdue, pack, reports, server, tokens, webhooks, worker
 from app.cli.common import err
 from app.cli.preflight import EXIT_CONFIG, describe
 from app.cli.server import prepare_database
@@ -176,6 +176,7 @@ cli.add_typer(files.app, name="files")
 cli.add_typer(overdue.app)
 cli.add_typer(pack.app)
 cli.add_typer(worker.app)
+cli.add_typer(mail.app)
 cli.add_typer(webhooks.app, name="webhook")
 
 __all__ = ["cli", "main", "prepare_database"]

@@ -147,14 +147,12 @@ def render(*, owner: Owner, today: date, sections: list[Section]) -> tuple[str, 
 OWNER_BATCH = 200
 
 
-def make_batch(
+def plan_batch(
     *, session: Session, today: date, now: datetime, after_owner_id: int = 0
-) -> int | None:
-    """Write the digests of `today` not written yet for up to OWNER_BATCH owners with ids
-    after `after_owner_id` (none without AFI_SMTP_URL); returns the last owner id looked at,
-    None when there are no more."""
-    if get_settings().smtp_url is None:
-        return None
+) -> tuple[list[dict[str, Any]], int | None]:
+    """The digests of `today` not written yet for up to OWNER_BATCH owners with ids after
+    `after_owner_id`, as mail_digest rows, without writing them; and the last owner id looked
+    at, None when there are no more."""
     approvers = _approver_owners(session=session, now=now)
     owners = session.scalars(
         select(Owner)
@@ -167,7 +165,7 @@ def make_batch(
         .limit(OWNER_BATCH)
     ).all()
     if not owners:
-        return None
+        return [], None
     last_sent = dict(
         session.execute(
             select(MailDigest.owner_id, func.max(MailDigest.created_at))
@@ -211,10 +209,45 @@ def make_batch(
                 "created_at": now,
             }
         )
+    return rows, owners[-1].id
+
+
+def plan_day(*, session: Session, today: date, now: datetime) -> list[dict[str, Any]]:
+    """Every digest of `today` not written yet, without writing them (what `afi mail --dry-run`
+    shows); made whether AFI_SMTP_URL is set or not."""
+    planned: list[dict[str, Any]] = []
+    after_id: int | None = 0
+    while after_id is not None:
+        rows, after_id = plan_batch(session=session, today=today, now=now, after_owner_id=after_id)
+        planned.extend(rows)
+    return planned
+
+
+def make_batch(
+    *, session: Session, today: date, now: datetime, after_owner_id: int = 0
+) -> int | None:
+    """Write the digests of `today` not written yet for up to OWNER_BATCH owners with ids
+    after `after_owner_id` (none without AFI_SMTP_URL); returns the last owner id looked at,
+    None when there are no more."""
+    if get_settings().smtp_url is None:
+        return None
+    rows, last_id = plan_batch(session=session, today=today, now=now, after_owner_id=after_owner_id)
     if rows:
         dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
         statement = dialect.insert(_DIGEST).on_conflict_do_nothing(
             index_elements=["owner_id", "digest_date"]
         )
         session.execute(statement, rows)
-    return owners[-1].id
+    return last_id
+
+
+def count_by_status(*, session: Session, digest_date: date) -> dict[str, int]:
+    """How many digests of a day are pending, sent or failed (what `afi mail` reports)."""
+    found = session.execute(
+        select(MailDigest.status, func.count())
+        .where(MailDigest.digest_date == digest_date)
+        .group_by(MailDigest.status)
+    ).all()
+    counts = {"pending": 0, "sent": 0, "failed": 0}
+    counts.update({status: total for status, total in found})
+    return counts

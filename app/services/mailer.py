@@ -102,6 +102,8 @@ def send(mail: ClaimedMail) -> str | None:
             if parts.username:
                 server.login(unquote(parts.username), unquote(parts.password or ""))
             server.send_message(message(mail))
-    except (OSError, smtplib.SMTPException) as exc:
+    # ValueError: what smtplib raises for credentials it cannot encode (not ASCII); recorded
+    # like a refusal, so one bad mail is retried and given up rather than failing every pass.
+    except (OSError, smtplib.SMTPException, ValueError) as exc:
         return f"{type(exc).__name__}: {exc}"[:500]
     return None
