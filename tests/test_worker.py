@@ -4,6 +4,7 @@ workers sharing the queue on PostgreSQL without delivering an attempt twice."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -22,7 +23,7 @@ from typer.testing import CliRunner
 
 from app import migrate
 from app.cli import cli
-from tests.conftest import ROOT, fresh_database
+from tests.conftest import ROOT, SEED, fresh_database
 from tests.live_server import free_port
 from tests.webhook_receiver import Receiver
 
@@ -45,6 +46,24 @@ def allow_private(monkeypatch: pytest.MonkeyPatch) -> None:
     from app.settings import get_settings
 
     monkeypatch.setattr(get_settings(), "webhook_allow_private", True)
+
+
+AFI = [sys.executable, "-m", "app.cli"]
+
+
+def _service_env(workdir: Path, database_url: str) -> dict[str, str]:
+    """The environment of `afi` run as a process of its own, on `database_url`: webhooks to
+    the loopback receiver allowed, its worker looking for work every tenth of a second."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AFI_")}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        AFI_DATABASE_URL=database_url,
+        AFI_SEEDS_DIR=str(ROOT / "seeds"),
+        AFI_DATA_DIR=str(workdir / "data"),
+        AFI_WEBHOOK_ALLOW_PRIVATE="true",
+        AFI_WORKER_POLL_SECONDS="0.1",
+    )
+    return env
 
 
 @pytest.mark.parametrize("flags", [[], ["--no-worker"]])
@@ -91,19 +110,10 @@ def test_afi_worker_once_delivers(
 def test_afi_serve_delivers_with_its_own_worker(tmp_path: Path, receiver: Receiver) -> None:
     """The service as a user runs it, in a process of its own (whose clock and worker the
     test cannot drive: it waits for the receiver to be called, up to a deadline)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AFI_")}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        AFI_DATABASE_URL=f"sqlite:///{tmp_path / 'afi.db'}",
-        AFI_SEEDS_DIR=str(ROOT / "seeds"),
-        AFI_DATA_DIR=str(tmp_path / "data"),
-        AFI_WEBHOOK_ALLOW_PRIVATE="true",
-        AFI_WORKER_POLL_SECONDS="0.1",
-    )
-    afi = [sys.executable, "-m", "app.cli"]
+    env = _service_env(tmp_path, f"sqlite:///{tmp_path / 'afi.db'}")
     port = free_port()
     server = subprocess.Popen(
-        [*afi, "serve", "--port", str(port)],
+        [*AFI, "serve", "--port", str(port)],
         cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -111,7 +121,7 @@ def test_afi_serve_delivers_with_its_own_worker(tmp_path: Path, receiver: Receiv
         with httpx.Client(transport=httpx.HTTPTransport(retries=8), timeout=30) as probe:
             assert probe.get(f"{base}/health").status_code == 200
         token = subprocess.run(
-            [*afi, "token", "create", "--name", "admin", "--role", "admin"],
+            [*AFI, "token", "create", "--name", "admin", "--role", "admin"],
             cwd=tmp_path, env=env, capture_output=True, text=True, check=True,
         ).stdout.strip()  # fmt: skip
         with httpx.Client(
@@ -130,6 +140,134 @@ def test_afi_serve_delivers_with_its_own_worker(tmp_path: Path, receiver: Receiv
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.fixture
+def own_database(base_database_url: str) -> Iterator[Any]:
+    """A fresh database of the suite's kind (a SQLite file, or PostgreSQL), migrated, that a
+    process of its own shares with the test: committed data is real."""
+    from app.db import Database, make_engine
+
+    with fresh_database(base_database_url) as url:
+        migrate.upgrade(url)
+        engine = make_engine(url)
+        try:
+            yield Database(engine)
+        finally:
+            engine.dispose()
+
+
+def test_a_worker_killed_mid_delivery_loses_nothing_and_the_retry_keeps_the_id(
+    tmp_path: Path, own_database: Any, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`afi worker`, a process of its own, is killed (SIGKILL) while the receiver holds one of
+    its deliveries open. A new worker, once the dead one's lease is over, sends that event
+    again with the same webhook-id and a valid signature; every other event arrives once."""
+    from standardwebhooks.webhooks import Webhook as Verifier
+
+    from app import clock
+    from app.db import get_database
+    from app.enums import Role
+    from app.main import create_app
+    from app.principal import system
+    from app.services.reports import import_text
+    from app.services.tokens import create_token
+    from app.settings import get_settings
+    from app.worker import Worker
+
+    monkeypatch.setattr(get_settings(), "webhook_allow_private", True)
+    with own_database.sessions.begin() as session:
+        raw = SEED.read_text(encoding="utf-8")
+        import_text(session=session, raw=raw, metadata={}, actor=system("tests"))
+        _token, secret = create_token(session=session, name="admin", role=Role.ADMIN)
+    application = create_app()
+    application.dependency_overrides[get_database] = lambda: own_database
+    api = TestClient(application, headers={"Authorization": f"Bearer {secret}"})
+    made = api.post(
+        "/api/v1/webhooks", json={"url": receiver.url, "events": ["action.comment_added"]}
+    )
+    assert made.status_code == 201, made.text
+    hook = made.json()
+    action = api.get("/api/v1/actions?limit=1").json()["items"][0]["id"]
+
+    def comment(text: str) -> None:
+        response = api.post(f"/api/v1/actions/{action}/comments", json={"comment": text})
+        assert response.status_code == 201, response.text
+
+    def log() -> list[dict[str, Any]]:
+        response = api.get(f"/api/v1/webhooks/{hook['id']}/deliveries?limit=100")
+        assert response.status_code == 200, response.text
+        items: list[dict[str, Any]] = response.json()["items"]
+        return items
+
+    for n in range(3):
+        comment(f"before {n}")
+    url = own_database.engine.url.render_as_string(hide_password=False)
+    output = tmp_path / "worker.log"
+    with output.open("wb") as stderr:
+        worker = subprocess.Popen(
+            [*AFI, "worker"], cwd=tmp_path, env=_service_env(tmp_path, url),
+            stdout=subprocess.DEVNULL, stderr=stderr,
+        )  # fmt: skip
+    try:
+        # Its passes are its own: the test waits for the receiver, up to a deadline.
+        assert receiver.wait_for(3, timeout=60), output.read_text()
+        # "Held" is claimed in a later pass than those three, so after they were recorded.
+        held = receiver.hold(lambda request: '"comment":"Held"' in request.body)
+        comment("Held")
+        assert held.arrived.wait(60), output.read_text()
+        worker.kill()
+    finally:
+        worker.kill()
+        worker.wait(timeout=30)
+    assert worker.returncode == -signal.SIGKILL
+    held.released.set()
+    at_kill = {item["message_id"]: item for item in log()}
+    assert len(at_kill) == 4
+    [in_flight] = [item for item in at_kill.values() if item["status"] == "pending"]
+    assert [a["outcome"] for a in in_flight["attempt_log"]] == ["in_flight"]
+    assert all(
+        [a["outcome"] for a in item["attempt_log"]] == ["succeeded"]
+        for item in at_kill.values()
+        if item is not in_flight
+    )
+
+    for n in range(2):
+        comment(f"after {n}")
+    new_worker = Worker(sessions=own_database.sessions)
+    try:
+        assert new_worker.run_once().attempted == 2  # the dead worker's lease still holds
+        lease_over = datetime.fromisoformat(in_flight["next_attempt_at"])
+        monkeypatch.setattr(clock, "utcnow", lambda: lease_over)
+        assert new_worker.run_once().attempted == 1
+    finally:
+        new_worker.close()
+
+    final = {item["message_id"]: item for item in log()}
+    assert len(final) == 6 and {item["status"] for item in final.values()} == {"succeeded"}
+    assert [a["outcome"] for a in final[in_flight["message_id"]]["attempt_log"]] == [
+        "abandoned",
+        "succeeded",
+    ]
+    assert all(
+        [a["outcome"] for a in item["attempt_log"]] == ["succeeded"]
+        for message_id, item in final.items()
+        if message_id != in_flight["message_id"]
+    )
+    assert Counter(receiver.ids()) == {
+        message_id: 2 if message_id == in_flight["message_id"] else 1 for message_id in final
+    }
+    verifier = Verifier(hook["secret"])
+    payloads = [verifier.verify(request.body, request.headers) for request in receiver.received]
+    assert sorted(payload["data"]["comment"] for payload in payloads) == sorted(
+        ["before 0", "before 1", "before 2", "Held", "Held", "after 0", "after 1"]
+    )
+    first, again = [
+        request
+        for request in receiver.received
+        if request.headers["webhook-id"] == in_flight["message_id"]
+    ]
+    assert verifier.verify(again.body, again.headers) == verifier.verify(first.body, first.headers)
 
 
 @pytest.fixture

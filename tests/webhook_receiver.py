@@ -1,11 +1,13 @@
 """A real HTTP receiver for webhook tests: a server in the test process, on a loopback port,
 that records every request and answers with the status it is told; it can be stopped (then
-connections are refused) and started again on the same port."""
+connections are refused) and started again on the same port, and it can hold a request open
+(never answered) so that its delivery is provably in flight."""
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -24,12 +26,27 @@ class Received:
     body: str
 
 
+# The longest a held request stays open if the test never releases it (a failing test).
+HOLD_LIMIT_SECONDS = 120
+
+
+@dataclass
+class Hold:
+    """The first request that `matches` is held open: `arrived` is set once it is in (and
+    recorded), and it is never answered; its connection is closed once `released` is set."""
+
+    matches: Callable[[Received], bool]
+    arrived: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+
+
 class Receiver:
     def __init__(self) -> None:
         self.port = free_port()
         self.received: list[Received] = []
         self.status = 204
         self._lock = threading.Condition()
+        self._holds: list[Hold] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -45,9 +62,15 @@ class Receiver:
                 length = int(self.headers.get("content-length", "0"))
                 body = self.rfile.read(length).decode()
                 headers = {key.lower(): value for key, value in self.headers.items()}
+                request = Received(headers=headers, body=body)
                 with receiver._lock:
-                    receiver.received.append(Received(headers=headers, body=body))
+                    receiver.received.append(request)
                     receiver._lock.notify_all()
+                    hold = receiver._hold_for(request)
+                if hold is not None:
+                    hold.released.wait(HOLD_LIMIT_SECONDS)
+                    self.close_connection = True
+                    return
                 self.send_response(receiver.status)
                 self.send_header("content-length", "0")
                 self.end_headers()
@@ -59,7 +82,24 @@ class Receiver:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
+    def hold(self, matches: Callable[[Received], bool]) -> Hold:
+        """Hold the next request that `matches` open (see Hold)."""
+        hold = Hold(matches)
+        with self._lock:
+            self._holds.append(hold)
+        return hold
+
+    def _hold_for(self, request: Received) -> Hold | None:
+        for hold in self._holds:
+            if not hold.arrived.is_set() and hold.matches(request):
+                hold.arrived.set()
+                return hold
+        return None
+
     def stop(self) -> None:
+        with self._lock:
+            for hold in self._holds:
+                hold.released.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
