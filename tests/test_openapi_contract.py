@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import json
 import re
+from http import HTTPStatus
 from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from app.enums import ActionStatus
+from app.enums import ActionStatus, EventType
 from app.errors import AppError
 from app.main import create_app
+from app.schemas.filters import ActionSort, HistorySort
 from app.schemas.problems import PROBLEM_SCHEMAS
 from app.services.workflow import ALLOWED
 from tests.helpers import assert_problem, first_action
@@ -293,6 +295,36 @@ def test_enums_are_named_components_never_copied() -> None:
             assert where[:2] == ("components", "schemas") and len(where) == 3, where
 
 
+def _identifier(name: Any) -> bool:
+    return isinstance(name, str) and name.isidentifier()
+
+
+def test_enum_members_have_names_where_their_values_are_not_names() -> None:
+    named = 0
+    for where, node in _walk(DOCUMENT):
+        if not (isinstance(node, dict) and isinstance(node.get("enum"), list)):
+            continue
+        values = node["enum"]
+        if all(_identifier(value) for value in values):
+            continue
+        names = node.get("x-enum-varnames")
+        assert names is not None, where
+        assert len(names) == len(values) == len(set(names)), where
+        assert all(_identifier(name) and name == name.upper() for name in names), where
+        named += 1
+    assert named >= 5  # the three enums below and two problem schemas' statuses
+    # The names are the code's own: its StrEnums' members, HTTP's names of the statuses.
+    for enum in (ActionSort, HistorySort, EventType):
+        schema = COMPONENTS[enum.__name__]
+        assert dict(zip(schema["enum"], schema["x-enum-varnames"], strict=True)) == {
+            member.value: member.name for member in enum
+        }
+    for model in PROBLEM_SCHEMAS:
+        status = COMPONENTS[model.__name__]["properties"]["status"]
+        if "enum" in status:
+            assert status["x-enum-varnames"] == [HTTPStatus(code).name for code in status["enum"]]
+
+
 def test_each_problem_schema_names_the_statuses_it_answers_with() -> None:
     for path, method, operation in OPERATIONS:
         for code, response in operation["responses"].items():
@@ -307,7 +339,10 @@ def test_each_problem_schema_names_the_statuses_it_answers_with() -> None:
 def test_shapes_are_components_never_inline_in_operations() -> None:
     for where, node in _walk(DOCUMENT["paths"]):
         if isinstance(node, dict):
-            assert "properties" not in node and "oneOf" not in node, where
+            # (A dict answer is an inline shape: generators name it `GetHealthResponseGethealth`.)
+            assert not {"properties", "additionalProperties", "oneOf"} & node.keys(), where
+            title = node.get("title")
+            assert not (isinstance(title, str) and title.startswith(("Response", "Body_"))), where
     assert "x-afi-components" not in json.dumps(DOCUMENT)
     for name in COMPONENTS:
         assert re.fullmatch(r"[A-Z][A-Za-z0-9]*", name), name

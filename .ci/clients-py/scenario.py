@@ -22,6 +22,7 @@ from afi_tracker_client.api.actions import (
     update_action,
 )
 from afi_tracker_client.api.evidence import add_evidence, add_evidence_file, get_evidence_content
+from afi_tracker_client.api.health import get_health, get_readiness
 from afi_tracker_client.api.reports import import_report
 from afi_tracker_client.models import (
     ActionOut,
@@ -34,11 +35,13 @@ from afi_tracker_client.models import (
     EventPage,
     EvidenceFileUpload,
     FileEvidence,
+    HealthOut,
     HistorySort,
     NoteEvidence,
     NoteIn,
     PreconditionFailedProblem,
     Priority,
+    ReadinessOut,
     StatsGroupBy,
     StatsOut,
     TransitionIn,
@@ -56,6 +59,12 @@ def check(condition: bool, what: str) -> None:
 
 def main(base_url: str, token: str) -> None:
     client = AuthenticatedClient(base_url=base_url, token=token, raise_on_unexpected_status=True)
+
+    # Up and ready, each answer a model of its own.
+    health = get_health.sync(client=client)
+    ready = get_readiness.sync(client=client)
+    assert isinstance(health, HealthOut) and isinstance(ready, ReadinessOut), (health, ready)
+    check(health.status == "ok" and ready.status == "ready", "health and readiness")
 
     # The list, filtered, and its second page by cursor.
     first = list_actions.sync_detailed(
@@ -123,7 +132,7 @@ def main(base_url: str, token: str) -> None:
 
     # History, newest first.
     history = get_action_history.sync_detailed(
-        action_id, client=client, sort=HistorySort.VALUE_1, limit=10
+        action_id, client=client, sort=HistorySort.ID_DESC, limit=10
     ).parsed
     assert isinstance(history, EventPage)
     kinds = [event.kind for event in history.items]

@@ -14,12 +14,14 @@ a 422 in its own shape. The rest is derived here, once, from each route:
 - operationIds from the routes' names (`operation_id`), every tag defined (`TAGS`), servers,
   licence and contact; `security: []` on the operations that need no token;
 - the shapes of `app.api.openapi_shapes`: components rather than copies, no `null` parameter,
-  answers with every property required.
+  answers with every property required, enum members named (`x-enum-varnames`): the
+  statuses a problem schema answers with by their HTTP names (`PRECONDITION_FAILED`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI
@@ -286,7 +288,11 @@ def _components(schema: dict[str, Any]) -> None:
         components[name]["properties"]["status"] = (
             {"type": "integer", "const": codes[0]}
             if len(codes) == 1
-            else {"type": "integer", "enum": codes}
+            else {
+                "type": "integer",
+                "enum": codes,
+                openapi_shapes.ENUM_VARNAMES: [HTTPStatus(code).name for code in codes],
+            }
         )
     schema["components"]["schemas"] = dict(sorted(components.items()))
 
@@ -312,6 +318,8 @@ def complete(app: FastAPI, schema: dict[str, Any]) -> None:
     openapi_shapes.parameters_without_null(schema)
     openapi_shapes.answers_are_complete(schema)
     openapi_shapes.generic_names(schema)
+    openapi_shapes.enum_varnames(schema)
+    openapi_shapes.no_made_up_titles(schema)
     schema["components"]["schemas"] = dict(sorted(schema["components"]["schemas"].items()))
 
 

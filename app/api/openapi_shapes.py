@@ -7,10 +7,15 @@
 - A generic model's component is named as a class would be: `ActionPage` for `Page[ActionOut]`
   (Pydantic calls it `Page_ActionOut_`).
 - Parameters are absent or a value, never `null`.
+- An answer or a body is a component (or a union of them), without the title FastAPI makes up
+  for it (`Response 200 Importreport`), which generators would take for a class name.
 - A component that only answers (reached from a success response, from no request) has every
   property `required`: FastAPI sends every field of a response model, and the services' own
   answers are built with every key (the contract tests and the generated clients hold them to
   it). `null` stays where the model allows it.
+- An enum whose values are not all names (`-due_date`, `action.created`) names its members in
+  `x-enum-varnames` (`DUE_DATE_DESC`, `ACTION_CREATED`), as its StrEnum does: generators take
+  them (openapi-python-client, openapi-typescript's `--enum`) rather than `VALUE_3`.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ COMPONENTS_KEY = "x-afi-components"
 _NULL = {"type": "null"}
 # How Pydantic names a parametrised generic model's schema: `Page[ActionOut]` -> `Page_ActionOut_`.
 _GENERIC_NAME = re.compile(r"^([A-Za-z0-9]+)_([A-Za-z0-9]+)_$")
+ENUM_VARNAMES = "x-enum-varnames"
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def json_schema(source: Any, *, mode: str = "validation") -> tuple[dict[str, Any], dict[str, Any]]:
@@ -67,6 +74,24 @@ def hoist(document: dict[str, Any]) -> None:
             known = components.setdefault(name, definition)
             if known != definition:
                 raise ValueError(f"{method.upper()} {path}: two shapes named {name}")
+
+
+def _bodies_and_answers(operation: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    messages = [operation.get("requestBody", {}), *operation.get("responses", {}).values()]
+    for message in messages:
+        for media in message.get("content", {}).values():
+            if "schema" in media:
+                yield media["schema"]
+
+
+def no_made_up_titles(document: dict[str, Any]) -> None:
+    """The titles FastAPI gives an operation's inline body or answer are dropped (see the
+    docstring)."""
+    for _, _, operation in operations(document):
+        for schema in _bodies_and_answers(operation):
+            title = schema.get("title", "")
+            if title.startswith(("Response ", "Body_")):
+                del schema["title"]
 
 
 def without_null(schema: dict[str, Any]) -> dict[str, Any]:
@@ -163,3 +188,38 @@ def generic_names(document: dict[str, Any]) -> None:
         schemas[new]["title"] = new
     document.clear()
     document.update(renamed_document)
+
+
+def enum_member_name(value: str) -> str:
+    """The member name of an enum value: `-due_date` -> `DUE_DATE_DESC` (a leading `-` is this
+    API's descending order), `action.created` -> `ACTION_CREATED`."""
+    descending = value.startswith("-")
+    words = re.sub(r"[^0-9A-Za-z]+", "_", value.removeprefix("-")).strip("_").upper()
+    name = f"{words}_DESC" if descending else words
+    return name if _NAME.match(name) else f"VALUE_{name}"
+
+
+def _enums(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        if isinstance(node.get("enum"), list):
+            yield node
+        for value in node.values():
+            yield from _enums(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _enums(item)
+
+
+def enum_varnames(document: dict[str, Any]) -> None:
+    """`x-enum-varnames` on every string enum with a value that is not a name (see the
+    docstring); one that names its members already keeps its names."""
+    for schema in _enums(document):
+        values = schema["enum"]
+        if ENUM_VARNAMES in schema or not all(isinstance(value, str) for value in values):
+            continue
+        if all(_NAME.match(value) for value in values):
+            continue
+        names = [enum_member_name(value) for value in values]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{schema.get('title', values)}: two values would share a name")
+        schema[ENUM_VARNAMES] = names

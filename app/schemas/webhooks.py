@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -59,9 +60,26 @@ class WebhookCreated(WebhookOut):
     )
 
 
+class AttemptOutcome(StrEnum):
+    """How an attempt went (app.services.deliveries): abandoned when its worker stopped."""
+
+    IN_FLIGHT = "in_flight"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    ABANDONED = "abandoned"
+
+
+class DeliveryStatus(StrEnum):
+    """Where a delivery stands (app.services.deliveries): failed when retries are given up."""
+
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
 class AttemptOut(Schema):
     number: int
-    outcome: str = Field(description="in_flight, succeeded, failed or abandoned.")
+    outcome: AttemptOutcome
     started_at: datetime
     finished_at: datetime | None
     response_status: int | None
@@ -74,7 +92,7 @@ class DeliveryOut(Schema):
     event_id: int
     event_type: EventType
     message_id: str = Field(description="The `webhook-id` header: the same on every attempt.")
-    status: str = Field(description="pending, succeeded or failed (retries given up).")
+    status: DeliveryStatus
     attempts: int
     response_status: int | None = Field(description="The last attempt's HTTP status.")
     latency_ms: int | None = Field(description="The last attempt's time to the answer.")
