@@ -285,7 +285,10 @@ def answer(
     """The stats answer from per group: the counts per status, the overdue figures (groups
     with none left out) and the on-time figures."""
     references = _references(
-        db, sorted(o.action_id for o in overdue.values() if o.action_id is not None)
+        db,
+        sorted(
+            o.action_id for o in overdue.values() if o.action_id is not None and o.reference is None
+        ),
     )
     labels = _labels(db, group_by, counts)
     groups = []
@@ -295,7 +298,7 @@ def answer(
         if late is not None and late.action_id is not None:
             oldest = {
                 "action_id": late.action_id,
-                "reference": references[late.action_id],
+                "reference": late.reference or references[late.action_id],
                 "due_date": late.due_date,
                 "days_overdue": (as_of - late.due_date).days,
             }
