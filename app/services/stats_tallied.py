@@ -201,12 +201,17 @@ def figures(
     counts: dict[Any, dict[str, int]] = {}
     late: dict[Any, int] = {}
     on_time: dict[Any, tuple[int, int]] = {}
+    every_status = set(wanted_statuses) >= set(_STATUSES)
     for key, group in tallied.items():
-        per_status = {
-            status: group.counts[status] if status in wanted_statuses else 0 for status in _STATUSES
-        }
-        if not any(per_status.values()):
-            continue
+        if every_status:  # the tally's own (by report, tens of thousands of groups)
+            per_status = group.counts
+        else:
+            per_status = {
+                status: group.counts[status] if status in wanted_statuses else 0
+                for status in _STATUSES
+            }
+            if not any(per_status.values()):
+                continue
         counts[key] = per_status
         overdue = sum(group.dated[status] for status in active) - not_yet_due.get(key, 0)
         if overdue:
