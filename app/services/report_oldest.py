@@ -70,7 +70,7 @@ def oldest_per_report(*, db: Reader, statuses: tuple[str, ...], as_of: date) -> 
             ),
         )
     found: dict[int, Oldest] = {}
-    for row in db.execute(statement):
+    for row in db.execute(statement).all():
         if row[2] is not None:  # a report with none overdue
             found[row[0]] = Oldest(row[1], row[2], row[3])
     return found

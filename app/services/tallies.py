@@ -170,7 +170,7 @@ def read(db: Reader, dim: str) -> dict[Any, Group]:
     # Added up here rather than grouped in SQL: a key is in both parts only when deltas for it
     # are pending, and a GROUP BY would sort every row (tens of thousands by report).
     summed: dict[tuple[bool, str], list[int]] = {}
-    for has_key, key, *figures in db.execute(union_all(stored, pending)):
+    for has_key, key, *figures in db.execute(union_all(stored, pending)).all():
         before = summed.get((has_key, key))
         if before is None:
             summed[has_key, key] = figures
