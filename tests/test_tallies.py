@@ -288,7 +288,8 @@ def test_tallies_match_a_recount_after_any_writes(
             }
             assert tallies.read(connection, dim) == expected, dim
         for group_by in StatsGroupBy:
-            _stats_both_ways(client, monkeypatch, f"/api/v1/stats?group_by={group_by}")
+            for query in ("", "&status=in_progress&status=completed"):
+                _stats_both_ways(client, monkeypatch, f"/api/v1/stats?group_by={group_by}{query}")
         _stats_both_ways(client, monkeypatch, "/api/v1/actions/overdue-summary?due_within=10")
     finally:
         savepoint.rollback()
