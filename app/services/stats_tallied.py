@@ -56,8 +56,9 @@ _DIMENSION = {
     StatsGroupBy.FORCE: "force",
     StatsGroupBy.PILLAR: "pillar",
 }
-# The action column a group is read from; force and pillar are the report's.
+# The moment the stale rule reads, as `ix_action_active_progress` holds it.
 _progress_at = func.coalesce(A.last_progress_at, A.created_at)
+# The action column a group is read from; force and pillar are the report's.
 _KEY: dict[StatsGroupBy, ColumnElement[Any]] = {
     StatsGroupBy.STATUS: A.status,
     StatsGroupBy.OWNER: A.owner_id,
