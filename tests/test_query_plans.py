@@ -16,14 +16,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, event, insert
+from sqlalchemy import Connection, Engine, delete, event, insert, update
+from sqlalchemy.orm import Session
 
 from app import migrate
 from app.db import DEFERRED, make_engine
-from app.models import Report
+from app.models import Action, Report
+from app.principal import system
 from app.schemas.filters import ActionFilters, ActionSort, HistorySort
-from app.services import action_reads, history
+from app.schemas.stats import StatsGroupBy
+from app.services import action_reads, history, stats_tallied
 from app.services.cursors import Position, encode_history_cursor
+from app.services.reports import import_text
 
 AS_OF = date(2030, 1, 15)
 # Filters that select few actions are looked up through an index (and the few sorted); the
@@ -96,6 +100,8 @@ action ix_action_status_due_date 1000000 142858 25 1
 action ix_action_updated_at_id 1000000 1 1
 action ix_action_rag_status 1000000 250000 35715 8 1
 action ix_action_last_progress_at 1000000 3 1
+action ix_action_report_overdue 509952 13 1 1 1 1 1
+action ix_action_active_progress 599921 15 6 1 1 1 1 1
 action sqlite_autoindex_action_1 1000000 1
 finding ix_finding_kind 1000000 333334
 finding ix_finding_report_id_position 1000000 25 1
@@ -273,3 +279,43 @@ def test_the_revision_count_on_a_page_reads_only_the_event_index(sqlite_engine: 
     plans = _plans(sqlite_engine, page)
     text = "\n".join(_text(plan) for plan in plans)
     assert "action_event USING COVERING INDEX ix_action_event_action_id_kind" in text, text
+
+
+@pytest.mark.parametrize("statuses", [(), ("open", "completed")], ids=["all", "two statuses"])
+@pytest.mark.parametrize(
+    ("group_by", "index"),
+    [
+        (StatsGroupBy.REPORT, "ix_action_report_overdue"),
+        (StatsGroupBy.STALE, "ix_action_active_progress"),
+    ],
+)
+def test_todays_stats_by_report_and_stale_seek_their_partial_index(
+    sqlite_engine: Engine, group_by: StatsGroupBy, index: str, statuses: tuple[str, ...]
+) -> None:
+    # Each report's oldest overdue action is a seek in its range of the index; the actions
+    # not stale, a range at its end: no statement reads every action (or every active one).
+    # With no action overdue nothing is sought: one is made overdue (and not stale).
+    def stats(connection: Connection) -> None:
+        stats_tallied.figures(db=connection, statuses=statuses, group_by=group_by, as_of=AS_OF)
+
+    with Session(sqlite_engine) as session, session.begin():
+        report = import_text(
+            session=session,
+            raw="Kent PEEL 2019/20\nAreas for improvement\n- The force should improve it.\n",
+            metadata={},
+            actor=system("tests"),
+        ).report
+        session.execute(
+            update(Action)
+            .where(Action.report_id == report.id)
+            .values(status="open", due_date=date(2029, 1, 1), last_progress_at=datetime.now(UTC))
+        )
+        report_id = report.id
+    try:
+        plans = _plans(sqlite_engine, stats)
+    finally:
+        with sqlite_engine.begin() as connection:
+            connection.execute(delete(Report).where(Report.id == report_id))
+    text = "\n".join(_text(plan) for plan in plans)
+    assert f"USING COVERING INDEX {index} (" in text, text
+    assert not re.search(r"^SCAN action\b", text, re.MULTILINE), text

@@ -44,6 +44,8 @@ FAR_FUTURE = date(9999, 12, 31)
 
 
 _ON_TIME = ("closed_at", "original_due_date")
+# The statuses an action is still to be done in (app.services.overdue_rule.ACTIVE_STATUSES).
+_ACTIVE_WHERE = "status IN ('open', 'in_progress', 'blocked')"
 
 
 class Action(Base):
@@ -82,6 +84,33 @@ class Action(Base):
         Index("ix_action_last_progress_at", "last_progress_at", "id"),
         Index("ix_action_updated_at_id", "updated_at", "id"),
         Index("ix_action_priority_rank_id", "priority_rank", "id"),
+        # Today's stats by report: each report's oldest overdue action, one seek per report
+        # (app.services.report_oldest); by stale: the active actions not stale on a day, a
+        # short range at the end (app.services.stats_tallied). Both over the active actions
+        # alone, written as the statements that read them write them (overdue_rule).
+        Index(
+            "ix_action_report_overdue",
+            "report_id",
+            "due_date",
+            "id",
+            "status",
+            "finding_id",
+            "reference",
+            sqlite_where=text(f"{_ACTIVE_WHERE} AND due_date IS NOT NULL"),
+            postgresql_where=text(f"{_ACTIVE_WHERE} AND due_date IS NOT NULL"),
+        ),
+        Index(
+            "ix_action_active_progress",
+            func.coalesce(text("last_progress_at"), text("created_at")),
+            "status",
+            "due_date",
+            "finding_id",
+            "id",
+            "last_progress_at",
+            "created_at",
+            sqlite_where=text(_ACTIVE_WHERE),
+            postgresql_where=text(_ACTIVE_WHERE),
+        ),
         # The due-date sort orders by this expression (app.services.action_pages.sort_key).
         Index(
             "ix_action_due_date_sort",

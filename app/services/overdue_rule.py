@@ -11,7 +11,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, Integer, and_, bindparam, case, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -68,6 +78,14 @@ def _days_between_sqlite(element: days_between, compiler: SQLCompiler, **kw: Any
 
 _A = Action.__table__.c
 _F = Finding.__table__.c
+
+
+def active_as_indexed(status: ColumnElement[str]) -> ColumnElement[bool]:
+    """`status` is active, the statuses written out as literal values exactly as the partial
+    indexes of migration 0015 write them: with bound parameters neither SQLite nor PostgreSQL
+    could tell that such an index holds every row the statement wants."""
+    return status.in_([literal_column(f"'{active.value}'") for active in ACTIVE_STATUSES])
+
 
 # Findings are rarely withdrawn: looked up in their own small (partial) index once per statement
 # rather than by joining each action to its finding, so the rule reads the action alone.

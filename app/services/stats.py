@@ -64,6 +64,8 @@ _COUNTED_BY: dict[StatsGroupBy, ColumnElement[Any]] = {
 _NULLABLE = (StatsGroupBy.OWNER, StatsGroupBy.RAG)
 _REPORT_ATTRIBUTE = {StatsGroupBy.FORCE: R.force, StatsGroupBy.PILLAR: R.pillar}
 _IDS_PER_STATEMENT = 500
+# Labels of more keys than this are read with the whole table, in one statement.
+_WHOLE_TABLE_AFTER = 4 * _IDS_PER_STATEMENT
 
 
 @lru_cache(maxsize=128)
@@ -220,6 +222,8 @@ def _labels(db: Reader, group_by: StatsGroupBy, keys: Iterable[Any]) -> dict[Any
         table, label = _REPORT, R.title
     else:
         return {key: str(key) for key in wanted}
+    if len(wanted) > _WHOLE_TABLE_AFTER:  # most of the table (by report: tens of thousands)
+        return dict(db.execute(select(table.c.id, label)).tuples().all())
     labels: dict[Any, str] = {}
     for chunk in _chunks(wanted):
         labels.update(db.execute(select(table.c.id, label).where(table.c.id.in_(chunk))).all())
@@ -285,7 +289,10 @@ def answer(
     """The stats answer from per group: the counts per status, the overdue figures (groups
     with none left out) and the on-time figures."""
     references = _references(
-        db, sorted(o.action_id for o in overdue.values() if o.action_id is not None)
+        db,
+        sorted(
+            o.action_id for o in overdue.values() if o.action_id is not None and o.reference is None
+        ),
     )
     labels = _labels(db, group_by, counts)
     groups = []
@@ -295,7 +302,7 @@ def answer(
         if late is not None and late.action_id is not None:
             oldest = {
                 "action_id": late.action_id,
-                "reference": references[late.action_id],
+                "reference": late.reference or references[late.action_id],
                 "due_date": late.due_date,
                 "days_overdue": (as_of - late.due_date).days,
             }
@@ -345,11 +352,17 @@ def _sort_key(group_by: StatsGroupBy, group: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _totals(groups: list[dict[str, Any]]) -> dict[str, Any]:
-    counts = {status: sum(group["counts"][status] for group in groups) for status in _STATUSES}
-    candidates = [group["oldest_overdue"] for group in groups if group["oldest_overdue"]]
+    # One pass over the groups (by report, tens of thousands of them).
+    counts = dict.fromkeys(_STATUSES, 0)
+    overdue = on_original = on_revised = 0
+    candidates = []
+    for group in groups:
+        for status, n in group["counts"].items():
+            counts[status] += n
+        overdue += group["overdue"]
+        on_original += group["completed_on_time_original"]
+        on_revised += group["completed_on_time_revised"]
+        if group["oldest_overdue"]:
+            candidates.append(group["oldest_overdue"])
     oldest = min(candidates, key=lambda item: (item["due_date"], item["action_id"]), default=None)
-    on_time = (
-        sum(group["completed_on_time_original"] for group in groups),
-        sum(group["completed_on_time_revised"] for group in groups),
-    )
-    return _figures(counts, sum(group["overdue"] for group in groups), oldest, on_time)
+    return _figures(counts, overdue, oldest, (on_original, on_revised))
