@@ -31,13 +31,14 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["AFI_DATABASE_URL"] = args.url
 
-    from app.schemas.queries import ActionFilters, ActionSort, StatsGroupBy
     from sqlalchemy import create_engine, func, select
 
     from app import clock
     from app.models import ActionState
+    from app.schemas.filters import ActionFilters, ActionSort
+    from app.schemas.stats import StatsGroupBy
     from app.schemas.trend import TrendInterval
-    from app.services import actions, actions_query, changes, overdue, stats, trend
+    from app.services import action_reads, actions, changes, overdue, stats, trend
 
     engine = create_engine(args.url)
     today = clock.today()
@@ -72,11 +73,11 @@ def main() -> None:
                 ),
                 (
                     f"list page 1, {label}",
-                    lambda day=day: actions_query.list_page(db=db, filters=at(day), limit=50),
+                    lambda day=day: action_reads.list_page(db=db, filters=at(day), limit=50),
                 ),
                 (
                     f"list, overdue by days, {label}",
-                    lambda day=day: actions_query.list_page(
+                    lambda day=day: action_reads.list_page(
                         db=db,
                         filters=ActionFilters(as_of=day, overdue=True),
                         sort=ActionSort.DAYS_OVERDUE_DESC,
