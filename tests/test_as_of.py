@@ -13,6 +13,7 @@ from sqlalchemy import delete, select
 from app.models import ActionState
 from tests.helpers import assert_problem
 from tests.history_scenario import SEED_DAY, TODAY, Expected, Scenario, clock_at, play
+from tests.query_data import fetch_all
 
 ROOT_MIGRATION = "migrations/versions/0012_action_state.py"
 
@@ -119,6 +120,49 @@ def test_stats_and_overdue_summary_count_the_state_on_the_day(
             if e.owner_id is not None:
                 wanted_owned[e.owner_id] = wanted_owned.get(e.owner_id, 0) + 1
         assert (day, owned) == (day, wanted_owned)
+
+
+def test_stats_by_owner_give_each_groups_overdue_and_oldest_as_they_stood(
+    client: Any, scenario: Scenario
+) -> None:
+    # A past day's figures come from one pass over the states (app.services.stats_past); the
+    # oldest overdue action of a group is the lowest id among its earliest due date.
+    for day in _days():
+        late: dict[int | None, list[tuple[date, int]]] = {}
+        for name, e in scenario.expected(day).items():
+            if _overdue(e, day):
+                assert e.due_date is not None
+                late.setdefault(e.owner_id, []).append((e.due_date, getattr(scenario, name)))
+        groups = client.get(f"/api/v1/stats?as_of={day}&group_by=owner").json()["groups"]
+        seen = {
+            g["key"]: (g["overdue"], g["oldest_overdue"]["action_id"])
+            for g in groups
+            if g["overdue"]
+        }
+        assert (day, seen) == (day, {key: (len(v), min(v)[1]) for key, v in late.items()})
+        assert all(g["oldest_overdue"] is None for g in groups if not g["overdue"]), day
+
+
+def test_the_list_by_days_overdue_pages_through_the_day_as_it_stood(
+    client: Any, scenario: Scenario
+) -> None:
+    # On a past day the overdue segment's ids come from the states (Plan.STATES), page by page.
+    total = len(client.get("/api/v1/actions?limit=500").json()["items"])
+    for day in _days():
+        expected = scenario.expected(day)
+        wanted = sorted(
+            (
+                ((day - e.due_date).days if _overdue(e, day) and e.due_date else 0, action_id)
+                for name, e in expected.items()
+                for action_id in [getattr(scenario, name)]
+            ),
+            reverse=True,
+        )
+        items = fetch_all(client, f"/api/v1/actions?as_of={day}&sort=-days_overdue&limit=2")
+        assert len({item["id"] for item in items}) == len(items) == total
+        named = {action_id for _, action_id in wanted}
+        seen = [(item["days_overdue"], item["id"]) for item in items if item["id"] in named]
+        assert (day, seen) == (day, wanted)
 
 
 def _states(session: Any) -> list[tuple[Any, ...]]:

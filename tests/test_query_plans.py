@@ -25,7 +25,8 @@ from app.models import Action, Report
 from app.principal import system
 from app.schemas.filters import ActionFilters, ActionSort, HistorySort
 from app.schemas.stats import StatsGroupBy
-from app.services import action_reads, history, stats_tallied
+from app.schemas.trend import TrendInterval
+from app.services import action_reads, history, overdue, stats, stats_tallied, trend
 from app.services.cursors import Position, encode_history_cursor
 from app.services.reports import import_text
 
@@ -117,6 +118,8 @@ report ix_report_programme_lower 40025 8005
 report ix_report_start_year 40025 2859
 report ix_report_year_label 40025 2002
 report sqlite_autoindex_report_1 40025 1
+action_state ix_action_state_held 3317149 2 1 1 1 1 1 1 1 1 1 1 1 1 1 1
+action_state ix_action_state_action_id_valid_to 3317149 4 1
 """
 
 
@@ -319,3 +322,49 @@ def test_todays_stats_by_report_and_stale_seek_their_partial_index(
     text = "\n".join(_text(plan) for plan in plans)
     assert f"USING COVERING INDEX {index} (" in text, text
     assert not re.search(r"^SCAN action\b", text, re.MULTILINE), text
+
+
+PAST = date(2020, 1, 15)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        *(
+            pytest.param(
+                lambda c, g=group_by: stats.action_stats(
+                    db=c, filters=ActionFilters(as_of=PAST), group_by=g
+                ),
+                id=f"stats by {group_by.value}",
+            )
+            for group_by in (StatsGroupBy.STATUS, StatsGroupBy.OWNER, StatsGroupBy.FORCE)
+        ),
+        pytest.param(
+            lambda c: overdue.summary(
+                db=c, filters=ActionFilters(as_of=PAST), as_of=PAST, due_within=None
+            ),
+            id="overdue summary",
+        ),
+        pytest.param(
+            lambda c: trend.trend(
+                db=c,
+                filters=ActionFilters(),
+                interval=TrendInterval.MONTH,
+                start=date(2019, 1, 1),
+                end=PAST,
+            ),
+            id="trend",
+        ),
+    ],
+)
+def test_a_past_days_answers_read_the_states_that_held_from_their_covering_index(
+    sqlite_engine: Engine, answer: Any
+) -> None:
+    # Counts over every state that held on a day: one range of ix_action_state_held, which
+    # holds every column they read, never the whole table or a lookup per state.
+    plans = _plans(sqlite_engine, answer)
+    text = "\n".join(_text(plan) for plan in plans)
+    assert re.search(r"SEARCH \w*state USING COVERING INDEX ix_action_state_held \(valid_to>", text)
+    assert not re.search(r"SCAN \w*state\b", text), text
+    held = [line for line in text.splitlines() if "ix_action_state_held" in line]
+    assert all("COVERING" in line for line in held), text

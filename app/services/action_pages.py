@@ -52,11 +52,12 @@ from app.services.action_filters import (
     filter_values,
     report_conditions,
 )
-from app.services.as_of import at_day
+from app.services.as_of import at_day, holding, is_past, on_states
 from app.services.cursors import Position
 from app.services.overdue_rule import DAYS_OVERDUE
 from app.services.revisions import REVISION_COUNT
 from app.services.search_index import ranked_matches
+from app.services.states import STATE
 
 _COLUMNS = (
     A.id,
@@ -175,6 +176,10 @@ class Plan(StrEnum):
     SEEK = "seek"  # as the database's planner chooses
     WALK = "walk"  # SQLite: in the sort's index order, stopping at the page's end (`unindexed`)
     COLLECT = "collect"  # PostgreSQL: every match through the filters' indexes, then sorted
+    # A past day, by a key the action table's indexes do not hold as it stood (days overdue):
+    # the ids from the states that held alone, in one pass over ix_action_state_held keeping
+    # the page's best, rather than each action joined to its state before they are sorted.
+    STATES = "states"
 
 
 # Shapes with one of these filters select few enough actions that finding them through an index
@@ -230,6 +235,8 @@ def _paged(
     """A page in two steps: the ids in order from the action table alone (a narrow sort when
     there is one to do), then their columns and joins for those ids only. `order` is
     (expression, descending) pairs, `key` the sort key shown in cursors."""
+    if plan is Plan.STATES:
+        return _paged_from_states(where=where, order=order, after=after, key=key, columns=columns)
     ordering = [expression.label(f"order_{i}") for i, (expression, _) in enumerate(order)]
     ids = select(A.id.label("page_id"), *ordering).select_from(source)
     if key is not None:
@@ -238,6 +245,42 @@ def _paged(
         ids = ids.where(unindexed(and_(*where)) if plan is Plan.WALK else and_(*where))
     if after is not None:
         ids = ids.where(after)
+    by = [expression for expression, _ in order]
+    return _page_of(ids, order=order, key=key, plan=plan, columns=columns, by=by)
+
+
+def _paged_from_states(
+    *,
+    where: Sequence[ColumnElement[bool]],
+    order: Sequence[tuple[ColumnElement[Any], bool]],
+    after: ColumnElement[bool] | None,
+    key: ColumnElement[Any] | None,
+    columns: Columns,
+) -> Select[*tuple[Any, ...]]:
+    """Plan.STATES: the ids step over the states that held at the day's end (conditions and
+    keys on the state's own columns); the columns step is rewritten by `at_day` as any page."""
+    on_state = [on_states(expression) for expression, _ in order]
+    ordering = [expression.label(f"order_{i}") for i, expression in enumerate(on_state)]
+    ids = select(STATE.c.action_id.label("page_id"), *ordering).where(holding(STATE))
+    if key is not None:
+        ids = ids.add_columns(on_states(key).label("sort_key"))
+    ids = ids.where(*(on_states(condition) for condition in where))
+    if after is not None:
+        ids = ids.where(on_states(after))
+    return _page_of(ids, order=order, key=key, plan=Plan.STATES, columns=columns, by=on_state)
+
+
+def _page_of(
+    ids: Select[Any],
+    *,
+    order: Sequence[tuple[ColumnElement[Any], bool]],
+    key: ColumnElement[Any] | None,
+    plan: Plan,
+    columns: Columns,
+    by: Sequence[ColumnElement[Any]],
+) -> Select[*tuple[Any, ...]]:
+    """The page's `limit` ids in order from `ids` (sorted `by` the expressions of `order` as
+    `ids` reads them), then their columns."""
     descending = [desc for _, desc in order]
     if plan is Plan.COLLECT:
         # OFFSET 0 keeps PostgreSQL from planning the matches with the LIMIT in view.
@@ -245,7 +288,7 @@ def _paged(
         ids = select(*matches.c)
         sort_columns: Sequence[ColumnElement[Any]] = list(matches.c)[1 : 1 + len(order)]
     else:
-        sort_columns = [expression for expression, _ in order]
+        sort_columns = by
     ids_order = [e.desc() if d else e for e, d in zip(sort_columns, descending, strict=True)]
     page = ids.order_by(*ids_order).limit(bindparam("limit", type_=Integer())).subquery("page")
     if key is not None:
@@ -412,7 +455,7 @@ def _fetch_by_days_overdue(
             if resume:
                 assert after is not None
                 segment_params["after_due"] = as_of - timedelta(days=after.key)
-            plan = _plan(db, segment_shape, segment_params)
+            plan = Plan.STATES if is_past(as_of) else _plan(db, segment_shape, segment_params)
             statement = _overdue_segment_statement(segment_shape, descending, resume, plan, columns)
             rows.extend(db.execute(at_day(statement, as_of), segment_params).all())
         else:

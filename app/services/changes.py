@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, or_, select
+from sqlalchemy import Integer, Table, and_, bindparam, or_, select
 
 from app.db import Reader
 from app.enums import ActionStatus, EventKind
@@ -89,6 +89,9 @@ def _event_statement(shape: tuple[str, ...]) -> Any:
             *filter_conditions(shape),
         )
         .order_by(E.created_at, E.id)
+        # Each event is one item: no more than the answer can hold (and one to say it was cut)
+        # are read, rather than every event of the window (PostgreSQL's driver fetches all).
+        .limit(bindparam("limit", type_=Integer()))
     )
 
 
@@ -120,10 +123,10 @@ def _from_event(row: Any) -> dict[str, Any]:
 
 
 def _events(
-    db: Reader, filters: ActionFilters, since: date, until: date
+    db: Reader, filters: ActionFilters, since: date, until: date, limit: int
 ) -> Iterator[dict[str, Any]]:
     shape, params = filter_values(filters=replace(filters, as_of=None), as_of=until)
-    params.update(start=day_end(since - timedelta(days=1)), end=day_end(until))
+    params.update(start=day_end(since - timedelta(days=1)), end=day_end(until), limit=limit + 1)
     # The filters apply to each action as it stood at the end of `until`.
     statement = at_day(_event_statement(shape), until)
     for row in db.execute(statement, params):
@@ -185,7 +188,7 @@ def changes(
     most `limit` items."""
     _check(filters, since, until)
     merged = heapq.merge(
-        _events(db, filters, since, until),
+        _events(db, filters, since, until, limit),
         _newly_overdue(db, filters, since, until),
         key=lambda item: _moment(item["at"]),
     )

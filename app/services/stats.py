@@ -16,10 +16,15 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Select, bindparam, case, func, select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    bindparam,
+    case,
+    func,
+    select,
+)
 from sqlalchemy.sql.util import ClauseAdapter
 
 from app import clock
@@ -28,11 +33,11 @@ from app.enums import ActionStatus, Priority, Rag
 from app.models import Action, Owner
 from app.schemas.filters import ActionFilters
 from app.schemas.stats import StatsGroupBy
-from app.services import stats_tallied
+from app.services import stats_past, stats_tallied
 from app.services.action_filters import A, R, filter_conditions, filter_values
-from app.services.as_of import at_day
+from app.services.as_of import at_day, is_past
 from app.services.overdue_rule import OVERDUE
-from app.services.stale_rule import STALE
+from app.services.stats_groups import COUNTED_BY, REPORT_ATTRIBUTE, STATUSES, utc_day
 from app.services.stats_tallied import Overdue
 
 _ACTION = Action.__table__
@@ -47,22 +52,8 @@ _NO_LABEL = {
 _STATUS_ORDER = {status.value: index for index, status in enumerate(ActionStatus)}
 _PRIORITY_ORDER = {priority.value: priority.rank for priority in Priority}
 _RAG_ORDER = {rag.value: index for index, rag in enumerate(Rag)}
-_STATUSES = [status.value for status in ActionStatus]
-# The action column counted by; force and pillar are counted per report and added up.
-_COUNTED_BY: dict[StatsGroupBy, ColumnElement[Any]] = {
-    StatsGroupBy.STATUS: A.status,
-    StatsGroupBy.OWNER: A.owner_id,
-    StatsGroupBy.PRIORITY: A.priority,
-    StatsGroupBy.RAG: A.rag,
-    # Computed (1: stale, 0: not), shown as true and false.
-    StatsGroupBy.STALE: case((STALE, 1), else_=0),
-    StatsGroupBy.REPORT: A.report_id,
-    StatsGroupBy.FORCE: A.report_id,
-    StatsGroupBy.PILLAR: A.report_id,
-}
 # Action columns that may be NULL: that group's oldest is looked up apart.
 _NULLABLE = (StatsGroupBy.OWNER, StatsGroupBy.RAG)
-_REPORT_ATTRIBUTE = {StatsGroupBy.FORCE: R.force, StatsGroupBy.PILLAR: R.pillar}
 _IDS_PER_STATEMENT = 500
 # Labels of more keys than this are read with the whole table, in one statement.
 _WHOLE_TABLE_AFTER = 4 * _IDS_PER_STATEMENT
@@ -70,44 +61,24 @@ _WHOLE_TABLE_AFTER = 4 * _IDS_PER_STATEMENT
 
 @lru_cache(maxsize=128)
 def _count_statement(shape: tuple[str, ...], group_by: StatsGroupBy) -> Select[Any]:
-    key = _COUNTED_BY[group_by]
+    key = COUNTED_BY[group_by]
     # Grouped by the status once when it is the key: twice, SQLite would sort the rows again
     # rather than count them in the index's order.
     grouped_by = [key] if key is A.status else [key, A.status]
     counts = (
         select(key, A.status, func.count()).where(*filter_conditions(shape)).group_by(*grouped_by)
     )
-    if group_by not in _REPORT_ATTRIBUTE:
+    if group_by not in REPORT_ATTRIBUTE:
         return counts
     # Per report, then per force or pillar: only the report-level counts meet the reports.
     per_report = counts.subquery("per_report")
-    attribute = _REPORT_ATTRIBUTE[group_by]
+    attribute = REPORT_ATTRIBUTE[group_by]
     report_id, status, n = per_report.c
     return (
         select(attribute, status, func.sum(n))
         .select_from(per_report.join(_REPORT, R.id == report_id))
         .group_by(attribute, status)
     )
-
-
-class utc_day(FunctionElement[date]):
-    """The UTC day of a stored moment, on either database."""
-
-    type = Date()
-    name = "utc_day"
-    inherit_cache = True
-
-
-@compiles(utc_day)
-def _utc_day(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST(timezone('UTC', {compiler.process(element.clauses, **kw)}) AS DATE)"
-
-
-@compiles(utc_day, "sqlite")
-def _utc_day_sqlite(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
-    # Stored as UTC text (`2030-01-15 09:30:00.000001+00:00`, app.models.base): the day is its
-    # first ten characters, at a fraction of what date() costs over many rows.
-    return f"substr({compiler.process(element.clauses, **kw)}, 1, 10)"
 
 
 def _closed_by(due: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -119,17 +90,17 @@ def _on_time_statement(shape: tuple[str, ...], group_by: StatsGroupBy) -> Select
     """Per group: the completed actions closed (UTC day) by their original due date, and by
     their due date as revised. Reads the completed range of the group's covering index alone
     (it holds closed_at and original_due_date)."""
-    key = _COUNTED_BY[group_by]
+    key = COUNTED_BY[group_by]
     completed = A.status == ActionStatus.COMPLETED.value
     figures = (
         select(key, _closed_by(A.original_due_date), _closed_by(A.due_date))
         .where(*filter_conditions(shape), completed)
         .group_by(key)
     )
-    if group_by not in _REPORT_ATTRIBUTE:
+    if group_by not in REPORT_ATTRIBUTE:
         return figures
     per_report = figures.subquery("on_time_per_report")
-    attribute = _REPORT_ATTRIBUTE[group_by]
+    attribute = REPORT_ATTRIBUTE[group_by]
     report_id, original, revised = per_report.c
     return (
         select(attribute, func.sum(original), func.sum(revised))
@@ -142,7 +113,7 @@ def _on_time_statement(shape: tuple[str, ...], group_by: StatsGroupBy) -> Select
 def _overdue_statement(shape: tuple[str, ...], group_by: StatsGroupBy) -> Select[Any]:
     """Per group: how many are overdue, the earliest due date among them, and the lowest id
     due that day (looked up per group in the same index: the oldest overdue action)."""
-    key = _COUNTED_BY[group_by]
+    key = COUNTED_BY[group_by]
     where = [*filter_conditions(shape), OVERDUE]
     groups = (
         select(key.label("gkey"), func.count().label("n"), func.min(A.due_date).label("due"))
@@ -164,10 +135,10 @@ def _overdue_statement(shape: tuple[str, ...], group_by: StatsGroupBy) -> Select
         .scalar_subquery()
     )
     figures = select(groups.c.gkey, groups.c.n, groups.c.due, oldest_id)
-    if group_by not in _REPORT_ATTRIBUTE:
+    if group_by not in REPORT_ATTRIBUTE:
         return figures
     # Per report: a force's or pillar's figures are added up from its reports' (_overdue).
-    attribute = _REPORT_ATTRIBUTE[group_by]
+    attribute = REPORT_ATTRIBUTE[group_by]
     return figures.with_only_columns(attribute, groups.c.n, groups.c.due, oldest_id).join_from(
         groups, _REPORT, R.id == groups.c.gkey
     )
@@ -177,7 +148,7 @@ def _overdue_statement(shape: tuple[str, ...], group_by: StatsGroupBy) -> Select
 def _oldest_unassigned_statement(shape: tuple[str, ...], group_by: StatsGroupBy) -> Select[Any]:
     due = bindparam("oldest_due", type_=Date())
     return select(func.min(A.id)).where(
-        *filter_conditions(shape), OVERDUE, _COUNTED_BY[group_by].is_(None), A.due_date == due
+        *filter_conditions(shape), OVERDUE, COUNTED_BY[group_by].is_(None), A.due_date == due
     )
 
 
@@ -258,16 +229,12 @@ def action_stats(
             on_time=tallied[2],
         )
     shape, params = filter_values(filters=filters, as_of=as_of)
-    counts: dict[Any, dict[str, int]] = {}
-    for key, status, n in db.execute(at_day(_count_statement(shape, group_by), as_of), params):
-        counts.setdefault(key, dict.fromkeys(_STATUSES, 0))[status] = int(n)
-    overdue = _overdue(db, shape, group_by, params, as_of)
-    on_time = {
-        key: (int(original), int(revised))
-        for key, original, revised in db.execute(
-            at_day(_on_time_statement(shape, group_by), as_of), params
+    if is_past(as_of):
+        counts, overdue, on_time = stats_past.figures(
+            db=db, shape=shape, group_by=group_by, params=params, as_of=as_of
         )
-    }
+    else:
+        counts, overdue, on_time = _figures_now(db, shape, group_by, params, as_of)
     if group_by is StatsGroupBy.STALE:
         counts = {bool(key): per_status for key, per_status in counts.items()}
         overdue = {bool(key): late for key, late in overdue.items()}
@@ -275,6 +242,23 @@ def action_stats(
     return answer(
         db=db, group_by=group_by, as_of=as_of, counts=counts, overdue=overdue, on_time=on_time
     )
+
+
+def _figures_now(
+    db: Reader, shape: tuple[str, ...], group_by: StatsGroupBy, params: dict[str, Any], as_of: date
+) -> tuple[dict[Any, dict[str, int]], dict[Any, Overdue], dict[Any, tuple[int, int]]]:
+    """Today's figures from the action table, a statement each, through its per-group indexes."""
+    counts: dict[Any, dict[str, int]] = {}
+    for key, status, n in db.execute(at_day(_count_statement(shape, group_by), as_of), params):
+        counts.setdefault(key, dict.fromkeys(STATUSES, 0))[status] = int(n)
+    overdue = _overdue(db, shape, group_by, params, as_of)
+    on_time = {
+        key: (int(original), int(revised))
+        for key, original, revised in db.execute(
+            at_day(_on_time_statement(shape, group_by), as_of), params
+        )
+    }
+    return counts, overdue, on_time
 
 
 def answer(
@@ -353,7 +337,7 @@ def _sort_key(group_by: StatsGroupBy, group: dict[str, Any]) -> tuple[Any, ...]:
 
 def _totals(groups: list[dict[str, Any]]) -> dict[str, Any]:
     # One pass over the groups (by report, tens of thousands of them).
-    counts = dict.fromkeys(_STATUSES, 0)
+    counts = dict.fromkeys(STATUSES, 0)
     overdue = on_original = on_revised = 0
     candidates = []
     for group in groups:

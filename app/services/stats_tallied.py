@@ -42,8 +42,8 @@ from app.services import report_oldest, tallies
 from app.services.action_filters import A, F, R, filter_values
 from app.services.overdue_rule import ACTIVE_STATUSES, WITHDRAWN, active_as_indexed
 from app.services.stale_rule import stale_before
+from app.services.stats_groups import STATUSES
 
-_STATUSES = tuple(status.value for status in ActionStatus)
 _ACTIVE = tuple(status.value for status in ACTIVE_STATUSES)
 _COMPLETED = ActionStatus.COMPLETED.value
 # The groups answered here, by their dimension in the tallies (stale: from the status tallies).
@@ -193,7 +193,7 @@ def figures(
 ) -> tuple[dict[Any, dict[str, int]], dict[Any, Overdue], dict[Any, tuple[int, int]]]:
     """Per group: the counts per status, the overdue figures (groups with none left out) and
     the on-time figures, of the actions of `statuses` (every status when empty), today."""
-    wanted_statuses = statuses or _STATUSES
+    wanted_statuses = statuses or STATUSES
     active = tuple(status for status in _ACTIVE if status in wanted_statuses)
     if group_by is StatsGroupBy.STALE:
         return _stale_figures(db, wanted_statuses, active, as_of)
@@ -202,14 +202,14 @@ def figures(
     counts: dict[Any, dict[str, int]] = {}
     late: dict[Any, int] = {}
     on_time: dict[Any, tuple[int, int]] = {}
-    every_status = set(wanted_statuses) >= set(_STATUSES)
+    every_status = set(wanted_statuses) >= set(STATUSES)
     for key, group in tallied.items():
         if every_status:  # the tally's own (by report, tens of thousands of groups)
             per_status = group.counts
         else:
             per_status = {
                 status: group.counts[status] if status in wanted_statuses else 0
-                for status in _STATUSES
+                for status in STATUSES
             }
             if not any(per_status.values()):
                 continue
@@ -288,7 +288,7 @@ def _stale_figures(
     tallied = tallies.read(db, "status")
     not_yet_due = _not_yet_due(db, StatsGroupBy.STATUS, active, as_of) if active else {}
     recent, recent_oldest = _not_stale(db, active, as_of) if active else ({}, None)
-    stale, fresh = dict.fromkeys(_STATUSES, 0), dict.fromkeys(_STATUSES, 0)
+    stale, fresh = dict.fromkeys(STATUSES, 0), dict.fromkeys(STATUSES, 0)
     stale_late = fresh_late = 0
     for status, group in tallied.items():
         if status not in wanted_statuses:

@@ -1,10 +1,12 @@
 """The trend: how many actions were open and overdue at the end of each month or quarter, how
 many were completed and opened during each, and the ageing of what was overdue at the end.
 
-Read in one pass over the states (app.services.states) that held at some point of the range:
-each state counts towards the period ends it spans, as the state at the end of that day (the
-same rule as `as_of`). Each state is placed by where it begins and ends among the period ends
-(and its due date among their days), in SQL; the few hundred combinations are added up here.
+Read from the states (app.services.states) that held at some point of the range, in the range
+of ix_action_state_held: each state counts towards the period ends it spans, as the state at
+the end of that day (the same rule as `as_of`). The states held throughout (most of them) are
+added up into one row by SQL; each other state is placed by where it begins and ends among the
+period ends (and its due date among their days), and the few hundred combinations are added up
+here.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, func, select
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, not_, select
 
 from app import clock
 from app.db import Reader
@@ -79,6 +81,20 @@ def _position(value: ColumnElement[Any], bounds: Sequence[Any], name: str) -> Co
     )
 
 
+def _position_from_top(
+    value: ColumnElement[Any], bounds: Sequence[Any], name: str
+) -> ColumnElement[int]:
+    """The same as `_position`, tested from the last bound down: for values mostly after every
+    bound (a state still held, ending in 9999), one comparison rather than one per bound."""
+    return case(
+        *(
+            (value >= bindparam(f"{name}_{i}", bounds[i], type_=value.type), i + 1)
+            for i in reversed(range(len(bounds)))
+        ),
+        else_=0,
+    )
+
+
 def _check(filters: ActionFilters, start: date, end: date) -> None:
     for name in _ONE_DAY:
         if getattr(filters, name) is not None:
@@ -111,7 +127,7 @@ def trend(
     n = len(ends)
     began = _position(S.valid_from, bounds, "began")  # k: began in period k (0: before)
     # k: the state still held at the end of periods before k (valid_to >= bound k)
-    ended = _position(S.valid_to, bounds[1:], "ended") + 1
+    ended = _position_from_top(S.valid_to, bounds[1:], "ended") + 1
     # k: overdue at the ends of periods k and later, its due date being before their last day
     # (n + 1: at none)
     late_from = case((S.due_date.is_(None), n + 1), else_=_position(S.due_date, ends, "due") + 1)
@@ -129,6 +145,25 @@ def trend(
     }
     shape, params = filter_values(filters=replace(filters, as_of=None), as_of=last)
     where = [on_states(condition) for condition in filter_conditions(shape)]
+    # Held from before the first period to after the last: most states (every action that
+    # did not change in the range). Without filters, counted apart by two narrow statements:
+    # how many were open (held at every period end), and the overdue at the end by their due
+    # date's period and age (overdue from the end after their due date on). With filters, few
+    # states pass them, and one pass placing each costs less than three passes.
+    split = not shape
+    spanning = and_(S.valid_from < bounds[0], S.valid_to >= bounds[-1])
+    open_throughout = select(func.count()).where(spanning, flags["open"], *where)
+    age_bucket = case(
+        (S.due_date >= days_late[0], 0),
+        (S.due_date >= days_late[1], 1),
+        (S.due_date >= days_late[2], 2),
+        else_=3,
+    )
+    late_throughout = (
+        select(late_from, age_bucket, func.count())
+        .where(spanning, active, S.due_date < last, *where)
+        .group_by(late_from, age_bucket)
+    )
     placed = (
         select(
             began.label("began"),
@@ -137,6 +172,7 @@ def trend(
             *(case((flag, 1), else_=0).label(name) for name, flag in flags.items()),
         )
         .where(S.valid_to >= bounds[0], S.valid_from < bounds[-1], *where)
+        .where(*([not_(spanning)] if split else []))
         .subquery("placed")
     )
     keys = (placed.c.began, placed.c.ended, placed.c.late_from)
@@ -146,6 +182,14 @@ def trend(
     completed_in = [0] * (n + 2)
     opened_in = [0] * (n + 2)
     age = [0, 0, 0, 0]
+    if split:
+        n_open = db.execute(open_throughout, params).scalar_one()
+        for k in range(1, n + 1):
+            open_at[k] += n_open
+        for k_late, bucket, count in db.execute(late_throughout, params):
+            for k in range(k_late, n + 1):
+                overdue_at[k] += count
+            age[bucket] += count
     for k_began, k_ended, k_late, *counts in db.execute(statement, params):
         n_open, n_active, n_completed, n_opened = (int(v) for v in counts[:4])
         # Held at the ends of periods max(k_began, 1) .. k_ended - 1.
