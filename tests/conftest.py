@@ -20,6 +20,8 @@ from sqlalchemy import create_engine, make_url, text
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "seeds" / "cumbria-peel-2015-effectiveness.txt"
 _TMP = Path(tempfile.mkdtemp(prefix="afi-tests-"))
+# The webhook tests' receiver and its permission to be on the loopback interface.
+pytest_plugins = ["tests.webhook_receiver"]
 
 
 @contextmanager

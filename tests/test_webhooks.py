@@ -20,22 +20,6 @@ from tests.helpers import assert_problem, move
 from tests.webhook_receiver import Receiver
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    found = Receiver()
-    found.start()
-    yield found
-    found.stop()
-
-
-@pytest.fixture
-def allow_private(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The receiver is on the loopback interface, which webhooks may not target by default."""
-    from app.settings import get_settings
-
-    monkeypatch.setattr(get_settings(), "webhook_allow_private", True)
-
-
 class Clock:
     """The service's clock, moved by the test; it starts at the real time, so that signatures
     still verify within the library's five minutes."""

@@ -33,21 +33,6 @@ POSTGRES_URL = os.environ.get(
 )
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    found = Receiver()
-    found.start()
-    yield found
-    found.stop()
-
-
-@pytest.fixture
-def allow_private(monkeypatch: pytest.MonkeyPatch) -> None:
-    from app.settings import get_settings
-
-    monkeypatch.setattr(get_settings(), "webhook_allow_private", True)
-
-
 AFI = [sys.executable, "-m", "app.cli"]
 
 

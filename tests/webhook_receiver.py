@@ -6,10 +6,12 @@ connections are refused) and started again on the same port, and it can hold a r
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+import pytest
 
 from tests.live_server import free_port
 
@@ -117,3 +119,20 @@ class Receiver:
         service in another process, whose worker the test cannot drive."""
         with self._lock:
             return self._lock.wait_for(lambda: len(self.received) >= count, timeout)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A receiver started for the test and stopped after it."""
+    found = Receiver()
+    found.start()
+    yield found
+    found.stop()
+
+
+@pytest.fixture
+def allow_private(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The receiver is on the loopback interface, which webhooks may not target by default."""
+    from app.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "webhook_allow_private", True)
