@@ -29,7 +29,7 @@ class Report(Base):
     year_label: Mapped[str] = mapped_column(String(20), index=True)
     start_year: Mapped[int] = mapped_column(index=True)
     pillar: Mapped[str | None] = mapped_column(String(100), index=True)
-    title: Mapped[str] = mapped_column(String(500))
+    title: Mapped[str] = mapped_column(String(500), index=True)
     # force|programme|year|pillar, case-folded: the report's identity across re-imports.
     identity_key: Mapped[str] = mapped_column(String(900))
     reference_prefix: Mapped[str] = mapped_column(String(100), unique=True)

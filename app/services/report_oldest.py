@@ -7,8 +7,8 @@ through (status wanted, finding not withdrawn), read from the index alone. Tens 
 of seeks cost less than the walk of every overdue action in due-date order that the few groups
 of the other dimensions take (app.services.stats_tallied).
 
-SQLite has no LATERAL: there each value is a correlated subquery of its own (the second and
-third seek read pages the first has just read); PostgreSQL joins the seek laterally.
+SQLite has no LATERAL: there the seek is a correlated subquery giving the three values as one
+JSON array; PostgreSQL joins the seek laterally.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, lateral, select, true
+import orjson
+from sqlalchemy import ColumnElement, Select, func, lateral, select, true
 from sqlalchemy.orm import Session
 
 from app.db import Reader
@@ -53,24 +54,23 @@ def _first_overdue(statuses: tuple[str, ...], as_of: date) -> Select[Any]:
 
 def oldest_per_report(*, db: Reader, statuses: tuple[str, ...], as_of: date) -> dict[int, Oldest]:
     """Per report with any, its oldest action overdue on `as_of` among the active `statuses`."""
-    first = _first_overdue(statuses, as_of)
+    first = _first_overdue(statuses, as_of).correlate(R.id.table)
     bind = db.get_bind() if isinstance(db, Session) else db
-    statement: Select[Any]
     if bind.dialect.name == "postgresql":
-        seek = lateral(first.correlate(R.id.table), name="first_overdue")
+        seek = lateral(first, name="first_overdue")
         statement = select(R.id, seek.c.due_date, seek.c.id, seek.c.reference).join_from(
             R.id.table, seek, true()
         )
-    else:
-        statement = select(
-            R.id,
-            *(
-                first.with_only_columns(column).correlate(R.id.table).scalar_subquery()
-                for column in (A.due_date, A.id, A.reference)
-            ),
-        )
+        return {
+            report_id: Oldest(due, action_id, reference)
+            for report_id, due, action_id, reference in db.execute(statement).tuples()
+        }
+    # One seek per report, its three values as one JSON array: a scalar subquery gives one
+    # value, and three subqueries would seek three times.
+    seek_json = first.with_only_columns(func.json_array(A.due_date, A.id, A.reference))
     found: dict[int, Oldest] = {}
-    for row in db.execute(statement).all():
-        if row[2] is not None:  # a report with none overdue
-            found[row[0]] = Oldest(row[1], row[2], row[3])
+    for report_id, values in db.execute(select(R.id, seek_json.scalar_subquery())).tuples():
+        if values is not None:  # a report with none overdue
+            due, action_id, reference = orjson.loads(values)
+            found[report_id] = Oldest(date.fromisoformat(due), action_id, reference)
     return found

@@ -279,6 +279,9 @@ def answer(
         ),
     )
     labels = _labels(db, group_by, counts)
+    no_label = _NO_LABEL.get(group_by, "(none)")
+    completed = ActionStatus.COMPLETED.value
+    # One pass, the group's dict built in place: by report there are tens of thousands.
     groups = []
     for key, per_status in counts.items():
         late = overdue.get(key)
@@ -291,14 +294,27 @@ def answer(
                 "days_overdue": (as_of - late.due_date).days,
             }
         label = labels.get(key)
+        total = sum(per_status.values())
+        on_original, on_revised = on_time.get(key) or (0, 0)
         groups.append(
             {
                 "key": key,
-                "label": label if label is not None else _NO_LABEL.get(group_by, "(none)"),
-                **_figures(per_status, late.overdue if late else 0, oldest, on_time.get(key)),
+                "label": label if label is not None else no_label,
+                "counts": per_status,
+                "total": total,
+                "overdue": late.overdue if late else 0,
+                "completed_share": per_status[completed] / total if total else 0.0,
+                "oldest_overdue": oldest,
+                "completed_on_time_original": on_original,
+                "completed_on_time_revised": on_revised,
             }
         )
-    groups.sort(key=lambda group: _sort_key(group_by, group))
+    if group_by in _ORDERED_KEYS:
+        groups.sort(key=lambda group: _sort_key(group_by, group))
+    else:
+        groups.sort(
+            key=lambda group: (group["key"] is None, group["label"].casefold(), str(group["key"]))
+        )
     return {"group_by": group_by.value, "as_of": as_of, "groups": groups, "totals": _totals(groups)}
 
 
@@ -322,6 +338,12 @@ def _figures(
     }
 
 
+# Groups sorted by their key's own order; the others by label.
+_ORDERED_KEYS = frozenset(
+    {StatsGroupBy.STATUS, StatsGroupBy.PRIORITY, StatsGroupBy.RAG, StatsGroupBy.STALE}
+)
+
+
 def _sort_key(group_by: StatsGroupBy, group: dict[str, Any]) -> tuple[Any, ...]:
     key = group["key"]
     if group_by is StatsGroupBy.STATUS:
@@ -330,9 +352,7 @@ def _sort_key(group_by: StatsGroupBy, group: dict[str, Any]) -> tuple[Any, ...]:
         return (_PRIORITY_ORDER.get(key, len(_PRIORITY_ORDER)), str(key))
     if group_by is StatsGroupBy.RAG:
         return (_RAG_ORDER.get(key, len(_RAG_ORDER)), str(key))
-    if group_by is StatsGroupBy.STALE:
-        return (not key,)  # stale first
-    return (key is None, group["label"].casefold(), str(key))
+    return (not key,)  # stale first
 
 
 def _totals(groups: list[dict[str, Any]]) -> dict[str, Any]:

@@ -13,6 +13,8 @@ through the triggers) and of the comparison of models with the database.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from operator import add
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import (
@@ -168,24 +170,22 @@ def read(db: Reader, dim: str) -> dict[Any, Group]:
         *(column for column in _fold(DELTA, (dim,)).selected_columns if column.name != "dim")
     )
     # Added up here rather than grouped in SQL: a key is in both parts only when deltas for it
-    # are pending, and a GROUP BY would sort every row (tens of thousands by report).
-    summed: dict[tuple[bool, str], list[int]] = {}
-    for has_key, key, *figures in db.execute(union_all(stored, pending)).all():
-        before = summed.get((has_key, key))
-        if before is None:
-            summed[has_key, key] = figures
-        else:
-            summed[has_key, key] = [a + b for a, b in zip(before, figures, strict=True)]
-    found: dict[Any, Group] = {}
+    # are pending, and a GROUP BY would sort every row (tens of thousands by report). The
+    # figures are ints on both databases (SUM of an integer column is a bigint on PostgreSQL).
     integer = dim in _INTEGER_KEYS
-    statuses, active = len(_STATUSES), len(_ACTIVE)
-    for (has_key, key), figures in summed.items():
-        counts = dict(zip(_STATUSES, map(int, figures[:statuses]), strict=True))
-        if not any(counts.values()):
-            continue
-        dated = dict(zip(_ACTIVE, map(int, figures[statuses : statuses + active]), strict=True))
+    summed: dict[Any, Sequence[int]] = {}
+    for has_key, key, *figures in db.execute(union_all(stored, pending)).tuples():
         group = (int(key) if integer else key) if has_key else None
-        found[group] = Group(counts, dated, int(figures[-2]), int(figures[-1]))
+        before = summed.get(group)
+        summed[group] = figures if before is None else list(map(add, before, figures))
+    statuses, active = len(_STATUSES), len(_ACTIVE)
+    found: dict[Any, Group] = {}
+    for group, figures in summed.items():
+        counts = dict(zip(_STATUSES, figures[:statuses], strict=True))
+        if not any(figures[:statuses]):
+            continue
+        dated = dict(zip(_ACTIVE, figures[statuses : statuses + active], strict=True))
+        found[group] = Group(counts, dated, figures[-2], figures[-1])
     return found
 
 
