@@ -13,7 +13,6 @@ through the triggers) and of the comparison of models with the database.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from operator import add
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -173,7 +172,7 @@ def read(db: Reader, dim: str) -> dict[Any, Group]:
     # are pending, and a GROUP BY would sort every row (tens of thousands by report). The
     # figures are ints on both databases (SUM of an integer column is a bigint on PostgreSQL).
     integer = dim in _INTEGER_KEYS
-    summed: dict[Any, Sequence[int]] = {}
+    summed: dict[Any, list[int]] = {}
     for has_key, key, *figures in db.execute(union_all(stored, pending)).tuples():
         group = (int(key) if integer else key) if has_key else None
         before = summed.get(group)
