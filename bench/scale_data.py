@@ -133,14 +133,50 @@ def head_revision() -> str:
 
 
 def is_current(marker: Mapping[str, Any] | None, *, actions: int, seed: int, recipe: str) -> bool:
+    return is_same_data(marker, actions=actions, seed=seed, recipe=recipe) and (
+        marker is not None and marker["schema_revision"] == head_revision()
+    )
+
+
+def is_same_data(marker: Mapping[str, Any] | None, *, actions: int, seed: int, recipe: str) -> bool:
+    """Whether the database holds this finished build, at whatever schema revision."""
     return marker is not None and (
         marker["actions"] == actions
         and marker["seed"] == seed
         and marker["recipe"] == recipe
         and marker["generator_version"] == GENERATOR_VERSION
-        and marker["schema_revision"] == head_revision()
         and marker["seconds"] is not None  # finished
     )
+
+
+def is_upgradable(marker: Mapping[str, Any]) -> bool:
+    """Whether the build's schema revision is an earlier one of this code's migrations: then
+    the migrations bring it to head, as they would a user's database."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(migrate.alembic_config())
+    known = {revision.revision for revision in script.walk_revisions()}
+    return marker["schema_revision"] in known
+
+
+def upgrade_build(engine: Engine, url: str) -> None:
+    """The build's schema brought to head by the migrations, the planner's statistics renewed."""
+    migrate.upgrade(url)
+    analyze(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            text(f"UPDATE {MARKER} SET schema_revision = :revision"),  # noqa: S608
+            {"revision": head_revision()},
+        )
+
+
+def analyze(engine: Engine) -> None:
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM ANALYZE")
+    else:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("ANALYZE")
 
 
 def empty_database(engine: Engine) -> None:
@@ -445,8 +481,21 @@ def build(
     ensure_postgres_database(url)
     engine = bench_engine(url)
     try:
-        if not force and is_current(read_marker(engine), actions=actions, seed=seed, recipe=recipe):
+        marker = read_marker(engine)
+        if not force and is_current(marker, actions=actions, seed=seed, recipe=recipe):
             print(f"reusing the {actions:,}-action build (seed {seed}) in {engine.url.database}")
+            return False
+        if (
+            not force
+            and marker is not None
+            and is_same_data(marker, actions=actions, seed=seed, recipe=recipe)
+            and is_upgradable(marker)
+        ):
+            print(
+                f"upgrading the {actions:,}-action build in {engine.url.database} from "
+                f"{marker['schema_revision']} to {head_revision()}"
+            )
+            upgrade_build(engine, url)
             return False
         empty_database(engine)
         started = time.perf_counter()
@@ -459,12 +508,7 @@ def build(
             counts = copy_build(engine, url, actions=actions, seed=seed)
         else:
             counts = bulk_build(engine, actions=actions, seed=seed, now=now)
-        if engine.dialect.name == "postgresql":
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                connection.exec_driver_sql("VACUUM ANALYZE")
-        else:
-            with engine.begin() as connection:
-                connection.exec_driver_sql("ANALYZE")
+        analyze(engine)
         seconds = time.perf_counter() - started
         finish_marker(engine, seconds=seconds)
         print(f"built in {seconds:.1f}s: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
