@@ -276,6 +276,8 @@ def changes(
     fingerprint = filters_fingerprint(filters)
     decoded = None if cursor is None else decode_changes_cursor(cursor, fingerprint=fingerprint)
     window = _window(since, until, decoded)
+    if decoded is not None and (window[1] - window[0]).days >= MAX_DAYS:
+        raise InvalidCursor("its window is malformed")  # never one this service made
     _check_window(*window)
     after = None if decoded is None else decoded.position
     if after is not None and not _starts(window[0]) <= after.at < day_end(window[1]):
