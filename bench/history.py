@@ -52,6 +52,9 @@ def main() -> None:
         def at(day: Any) -> ActionFilters:
             return ActionFilters(as_of=day)
 
+        second_page = changes.changes(
+            db=db, filters=none, since=today - timedelta(days=90), until=today, limit=1000
+        ).next_cursor
         answers: list[tuple[str, Callable[[], Any]]] = []
         for label, day in (("today", today), ("30 days ago", month), ("a year ago", year)):
             answers += [
@@ -124,6 +127,17 @@ def main() -> None:
                 "changes, last 90 days (first 1000)",
                 lambda: changes.changes(
                     db=db, filters=none, since=today - timedelta(days=90), until=today, limit=1000
+                ),
+            ),
+            (
+                "changes, last 90 days, second page (cursor)",
+                lambda: changes.changes(
+                    db=db,
+                    filters=none,
+                    since=today - timedelta(days=90),
+                    until=today,
+                    limit=1000,
+                    cursor=second_page,
                 ),
             ),
             (

@@ -34,6 +34,9 @@ class Stood:
     due_date: date | None = None
     rag: str | None = None
     withdrawn: bool = False
+    owner_id: int | None = None
+    progress_note: str | None = None
+    revisions: int = 0
 
     def overdue_on(self, day: date) -> bool:
         late = self.due_date is not None and self.due_date < day
@@ -52,6 +55,12 @@ def _apply(stood: Stood, kind: str, changes: dict[str, Any]) -> Stood:
         stood = replace(stood, due_date=due and date.fromisoformat(due))
     if "rag" in changes:
         stood = replace(stood, rag=changes["rag"][1])
+    if "owner_id" in changes:
+        stood = replace(stood, owner_id=changes["owner_id"][1])
+    if "progress_note" in changes:
+        stood = replace(stood, progress_note=changes["progress_note"][1])
+    if kind == "due_date_revised":
+        stood = replace(stood, revisions=stood.revisions + 1)
     if kind == "finding_withdrawn":
         stood = replace(stood, withdrawn=True)
     if "withdrawn_at" in changes:  # a re-import put the finding back (or not)

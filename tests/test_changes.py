@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import quote
 
+import orjson
 import pytest
 
-from tests.helpers import assert_problem
-from tests.history_scenario import TODAY, Scenario, clock_at, play
+from tests.helpers import assert_problem, move
+from tests.history_scenario import SEED_DAY, TODAY, Scenario, at, clock_at, play
 
 
 @pytest.fixture
@@ -80,9 +84,133 @@ def test_filters_judge_each_action_as_it_stood_at_the_end(client: Any, scenario:
     assert _changes(client, f"since=2026-01-06&until=2026-01-31&owner_id={owner_2}")["items"] == []
 
 
-def test_at_most_limit_items(client: Any, scenario: Scenario) -> None:
+def _pages(client: Any, url: str) -> list[dict[str, Any]]:
+    """Every page, following the Link headers (each page's next_cursor is in its Link)."""
+    pages = []
+    while len(pages) < 100:
+        response = client.get(url)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        pages.append(body)
+        link = response.headers.get("link")
+        assert body["truncated"] == (body["next_cursor"] is not None) == (link is not None)
+        if link is None:
+            return pages
+        assert link.endswith('>; rel="next"'), link
+        url = link.split(">")[0].lstrip("<")
+        assert url.endswith(f"cursor={body['next_cursor']}"), url
+    raise AssertionError("the pages do not end")
+
+
+def test_at_most_limit_items_then_the_next_page(client: Any, scenario: Scenario) -> None:
     body = _changes(client, "since=2026-01-06&limit=4")
     assert (body["truncated"], _seen(scenario, body)) == (True, QUARTER[:4])
+    for limit in (1, 2, 4, 12, 13):
+        pages = _pages(client, f"/api/v1/changes?since=2026-01-06&limit={limit}")
+        assert [len(page["items"]) for page in pages[:-1]] == [limit] * (len(pages) - 1)
+        seen = [change for page in pages for change in _seen(scenario, page)]
+        assert seen == QUARTER, limit
+        assert [item for page in pages for item in page["items"]] == _changes(
+            client, "since=2026-01-06"
+        )["items"]
+
+
+def test_a_cursor_keeps_its_window_and_filters(
+    client: Any, scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _changes(client, "limit=3")  # the 90 days to today (TODAY)
+    assert (first["since"], first["until"]) == ("2025-12-02", str(TODAY))
+    cursor = first["next_cursor"]
+    with clock_at(monkeypatch) as set_now:
+        set_now(at(date(2026, 3, 5)))  # "today" moves on: the cursor's window does not
+        second = _changes(client, f"cursor={cursor}&limit=3")
+        assert (second["since"], second["until"]) == ("2025-12-02", str(TODAY))
+        again = _changes(client, f"cursor={cursor}&limit=3&since=2025-12-02&until={TODAY}")
+        assert again == second
+        assert _seen(scenario, first) + _seen(scenario, second) == QUARTER[:6]
+        for other in ("since=2026-01-06", "until=2026-03-01", f"owner_id={scenario.owners[0]}"):
+            problem = assert_problem(client.get(f"/api/v1/changes?cursor={cursor}&{other}"), 422)
+            assert problem["errors"][0]["field"] == "cursor", other
+
+
+def _token(payload: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(payload)).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize(
+    ("cursor", "message"),
+    [
+        ("nonsense", "not a cursor this service made"),
+        (_token({"s": "id", "k": None, "i": 1, "a": "2026-01-01", "f": "x"}), "action list"),
+        (_token({"e": 1}), "event feed"),
+        (_token({"c": "2026-01-10T10:00:00+00:00", "o": 2, "i": 1, "w": ["2026-01-06",
+                 "2026-03-02"], "f": "F"}), "position is malformed"),
+        (_token({"c": "2026-01-10T10:00:00+00:00", "o": 0, "i": 0, "w": ["2026-01-06",
+                 "2026-03-02"], "f": "F"}), "position is malformed"),
+        (_token({"c": "2026-01-10", "o": 0, "i": 1, "w": ["2026-01-06", "2026-03-02"],
+                 "f": "F"}), "position is malformed"),
+        (_token({"c": "2026-01-10T10:00:00+00:00", "o": 0, "i": 1, "w": ["2026-03-06",
+                 "2026-03-02"], "f": "F"}), "window is malformed"),
+        (_token({"c": "2025-01-10T10:00:00+00:00", "o": 0, "i": 1, "w": ["2026-01-06",
+                 "2026-03-02"], "f": "F"}), "not in its window"),
+        (_token({"c": "2026-01-10T10:00:00+00:00", "o": 0, "i": 1, "w": ["2024-01-06",
+                 "2026-03-02"], "f": "F"}), "window is malformed"),
+    ],
+)  # fmt: skip
+def test_a_bad_cursor_is_a_422_naming_it(client: Any, cursor: str, message: str) -> None:
+    from app.schemas.filters import ActionFilters
+    from app.services.cursors import filters_fingerprint
+
+    if cursor != "nonsense":  # "F": the fingerprint of no filters, the request's
+        payload = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if payload.get("f") == "F":
+            cursor = _token({**payload, "f": filters_fingerprint(ActionFilters())})
+    problem = assert_problem(client.get(f"/api/v1/changes?cursor={quote(cursor)}"), 422)
+    assert problem["errors"][0]["field"] == "cursor", problem
+    assert message in problem["detail"], problem
+
+
+def test_changes_at_one_moment_page_in_a_stable_order(
+    client: Any, seed_text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At the midnight several actions become overdue, two of them also move: the events of
+    that moment come first (by id), then the actions newly overdue (by id), on every page."""
+    from app.db import SessionLocal
+    from app.principal import system
+    from app.services.reports import import_text
+
+    with clock_at(monkeypatch) as set_now:
+        set_now(at(SEED_DAY, 9))
+        with SessionLocal.begin() as session:
+            import_text(session=session, raw=seed_text, metadata={}, actor=system("tests"))
+        ids = sorted(item["id"] for item in _changes_items(client))[:4]
+        set_now(at(date(2026, 1, 6)))
+        for action_id in reversed(ids):
+            patched = client.patch(f"/api/v1/actions/{action_id}", json={"due_date": "2026-01-20"})
+            assert patched.status_code == 200, patched.text
+        set_now(datetime(2026, 1, 21, tzinfo=UTC))  # the end of 20 January in London
+        for action_id in (ids[2], ids[0]):
+            assert move(client, action_id, "in_progress").status_code == 200
+        set_now(at(TODAY))
+        whole = _changes(client, "since=2026-01-06&until=2026-01-31")["items"]
+        assert [(item["kind"], item["action_id"]) for item in whole] == [
+            ("status_changed", ids[2]),
+            ("status_changed", ids[0]),
+            *(("newly_overdue", action_id) for action_id in ids),
+        ]
+        assert {item["at"] for item in whole} == {"2026-01-21T00:00:00Z"}
+        for limit in (1, 2, 3, 5):
+            pages = _pages(
+                client, f"/api/v1/changes?since=2026-01-06&until=2026-01-31&limit={limit}"
+            )
+            assert [item for page in pages for item in page["items"]] == whole, limit
+
+
+def _changes_items(client: Any) -> list[dict[str, Any]]:
+    response = client.get("/api/v1/actions?limit=500")
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
 
 
 @pytest.mark.parametrize(
@@ -93,6 +221,7 @@ def test_at_most_limit_items(client: Any, scenario: Scenario) -> None:
         ("since=2026-01-01&overdue=true", "overdue"),
         ("since=2026-01-01&as_of=2026-01-01", "as_of"),
         ("since=2026-01-01&limit=0", "limit"),
+        ("since=2026-01-01&limit=5001", "limit"),
         ("since=yesterday", "since"),
     ],
 )

@@ -153,7 +153,7 @@ def test_headers_are_declared_where_sent() -> None:
         ("/api/v1/actions/{action_id}/transitions", "post"),
     ]:
         assert "ETag" in paths[path][method]["responses"]["200"]["headers"], path
-    for path in ["/api/v1/actions", "/api/v1/actions/{action_id}/history"]:
+    for path in ["/api/v1/actions", "/api/v1/actions/{action_id}/history", "/api/v1/changes"]:
         assert "Link" in paths[path]["get"]["responses"]["200"]["headers"], path
     for path, method, operation in OPERATIONS:
         for code in ("429", "503"):

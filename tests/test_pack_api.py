@@ -192,7 +192,16 @@ def test_previous_quarter_start() -> None:
 
 
 @pytest.mark.parametrize(
-    "query", ["status=bogus", "since=2025-13-01", "report_id=0", "as_of=yesterday", "rag=pink"]
+    "query",
+    [
+        "status=bogus",
+        "since=2025-13-01",
+        "report_id=0",
+        "as_of=yesterday",
+        "rag=pink",
+        "overdue=true",
+        "stale=false",
+    ],
 )
 def test_invalid_parameters_are_422(client: TestClient, query: str) -> None:
     for path in ("/api/v1/pack.xlsx", "/api/v1/pack.html"):

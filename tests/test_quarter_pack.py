@@ -15,16 +15,20 @@ import io
 import itertools
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
+from typer.testing import CliRunner
 
 from app import clock
+from app.cli import cli
 from app.schemas.pack import AGEING_BANDS, CHANGE_LABELS, NOT_ASSESSED, RAG_LABELS, STATUS_LABELS
+from app.services.pack import previous_quarter_start, trend_start
 from tests import test_pack_browser
 from tests.helpers import add_note, move
-from tests.quarter_recount import LONDON, History, month_ends
+from tests.quarter_recount import LONDON, History, Stood, month_ends
 
 PACK_DAY = date(2026, 4, 7)
 browser = test_pack_browser.browser  # headless Chromium, one per module
@@ -164,7 +168,7 @@ def history(client: Any, client_as: Any, seed_text: str, monkeypatch: Any) -> Hi
     from app.db import SessionLocal
 
     with SessionLocal() as session:
-        return History(session, date(2025, 4, 1), PACK_DAY)
+        return History(session, date(2025, 1, 1), PACK_DAY)
 
 
 def _get(client: Any, url: str) -> Any:
@@ -173,8 +177,9 @@ def _get(client: Any, url: str) -> Any:
     return response
 
 
-def _workbook(client: Any) -> Any:
-    return openpyxl.load_workbook(io.BytesIO(_get(client, "/api/v1/pack.xlsx").content))
+def _workbook(client: Any, query: str = "") -> Any:
+    response = _get(client, f"/api/v1/pack.xlsx?{query}" if query else "/api/v1/pack.xlsx")
+    return openpyxl.load_workbook(io.BytesIO(response.content))
 
 
 def _table(book: Any, name: str) -> list[tuple[Any, ...]]:
@@ -248,6 +253,66 @@ def test_the_pack_and_the_feeds_match_a_recount_of_the_history(
             del item["title"]
             item["at"] = datetime.fromisoformat(item["at"])
         assert items == history.changes(since, until), url
+
+
+def test_a_pack_for_an_earlier_day_is_the_history_at_its_end(
+    client: Any, history: History, tmp_path: Path
+) -> None:
+    """as_of=31 January (C1 in progress and red, due 25 January, Jones's; C2 proposed) and 31
+    March (D1's sign-off at 23:30 UTC is on 1 April in London: pending on the pack's day): items,
+    figures and changes are the recount's for that day, not today's."""
+    owners = {o["id"]: o["name"] for o in _get(client, "/api/v1/owners").json()["items"]}
+    titles = {r["id"]: r["title"] for r in _get(client, "/api/v1/reports").json()["items"]}
+    pages: dict[date, dict[str, Any]] = {}
+    for day in (date(2026, 1, 31), date(2026, 3, 31)):
+        book = _workbook(client, f"as_of={day}")
+        header, *rows = book["Items"].iter_rows(values_only=True)
+        items = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
+
+        def shown(stood: Stood, day: date = day) -> tuple[Any, ...]:
+            due = stood.due_date
+            return (
+                STATUS_LABELS[stood.status],
+                owners.get(stood.owner_id or 0),
+                due and datetime(due.year, due.month, due.day),
+                RAG_LABELS.get(stood.rag or "", NOT_ASSESSED),
+                (day - due).days if due is not None and stood.overdue_on(day) else 0,
+                stood.progress_note,
+                stood.revisions,
+            )
+
+        columns = ("Status", "Owner", "Due date", "RAG", "Days overdue", "Progress note")
+        assert {
+            reference: (*(item[c] for c in columns), item["Due date revisions"])
+            for reference, item in items.items()
+        } == {history.actions[a].reference: shown(s) for a, s in history.days[day].items()}, day
+        first = trend_start(day)
+        trend = history.trend(month_ends(first, day), first)
+        assert [(row[0].date(), *row[1:]) for row in _table(book, "Trend")[1:]] == trend
+        ageing = list(zip(AGEING_BANDS, history.ageing(day), strict=True))
+        assert _table(book, "Ageing")[1:] == ageing
+        rag = {titles[report]: counts for report, counts in history.rag_by_report(day).items()}
+        assert {row[0]: row[1:] for row in _table(book, "RagByReport")[1:]} == rag
+        recounted = history.changes(previous_quarter_start(day), day)
+        sheet = list(book["Changes"].iter_rows(min_row=2, values_only=True))
+        by_minute = [(r[0].replace(second=0, microsecond=0), *r[1:3], *r[4:]) for r in sheet]
+        assert by_minute == [_as_in_sheet(change) for change in recounted], day
+        page = _get(client, f"/api/v1/pack.html?as_of={day}").text
+        assert f'<time datetime="{day.isoformat()}">' in page
+        written = tmp_path / f"{day}.xlsx"
+        result = CliRunner().invoke(cli, ["pack", "-o", str(written), "--as-of", str(day)])
+        assert result.exit_code == 0, result.output
+        header, *rows = openpyxl.load_workbook(written)["Items"].iter_rows(values_only=True)
+        assert {row[0]: dict(zip(header, row, strict=True)) for row in rows} == items
+        pages[day] = items[history.actions[min(history.actions)].reference]  # C1
+    # C1 then, not as it is today (completed, Patel's; see STEPS).
+    c1 = pages[date(2026, 1, 31)]
+    then = (c1["Status"], c1["Owner"], c1["RAG"], c1["Due date revisions"], c1["Progress note"])
+    assert then == ("In progress", "Jones", "Red", 1, "Behind")
+    assert (pages[date(2026, 3, 31)]["Status"], pages[date(2026, 3, 31)]["Owner"]) == (
+        "Completed",
+        "Patel",
+    )
 
 
 ITEM_COLUMNS = (

@@ -7,8 +7,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.api.auth import AuthenticatedFirst
+from app.api.openapi import LINK
 from app.api.params import openapi_parameters, read_query
-from app.api.responses import json_response
+from app.api.responses import json_response, page_response
 from app.db import DatabaseDep
 from app.schemas.changes import ChangesOut
 from app.schemas.history_params import ChangesParams, TrendParams
@@ -39,6 +40,7 @@ async def get_stats_trend(request: Request, db: DatabaseDep) -> Response:
 @router.get(
     "/changes",
     response_model=ChangesOut,
+    responses={200: {"description": "A page of changes.", "headers": LINK}},
     openapi_extra=openapi_parameters(ChangesParams),
 )
 async def list_changes(request: Request, db: DatabaseDep) -> Response:
@@ -46,14 +48,15 @@ async def list_changes(request: Request, db: DatabaseDep) -> Response:
     (`status_changed`), moves to pending sign-off (`proposed_for_closure`), revised due dates,
     RAG changes, and actions that became overdue (`newly_overdue`). Same filters as the list,
     judged on each action as it stood at the end of `until`. A window of at most 366 days
-    (default: the 90 days before `until`, itself today by default); at most `limit` items."""
+    (default: the 90 days before `until`, itself today by default), a page at a time (keyset:
+    follow `next_cursor` or the `Link: rel="next"` header; a cursor keeps its window)."""
     params = read_query(ChangesParams, request)
-    since, until = params.window()
     answer = await db.run_heavy_read(
         changes.changes,
         filters=params.to_filters(),
-        since=since,
-        until=until,
+        since=params.since,
+        until=params.until,
         limit=params.limit,
+        cursor=params.cursor,
     )
-    return json_response(answer.model_dump(mode="json", by_alias=True))
+    return page_response(request, answer.model_dump(mode="json", by_alias=True))

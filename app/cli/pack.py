@@ -83,7 +83,12 @@ def pack(
         ),
     ] = None,
     as_of: Annotated[
-        str | None, typer.Option(metavar="DATE", help="The pack's day (default: today).")
+        str | None,
+        typer.Option(
+            metavar="DATE",
+            help="The pack's day (default: today); an earlier day shows the actions as they "
+            "stood at its end.",
+        ),
     ] = None,
     status: Annotated[
         list[ActionStatus] | None, typer.Option(help="Only these statuses (repeatable).")

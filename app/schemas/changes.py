@@ -45,6 +45,12 @@ class ChangesOut(BaseModel):
     items: list[ChangeOut] = Field(description="Oldest first.")
     truncated: bool = Field(
         default=False,
-        description="More changes than the limit were found: the items are the oldest; ask "
-        "again from a later `since` (or with filters) for the rest.",
+        description="Deprecated: use `next_cursor`. Whether there are more changes after "
+        "these in the window (the same as `next_cursor` not being null).",
+        json_schema_extra={"deprecated": True},
+    )
+    next_cursor: str | None = Field(
+        default=None,
+        description="Give it as `cursor` to read the next page (also in the `Link: "
+        'rel="next"` header); null on the last page.',
     )

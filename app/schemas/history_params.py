@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
@@ -46,18 +46,18 @@ class ChangesParams(_OverTimeParams):
     since: Day | None = Field(
         default=None,
         description="The first day of the window, the day after the last meeting (default: "
-        f"{changes.DEFAULT_DAYS} days before until).",
+        f"{changes.DEFAULT_DAYS} days before until; with a cursor, the cursor's).",
     )
     until: Day | None = Field(
-        default=None, description="The last day of the window (default: today)."
+        default=None,
+        description="The last day of the window (default: today; with a cursor, the cursor's).",
     )
     limit: QueryInt = Field(
-        default=1000,
+        default=changes.DEFAULT_LIMIT,
         ge=1,
         le=changes.MAX_CHANGES,
-        description="The most items answered, oldest first (`truncated`: more were found).",
+        description="The most items of a page, oldest first (`next_cursor`: more follow).",
     )
-
-    def window(self) -> tuple[date, date]:
-        until = self.until or clock.today()
-        return self.since or until - timedelta(days=changes.DEFAULT_DAYS), until
+    cursor: str | None = Field(
+        default=None, max_length=1000, description="`next_cursor` of the previous page."
+    )

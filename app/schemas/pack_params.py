@@ -9,8 +9,9 @@ from app.schemas.params import FilterParams
 
 
 class PackParams(FilterParams):
-    """The actions of the pack are the list's for these filters, as on `as_of` (default:
-    today); its changes run from `since` to that day."""
+    """The actions of the pack are the list's for these filters, on `as_of` (default: today;
+    an earlier day gives them as they stood at its end); its changes run from `since` to that
+    day."""
 
     since: Day | None = Field(
         default=None,

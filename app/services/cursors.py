@@ -1,5 +1,6 @@
 """Opaque keyset cursors: where a page of the actions listing ended, for which sort, filters and
-day; and where a page of an action's history ended, for which action and order. A cursor is
+day; where a page of an action's history ended, for which action and order; and where a page of
+the changes between two days ended, for which window and filters. A cursor is
 base64url JSON; anything in it that does not decode to a usable position (or a cursor of one
 listing given to the other) is an `InvalidCursor` (a 422 naming `cursor`), never an error
 further down."""
@@ -17,6 +18,7 @@ from typing import Any
 import orjson
 
 from app.errors import InvalidInput
+from app.schemas.common import DATE_MAX, DATE_MIN
 from app.schemas.filters import ActionFilters, ActionSort, HistorySort
 
 # How each sort's key travels in a cursor: the JSON type it is written as.
@@ -84,11 +86,13 @@ _LIST_KEYS = frozenset({"s", "k", "i", "a", "f"})
 _HISTORY_KEYS = frozenset({"h", "s", "i"})
 _EVENT_KEYS = frozenset({"e"})
 _DELIVERY_KEYS = frozenset({"w", "d"})
+_CHANGE_KEYS = frozenset({"c", "o", "i", "w", "f"})
 _WRONG_KIND = {
     _LIST_KEYS: "it was made for the action list, not an action's history",
     _HISTORY_KEYS: "it was made for an action's history, not the action list",
     _EVENT_KEYS: "it was made for the event feed",
     _DELIVERY_KEYS: "it was made for a webhook's deliveries",
+    _CHANGE_KEYS: "it was made for the changes",
 }
 
 
@@ -220,3 +224,58 @@ def decode_delivery_cursor(token: str, *, webhook_id: int) -> int:
     if type(payload["w"]) is not int or payload["w"] != webhook_id:
         raise InvalidCursor("it was made for the deliveries of another webhook")
     return _last_id(payload["d"])
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePosition:
+    """Where a page of changes ended: the last change's moment (UTC), whether it was a newly
+    overdue action (those follow the events of the same moment) and its event's or action's id."""
+
+    at: datetime
+    overdue: bool
+    last_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChangesCursor:
+    position: ChangePosition
+    since: date
+    until: date
+
+
+def encode_changes_cursor(cursor: ChangesCursor, *, fingerprint: str) -> str:
+    position = cursor.position
+    return _encode(
+        {
+            "c": position.at.astimezone(UTC).isoformat(),
+            "o": int(position.overdue),
+            "i": position.last_id,
+            "w": [cursor.since.isoformat(), cursor.until.isoformat()],
+            "f": fingerprint,
+        }
+    )
+
+
+def _window(value: Any) -> tuple[date, date]:
+    if type(value) is list and len(value) == 2 and all(type(day) is str for day in value):
+        try:
+            since, until = date.fromisoformat(value[0]), date.fromisoformat(value[1])
+        except ValueError:
+            pass
+        else:
+            if DATE_MIN <= since <= until <= DATE_MAX:
+                return since, until
+    raise InvalidCursor("its window is malformed")
+
+
+def decode_changes_cursor(token: str, *, fingerprint: str) -> ChangesCursor:
+    """The position and window of a page of changes made for the filters of `fingerprint`."""
+    payload = _decode(token, keys=_CHANGE_KEYS)
+    if payload["f"] != fingerprint:
+        raise InvalidCursor("it was made for other filters")
+    moment = _utc_moment(payload["c"]) if type(payload["c"]) is str else None
+    if moment is None or payload["o"] not in (0, 1) or type(payload["o"]) is not int:
+        raise InvalidCursor("its position is malformed")
+    since, until = _window(payload["w"])
+    position = ChangePosition(moment, payload["o"] == 1, _last_id(payload["i"]))
+    return ChangesCursor(position=position, since=since, until=until)

@@ -15,13 +15,17 @@ agree):
   there the pack covers everything since the last meeting, whenever in the quarter either
   was held (at the cost of repeating some of what the last pack showed).
 
-The pack's day is the filters' `as_of`, else today. Items, RAG counts and the trend's last
-period describe the actions as they are now, judged (overdue, stale) on that day.
+The pack's day is the filters' `as_of`, else today. On an earlier day everything is as it stood
+at the end of that day, rebuilt from the history as the list does it (app.services.as_of): the
+items (status, owner, due dates, RAG, % complete, last progress, the finding's withdrawal, and
+app.services.pack_past's progress note and revisions) and the RAG counts; the trend ends and the
+changes stop on that day. Only titles and references are today's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -48,8 +52,11 @@ from app.schemas.trend import TrendInterval
 from app.services import changes, trend
 from app.services.action_filters import A, R, filter_conditions, filter_values
 from app.services.action_reads import count_actions, fetch_batch
+from app.services.as_of import at_day, is_past
 from app.services.pack_html import render_html
+from app.services.pack_past import as_they_were
 from app.services.pack_xlsx import render_xlsx
+from app.services.states import day_end
 from app.settings import get_settings
 
 TITLE = "Committee pack"
@@ -83,6 +90,19 @@ class SinceAfterPackDay(InvalidInput):
         )
 
 
+def _check_one_day_filters(filters: ActionFilters) -> None:
+    """overdue and stale judge the actions on one day; the trend and the changes of a pack
+    judge them on many (422, as from /stats/trend and /changes)."""
+    for name in ("overdue", "stale"):
+        if getattr(filters, name) is not None:
+            raise InvalidInput(
+                f"{name} judges the actions on one day; a pack's trend and changes cover "
+                "many. Leave it out.",
+                field=name,
+                location="query",
+            )
+
+
 def previous_quarter_start(day: date) -> date:
     """The first day of the calendar quarter before the one `day` is in."""
     quarter = (day.month - 1) // 3
@@ -110,7 +130,7 @@ def _rag_counts(db: Reader, filters: ActionFilters, as_of: date) -> dict[int, di
     """Report id -> RAG (`not_assessed` for none) -> actions."""
     shape, params = filter_values(filters=filters, as_of=as_of)
     counts: dict[int, dict[str, int]] = {}
-    for report_id, rag, n in db.execute(_rag_statement(shape), params):
+    for report_id, rag, n in db.execute(at_day(_rag_statement(shape), as_of), params):
         counts.setdefault(report_id, {})[rag or "not_assessed"] = int(n)
     return counts
 
@@ -212,6 +232,7 @@ def build_pack(*, db: Reader, filters: ActionFilters, since: date | None, today:
     the changes from `since` (default: previous_quarter_start). 422 when `since` is after the
     pack's day or the selection is larger than AFI_MAX_PACK_ITEMS."""
     settings = get_settings()
+    _check_one_day_filters(filters)
     as_of = filters.as_of or today
     since = previous_quarter_start(as_of) if since is None else since
     if since > as_of:
@@ -220,6 +241,8 @@ def build_pack(*, db: Reader, filters: ActionFilters, since: date | None, today:
     if selected > settings.max_pack_items:
         raise PackTooLarge(actions=selected, limit=settings.max_pack_items)
     actions = list(_actions(db, filters, as_of))
+    if is_past(as_of):
+        as_they_were(db=db, actions=actions, cutoff=day_end(as_of))
     rag_counts = _rag_counts(db, filters, as_of)
     titles = _report_titles(db, [*rag_counts, *(action["report_id"] for action in actions)])
     rag_by_report = sorted(
@@ -236,9 +259,11 @@ def build_pack(*, db: Reader, filters: ActionFilters, since: date | None, today:
         ),
         key=lambda report: (report.report.casefold(), report.report_id),
     )
+    # The trend and the changes have days of their own: the pack's day is their last.
+    over_time = replace(filters, as_of=None)
     figures = PackFigures(
         trend=trend.trend(
-            db=db, filters=filters, interval=TREND_INTERVAL, start=trend_start(as_of), end=as_of
+            db=db, filters=over_time, interval=TREND_INTERVAL, start=trend_start(as_of), end=as_of
         ),
         rag_by_report=tuple(rag_by_report),
     )
@@ -252,7 +277,8 @@ def build_pack(*, db: Reader, filters: ActionFilters, since: date | None, today:
             _item(action, titles.get(action["report_id"], f"#{action['report_id']}"))
             for action in actions
         ),
-        changes=changes.changes(db=db, filters=filters, since=since, until=as_of),
+        # Up to the pack's cap (changes.MAX_CHANGES), the oldest: one page that size.
+        changes=changes.changes(db=db, filters=over_time, since=since, until=as_of),
         figures=figures,
     )
 
