@@ -120,6 +120,7 @@ report ix_report_year_label 40025 2002
 report sqlite_autoindex_report_1 40025 1
 action_state ix_action_state_held 3317149 2 1 1 1 1 1 1 1 1 1 1 1 1 1 1
 action_state ix_action_state_action_id_valid_to 3317149 4 1
+action_state ix_action_state_due_date 3317168 555 3 2 2 1 1
 """
 
 
@@ -368,3 +369,25 @@ def test_a_past_days_answers_read_the_states_that_held_from_their_covering_index
     assert not re.search(r"SCAN \w*state\b", text), text
     held = [line for line in text.splitlines() if "ix_action_state_held" in line]
     assert all("COVERING" in line for line in held), text
+
+
+def test_a_page_of_changes_reads_the_newly_overdue_in_order(sqlite_engine: Engine) -> None:
+    """The actions newly overdue in a window come from ix_action_state_due_date in (due date,
+    action) order, from the page's position on: never every state that held, sorted."""
+    from app.services import changes
+
+    filters = ActionFilters()
+    since, until = date(2029, 10, 1), date(2029, 12, 31)
+    first = changes.changes  # a first page, then one after a cursor of each origin
+
+    def pages(connection: Connection) -> None:
+        page = first(db=connection, filters=filters, since=since, until=until, limit=1)
+        first(db=connection, filters=filters, since=since, until=until, cursor=page.next_cursor)
+
+    for plan in _plans(sqlite_engine, pages):
+        text = _text(plan)
+        if "action_state" in text:
+            assert "ix_action_state_due_date (due_date>? AND due_date<?)" in text, text
+            assert "TEMP B-TREE" not in text, text
+        else:
+            assert "TEMP B-TREE" not in text, text

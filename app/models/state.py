@@ -46,6 +46,18 @@ class ActionState(Base):
             "last_progress_at",
             "finding_id",
         ),
+        # The states by due date, with what decides whether each made its action newly
+        # overdue: the changes read those of a window in order, a page at a time (migration
+        # 0020).
+        Index(
+            "ix_action_state_due_date",
+            "due_date",
+            "action_id",
+            "status",
+            "finding_withdrawn_at",
+            "valid_from",
+            "valid_to",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
