@@ -45,7 +45,7 @@ def _sum_of(condition: ColumnElement[bool]) -> ColumnElement[int]:
 
 
 @lru_cache(maxsize=128)
-def _statement(shape: tuple[str, ...], group_by: StatsGroupBy) -> Select[Any]:
+def figures_statement(shape: tuple[str, ...], group_by: StatsGroupBy) -> Select[Any]:
     """A past day's figures per group and status in one pass over the states that held (the
     counts, the overdue count and oldest, the on-time figures), where today's take three
     statements over the action table's per-group indexes: the states have no such index, and
@@ -90,6 +90,12 @@ def _statement(shape: tuple[str, ...], group_by: StatsGroupBy) -> Select[Any]:
     )
 
 
+def decode_oldest(value: Any) -> tuple[date, int]:
+    """(due date, action id) of a group's oldest as `figures_statement` gives it."""
+    oldest = int(value)
+    return _EPOCH + timedelta(days=oldest >> _ID_BITS), oldest & (2**_ID_BITS - 1)
+
+
 def figures(
     *,
     db: Reader,
@@ -103,7 +109,7 @@ def figures(
     counts: dict[Any, dict[str, int]] = {}
     late: dict[Any, tuple[int, int | None]] = {}
     on_time: dict[Any, tuple[int, int]] = {}
-    statement = at_day(_statement(shape, group_by), as_of)
+    statement = at_day(figures_statement(shape, group_by), as_of)
     for key, status, n, overdue, oldest, on_original, on_revised in db.execute(statement, params):
         counts.setdefault(key, dict.fromkeys(STATUSES, 0))[status] = int(n)
         before_n, before_oldest = late.get(key, (0, None))
@@ -114,7 +120,5 @@ def figures(
     found: dict[Any, Overdue] = {}
     for key, (n, oldest) in late.items():
         if n and oldest is not None:
-            oldest = int(oldest)
-            due = _EPOCH + timedelta(days=oldest >> _ID_BITS)
-            found[key] = Overdue(n, due, oldest & (2**_ID_BITS - 1))
+            found[key] = Overdue(n, *decode_oldest(oldest))
     return counts, found, on_time

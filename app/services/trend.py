@@ -16,14 +16,16 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, func, not_, select
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, literal, select, union_all
 
 from app import clock
 from app.db import Reader
 from app.enums import ActionStatus
 from app.errors import InvalidInput
+from app.models.state import STILL_VALID
 from app.schemas.filters import ActionFilters
 from app.schemas.trend import TrendInterval, TrendOut
+from app.services import trend_delta
 from app.services.action_filters import filter_conditions, filter_values
 from app.services.as_of import on_states
 from app.services.overdue_rule import ACTIVE_STATUSES
@@ -107,6 +109,51 @@ def _check(filters: ActionFilters, start: date, end: date) -> None:
         raise InvalidInput("from is after to.", field="from", location="query")
 
 
+def by_delta(shape: tuple[str, ...]) -> bool:
+    """Whether the trend is today's figures corrected by the states that changed since the
+    range began (without filters), rather than every state of the range placed one by one."""
+    return not shape
+
+
+class _Figures:
+    """The trend's figures as states are placed: per period end (1..n) how many were open and
+    overdue, per period (0: before the range) how many completed and opened, the ageing."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.open_at = [0] * (n + 2)
+        self.overdue_at = [0] * (n + 2)
+        self.completed_in = [0] * (n + 2)
+        self.opened_in = [0] * (n + 2)
+        self.age = [0, 0, 0, 0]
+
+    def place(
+        self, k_began: int, k_ended: int, k_late: int, counts: list[int], sign: int = 1
+    ) -> None:
+        """States begun in period k_began, held at the ends of periods before k_ended, overdue
+        from the end of period k_late on; `counts` as the flags of `trend`."""
+        n_open, n_active, n_completed, n_opened = (sign * v for v in counts[:4])
+        # Held at the ends of periods max(k_began, 1) .. k_ended - 1.
+        for k in range(max(k_began, 1), k_ended):
+            self.open_at[k] += n_open
+            if k >= k_late:
+                self.overdue_at[k] += n_active
+        self.completed_in[k_began] += n_completed
+        self.opened_in[k_began] += n_opened
+        if k_ended == self.n + 1 and k_late <= self.n:  # held, and overdue, at the end
+            more = counts[4:]
+            self.age = [total + sign * m for total, m in zip(self.age, more, strict=True)]
+
+    def add_spanning(self, n_open: int, late: dict[tuple[int, int], int]) -> None:
+        """States held throughout: `n_open` open, and per (k_late, age bucket) the overdue."""
+        for k in range(1, self.n + 1):
+            self.open_at[k] += n_open
+        for (k_late, bucket), count in late.items():
+            for k in range(k_late, self.n + 1):
+                self.overdue_at[k] += count
+            self.age[bucket] += count
+
+
 def trend(
     *, db: Reader, filters: ActionFilters, interval: TrendInterval, start: date, end: date
 ) -> TrendOut:
@@ -145,62 +192,50 @@ def trend(
     }
     shape, params = filter_values(filters=replace(filters, as_of=None), as_of=last)
     where = [on_states(condition) for condition in filter_conditions(shape)]
-    # Held from before the first period to after the last: most states (every action that
-    # did not change in the range). Without filters, counted apart by two narrow statements:
-    # how many were open (held at every period end), and the overdue at the end by their due
-    # date's period and age (overdue from the end after their due date on). With filters, few
-    # states pass them, and one pass placing each costs less than three passes.
-    split = not shape
-    spanning = and_(S.valid_from < bounds[0], S.valid_to >= bounds[-1])
-    open_throughout = select(func.count()).where(spanning, flags["open"], *where)
-    age_bucket = case(
-        (S.due_date >= days_late[0], 0),
-        (S.due_date >= days_late[1], 1),
-        (S.due_date >= days_late[2], 2),
-        else_=3,
+    columns = (
+        began.label("began"),
+        ended.label("ended"),
+        late_from.label("late_from"),
+        *(case((flag, 1), else_=0).label(name) for name, flag in flags.items()),
     )
-    late_throughout = (
-        select(late_from, age_bucket, func.count())
-        .where(spanning, active, S.due_date < last, *where)
-        .group_by(late_from, age_bucket)
-    )
-    placed = (
-        select(
-            began.label("began"),
-            ended.label("ended"),
-            late_from.label("late_from"),
-            *(case((flag, 1), else_=0).label(name) for name, flag in flags.items()),
+    in_range = and_(S.valid_to >= bounds[0], S.valid_from < bounds[-1])
+    figures = _Figures(n)
+    if not by_delta(shape):
+        # With filters, few states pass them: one pass placing each of those that held in the
+        # range.
+        placed = select(*columns).where(in_range, *where).subquery("placed")
+        keys = (placed.c.began, placed.c.ended, placed.c.late_from)
+        statement = select(*keys, *(func.sum(placed.c[name]) for name in flags)).group_by(*keys)
+        for k_began, k_ended, k_late, *counts in db.execute(statement, params):
+            figures.place(k_began, k_ended, k_late, [int(v) for v in counts])
+    else:
+        # Without filters: today's actions counted as if each had held throughout the range
+        # (from the tallies and a range of due dates, app.services.trend_delta); less, as such,
+        # the current states begun in the range or later, which are placed as they are; plus
+        # the states that ended in the range or later, placed as they are. Both are ranges of
+        # ix_action_state_held holding the states that changed since the range began, where
+        # the states that held throughout are most.
+        figures.add_spanning(*trend_delta.spanning_now(db=db, ends=ends, days_late=days_late))
+        still = bindparam("still_valid", STILL_VALID, type_=S.valid_to.type)
+        recent = select(*columns, literal(1).label("current")).where(
+            S.valid_to == still, S.valid_from >= bounds[0]
         )
-        .where(S.valid_to >= bounds[0], S.valid_from < bounds[-1], *where)
-        .where(*([not_(spanning)] if split else []))
-        .subquery("placed")
-    )
-    keys = (placed.c.began, placed.c.ended, placed.c.late_from)
-    statement = select(*keys, *(func.sum(placed.c[name]) for name in flags)).group_by(*keys)
-    open_at = [0] * (n + 2)
-    overdue_at = [0] * (n + 2)
-    completed_in = [0] * (n + 2)
-    opened_in = [0] * (n + 2)
-    age = [0, 0, 0, 0]
-    if split:
-        n_open = db.execute(open_throughout, params).scalar_one()
-        for k in range(1, n + 1):
-            open_at[k] += n_open
-        for k_late, bucket, count in db.execute(late_throughout, params):
-            for k in range(k_late, n + 1):
-                overdue_at[k] += count
-            age[bucket] += count
-    for k_began, k_ended, k_late, *counts in db.execute(statement, params):
-        n_open, n_active, n_completed, n_opened = (int(v) for v in counts[:4])
-        # Held at the ends of periods max(k_began, 1) .. k_ended - 1.
-        for k in range(max(k_began, 1), k_ended):
-            open_at[k] += n_open
-            if k >= k_late:
-                overdue_at[k] += n_active
-        completed_in[k_began] += n_completed
-        opened_in[k_began] += n_opened
-        if k_ended == n + 1 and k_late <= n:  # held, and overdue, at the end
-            age = [total + int(more) for total, more in zip(age, counts[4:], strict=True)]
+        gone = select(*columns, literal(0).label("current")).where(
+            S.valid_to >= bounds[0], S.valid_to < still, S.valid_from < bounds[-1]
+        )
+        placed = union_all(recent, gone).subquery("placed")
+        signed = (placed.c.began, placed.c.ended, placed.c.late_from, placed.c.current)
+        statement = select(*signed, *(func.sum(placed.c[name]) for name in flags))
+        for k_began, k_ended, k_late, current, *counts in db.execute(
+            statement.group_by(*signed), params
+        ):
+            values = [int(v) for v in counts]
+            if k_began <= n:  # else begun after the range: held at none of its ends
+                figures.place(k_began, k_ended, k_late, values)
+            if current:
+                figures.place(0, n + 1, k_late, values, sign=-1)
+    open_at, overdue_at = figures.open_at, figures.overdue_at
+    completed_in, opened_in, age = figures.completed_in, figures.opened_in, figures.age
     items = [
         {
             "period_end": day,
