@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from app.schemas.filters import ActionFilters
 from app.schemas.stats import StatsGroupBy
-from app.services import stats_delta, tallies, trend
+from app.services import overdue, stats_delta, tallies, trend
 from tests.history_scenario import SEED_DAY, TODAY, clock_at, play
 
 _GROUPS = [
@@ -84,3 +85,28 @@ def test_trend_by_delta_is_every_state_placed(
             url = f"/api/v1/stats/trend?interval={interval}&from={start}"
             url += f"&to={end}" if end is not None else ""
             _both_ways(client, monkeypatch, url, trend, "by_delta")
+
+
+def test_past_longest_overdue_by_delta_cut_anywhere_are_the_scanned_ones(
+    scenario: Any, session: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The summary's page of longest-overdue actions cut after each count: the walk and the
+    # ended states each give their first ones, and the page is taken from both.
+    seen = 0
+    for day in _days():
+        for oldest in (1, 2, 3, 5):
+            for statuses in ((), ("blocked", "open")):
+                filters = ActionFilters(as_of=day, statuses=statuses)
+
+                def summary(day: date = day, oldest: int = oldest, f: Any = filters) -> Any:
+                    return overdue.summary(
+                        db=session, filters=f, as_of=day, due_within=None, oldest=oldest
+                    )
+
+                delta = summary()
+                with monkeypatch.context() as patched:
+                    patched.setattr(stats_delta, "answers", lambda **_: False)
+                    scanned = summary()
+                assert delta == scanned, (day, oldest, statuses)
+                seen += len(delta["oldest"]) == oldest
+    assert seen  # some pages were cut

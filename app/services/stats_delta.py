@@ -87,7 +87,7 @@ def _part(
     return part
 
 
-def _skipped(db: Reader, active: tuple[str, ...], params: dict[str, Any]) -> frozenset[int]:
+def skipped_ids(db: Reader, active: tuple[str, ...], params: dict[str, Any]) -> frozenset[int]:
     """The actions overdue on the day by their current state, begun after it: the walk of
     today's overdue actions passes over them."""
     statement = select(A.id).where(A.status.in_(active), OVERDUE)
@@ -144,7 +144,7 @@ def figures(
         return counts, {key: Overdue(n, as_of, None) for key, n in late.items()}, on_time
     walked: dict[Any, tuple[date, int]] = {}
     if late_now:
-        skipped = _skipped(db, active, params)
+        skipped = skipped_ids(db, active, params)
         withdrawn = withdrawn_findings(db)
         walked = oldest_overdue(db, group_by, active, as_of, withdrawn, late_now, skipped=skipped)
     overdue: dict[Any, Overdue] = {}

@@ -127,7 +127,7 @@ def not_yet_due(
     return {key: int(n) for key, n in db.execute(statement)}
 
 
-def _overdue_rows(
+def overdue_rows(
     db: Reader, group_by: StatsGroupBy, status: str, as_of: date
 ) -> Generator[Any, None, None]:
     """(due date, id, group, finding, any _EXTRA) of the actions of an active status due
@@ -162,7 +162,7 @@ def oldest_overdue(
     that day: the overdue actions walked from the earliest due date until each group's first
     day has been read whole. `classify` makes a row's group of the row (else its group
     column); actions of `skipped` ids are passed over (a past day's: app.services.stats_delta)."""
-    streams = [_overdue_rows(db, group_by, status, as_of) for status in statuses]
+    streams = [overdue_rows(db, group_by, status, as_of) for status in statuses]
     found: dict[Any, tuple[date, int]] = {}
     last_day: date | None = None
     try:
