@@ -16,13 +16,19 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, func, literal, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    case,
+    func,
+    select,
+)
 
 from app import clock
 from app.db import Reader
 from app.enums import ActionStatus
 from app.errors import InvalidInput
-from app.models.state import STILL_VALID
 from app.schemas.filters import ActionFilters
 from app.schemas.trend import TrendInterval, TrendOut
 from app.services import trend_delta
@@ -30,6 +36,7 @@ from app.services.action_filters import filter_conditions, filter_values
 from app.services.as_of import on_states
 from app.services.overdue_rule import ACTIVE_STATUSES
 from app.services.states import STATE, day_end
+from app.services.trend_delta import Figures, position
 
 S = STATE.c
 # The most period ends one answer has: ten years of months.
@@ -72,17 +79,6 @@ def default_start(*, interval: TrendInterval, end: date) -> date:
     return date(first.year + month // 12, month % 12 + 1, 1)
 
 
-def _position(value: ColumnElement[Any], bounds: Sequence[Any], name: str) -> ColumnElement[int]:
-    """How many of the (sorted) bounds are at or before `value`: 0 before the first."""
-    return case(
-        *(
-            (value < bindparam(f"{name}_{i}", bound, type_=value.type), i)
-            for i, bound in enumerate(bounds)
-        ),
-        else_=len(bounds),
-    )
-
-
 def _position_from_top(
     value: ColumnElement[Any], bounds: Sequence[Any], name: str
 ) -> ColumnElement[int]:
@@ -115,45 +111,6 @@ def by_delta(shape: tuple[str, ...]) -> bool:
     return not shape
 
 
-class _Figures:
-    """The trend's figures as states are placed: per period end (1..n) how many were open and
-    overdue, per period (0: before the range) how many completed and opened, the ageing."""
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-        self.open_at = [0] * (n + 2)
-        self.overdue_at = [0] * (n + 2)
-        self.completed_in = [0] * (n + 2)
-        self.opened_in = [0] * (n + 2)
-        self.age = [0, 0, 0, 0]
-
-    def place(
-        self, k_began: int, k_ended: int, k_late: int, counts: list[int], sign: int = 1
-    ) -> None:
-        """States begun in period k_began, held at the ends of periods before k_ended, overdue
-        from the end of period k_late on; `counts` as the flags of `trend`."""
-        n_open, n_active, n_completed, n_opened = (sign * v for v in counts[:4])
-        # Held at the ends of periods max(k_began, 1) .. k_ended - 1.
-        for k in range(max(k_began, 1), k_ended):
-            self.open_at[k] += n_open
-            if k >= k_late:
-                self.overdue_at[k] += n_active
-        self.completed_in[k_began] += n_completed
-        self.opened_in[k_began] += n_opened
-        if k_ended == self.n + 1 and k_late <= self.n:  # held, and overdue, at the end
-            more = counts[4:]
-            self.age = [total + sign * m for total, m in zip(self.age, more, strict=True)]
-
-    def add_spanning(self, n_open: int, late: dict[tuple[int, int], int]) -> None:
-        """States held throughout: `n_open` open, and per (k_late, age bucket) the overdue."""
-        for k in range(1, self.n + 1):
-            self.open_at[k] += n_open
-        for (k_late, bucket), count in late.items():
-            for k in range(k_late, self.n + 1):
-                self.overdue_at[k] += count
-            self.age[bucket] += count
-
-
 def trend(
     *, db: Reader, filters: ActionFilters, interval: TrendInterval, start: date, end: date
 ) -> TrendOut:
@@ -172,12 +129,12 @@ def trend(
     # The moments that bound the periods: the start of the first, then each period's end.
     bounds = [day_end(first - timedelta(days=1)), *(day_end(day) for day in ends)]
     n = len(ends)
-    began = _position(S.valid_from, bounds, "began")  # k: began in period k (0: before)
+    began = position(S.valid_from, bounds, "began")  # k: began in period k (0: before)
     # k: the state still held at the end of periods before k (valid_to >= bound k)
     ended = _position_from_top(S.valid_to, bounds[1:], "ended") + 1
     # k: overdue at the ends of periods k and later, its due date being before their last day
     # (n + 1: at none)
-    late_from = case((S.due_date.is_(None), n + 1), else_=_position(S.due_date, ends, "due") + 1)
+    late_from = case((S.due_date.is_(None), n + 1), else_=position(S.due_date, ends, "due") + 1)
     active = and_(S.status.in_(ACTIVE_STATUSES), S.finding_withdrawn_at.is_(None))
     days_late = [last - timedelta(days=days) for days in (30, 90, 180)]
     flags = {
@@ -185,55 +142,43 @@ def trend(
         "active": active,
         "completed": and_(S.status == ActionStatus.COMPLETED, S.closed_at == S.valid_from),
         "opened": S.valid_from == S.created_at,
+    }
+    ages = {
         "age_0": and_(active, S.due_date >= days_late[0]),
         "age_1": and_(active, S.due_date < days_late[0], S.due_date >= days_late[1]),
         "age_2": and_(active, S.due_date < days_late[1], S.due_date >= days_late[2]),
         "age_3": and_(active, S.due_date < days_late[2]),
     }
     shape, params = filter_values(filters=replace(filters, as_of=None), as_of=last)
-    where = [on_states(condition) for condition in filter_conditions(shape)]
-    columns = (
-        began.label("began"),
-        ended.label("ended"),
-        late_from.label("late_from"),
-        *(case((flag, 1), else_=0).label(name) for name, flag in flags.items()),
-    )
-    in_range = and_(S.valid_to >= bounds[0], S.valid_from < bounds[-1])
-    figures = _Figures(n)
-    if not by_delta(shape):
+    figures = Figures(n)
+    if by_delta(shape):
+        trend_delta.add_changed(
+            db=db,
+            figures=figures,
+            bounds=bounds,
+            ends=ends,
+            days_late=days_late,
+            late_from=late_from,
+            flags=flags,
+        )
+    else:
         # With filters, few states pass them: one pass placing each of those that held in the
         # range.
+        where = [on_states(condition) for condition in filter_conditions(shape)]
+        columns = (
+            began.label("began"),
+            ended.label("ended"),
+            late_from.label("late_from"),
+            *(case((flag, 1), else_=0).label(name) for name, flag in {**flags, **ages}.items()),
+        )
+        in_range = and_(S.valid_to >= bounds[0], S.valid_from < bounds[-1])
         placed = select(*columns).where(in_range, *where).subquery("placed")
         keys = (placed.c.began, placed.c.ended, placed.c.late_from)
-        statement = select(*keys, *(func.sum(placed.c[name]) for name in flags)).group_by(*keys)
-        for k_began, k_ended, k_late, *counts in db.execute(statement, params):
-            figures.place(k_began, k_ended, k_late, [int(v) for v in counts])
-    else:
-        # Without filters: today's actions counted as if each had held throughout the range
-        # (from the tallies and a range of due dates, app.services.trend_delta); less, as such,
-        # the current states begun in the range or later, which are placed as they are; plus
-        # the states that ended in the range or later, placed as they are. Both are ranges of
-        # ix_action_state_held holding the states that changed since the range began, where
-        # the states that held throughout are most.
-        figures.add_spanning(*trend_delta.spanning_now(db=db, ends=ends, days_late=days_late))
-        still = bindparam("still_valid", STILL_VALID, type_=S.valid_to.type)
-        recent = select(*columns, literal(1).label("current")).where(
-            S.valid_to == still, S.valid_from >= bounds[0]
-        )
-        gone = select(*columns, literal(0).label("current")).where(
-            S.valid_to >= bounds[0], S.valid_to < still, S.valid_from < bounds[-1]
-        )
-        placed = union_all(recent, gone).subquery("placed")
-        signed = (placed.c.began, placed.c.ended, placed.c.late_from, placed.c.current)
-        statement = select(*signed, *(func.sum(placed.c[name]) for name in flags))
-        for k_began, k_ended, k_late, current, *counts in db.execute(
-            statement.group_by(*signed), params
+        sums = (func.sum(placed.c[name]) for name in (*flags, *ages))
+        for k_began, k_ended, k_late, *counts in db.execute(
+            select(*keys, *sums).group_by(*keys), params
         ):
-            values = [int(v) for v in counts]
-            if k_began <= n:  # else begun after the range: held at none of its ends
-                figures.place(k_began, k_ended, k_late, values)
-            if current:
-                figures.place(0, n + 1, k_late, values, sign=-1)
+            figures.place(k_began, k_ended, k_late, [int(v) for v in counts])
     open_at, overdue_at = figures.open_at, figures.overdue_at
     completed_in, opened_in, age = figures.completed_in, figures.opened_in, figures.age
     items = [
