@@ -76,7 +76,8 @@ def _part(
     db: Reader, shape: tuple[str, ...], group_by: StatsGroupBy, params: dict[str, Any], which: str
 ) -> _Part:
     part = _Part({}, {}, {}, {})
-    statement = on_states_of(figures_statement(shape, group_by), which)
+    # The current states begun since count against today's figures; their oldest is not read.
+    statement = on_states_of(figures_statement(shape, group_by, which == ENDED), which)
     for key, status, n, overdue, oldest, on_original, on_revised in db.execute(statement, params):
         part.counts.setdefault(key, dict.fromkeys(STATUSES, 0))[status] += int(n)
         part.overdue[key] = part.overdue.get(key, 0) + int(overdue)

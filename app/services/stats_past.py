@@ -20,6 +20,7 @@ from sqlalchemy import (
     case,
     func,
     literal_column,
+    null,
     select,
 )
 
@@ -45,11 +46,14 @@ def _sum_of(condition: ColumnElement[bool]) -> ColumnElement[int]:
 
 
 @lru_cache(maxsize=128)
-def figures_statement(shape: tuple[str, ...], group_by: StatsGroupBy) -> Select[Any]:
+def figures_statement(
+    shape: tuple[str, ...], group_by: StatsGroupBy, with_oldest: bool = True
+) -> Select[Any]:
     """A past day's figures per group and status in one pass over the states that held (the
     counts, the overdue count and oldest, the on-time figures), where today's take three
     statements over the action table's per-group indexes: the states have no such index, and
-    each statement would read every state that held (app.services.as_of)."""
+    each statement would read every state that held (app.services.as_of). Without
+    `with_oldest`, the oldest is NULL (not computed per overdue state)."""
     key = COUNTED_BY[group_by]
     oldest = (
         days_between(bindparam("epoch", _EPOCH, type_=Date()), A.due_date)
@@ -63,7 +67,7 @@ def figures_statement(shape: tuple[str, ...], group_by: StatsGroupBy) -> Select[
             A.status.label("status"),
             func.count().label("n"),
             _sum_of(OVERDUE).label("overdue"),
-            func.min(case((OVERDUE, oldest))).label("oldest"),
+            (func.min(case((OVERDUE, oldest))) if with_oldest else null()).label("oldest"),
             _sum_of(and_(completed, utc_day(A.closed_at) <= A.original_due_date)).label("on_o"),
             _sum_of(and_(completed, utc_day(A.closed_at) <= A.due_date)).label("on_r"),
         )

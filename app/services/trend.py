@@ -11,7 +11,7 @@ here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
@@ -79,6 +79,19 @@ def default_start(*, interval: TrendInterval, end: date) -> date:
     return date(first.year + month // 12, month % 12 + 1, 1)
 
 
+def _position(value: ColumnElement[Any], bounds: Sequence[Any], name: str) -> ColumnElement[int]:
+    """How many of the (sorted) bounds are at or before `value`: 0 before the first. Tested
+    from the first bound up: with filters most states placed began before the range (one
+    comparison); the states that changed (trend_delta) take a binary search instead."""
+    return case(
+        *(
+            (value < bindparam(f"{name}_{i}", bound, type_=value.type), i)
+            for i, bound in enumerate(bounds)
+        ),
+        else_=len(bounds),
+    )
+
+
 def _position_from_top(
     value: ColumnElement[Any], bounds: Sequence[Any], name: str
 ) -> ColumnElement[int]:
@@ -129,12 +142,15 @@ def trend(
     # The moments that bound the periods: the start of the first, then each period's end.
     bounds = [day_end(first - timedelta(days=1)), *(day_end(day) for day in ends)]
     n = len(ends)
-    began = position(S.valid_from, bounds, "began")  # k: began in period k (0: before)
+    began = _position(S.valid_from, bounds, "began")  # k: began in period k (0: before)
     # k: the state still held at the end of periods before k (valid_to >= bound k)
     ended = _position_from_top(S.valid_to, bounds[1:], "ended") + 1
+
     # k: overdue at the ends of periods k and later, its due date being before their last day
     # (n + 1: at none)
-    late_from = case((S.due_date.is_(None), n + 1), else_=position(S.due_date, ends, "due") + 1)
+    def late_from(place: Callable[..., ColumnElement[int]]) -> ColumnElement[int]:
+        return case((S.due_date.is_(None), n + 1), else_=place(S.due_date, ends, "due") + 1)
+
     active = and_(S.status.in_(ACTIVE_STATUSES), S.finding_withdrawn_at.is_(None))
     days_late = [last - timedelta(days=days) for days in (30, 90, 180)]
     flags = {
@@ -158,7 +174,7 @@ def trend(
             bounds=bounds,
             ends=ends,
             days_late=days_late,
-            late_from=late_from,
+            late_from=late_from(position),
             flags=flags,
         )
     else:
@@ -168,7 +184,7 @@ def trend(
         columns = (
             began.label("began"),
             ended.label("ended"),
-            late_from.label("late_from"),
+            late_from(_position).label("late_from"),
             *(case((flag, 1), else_=0).label(name) for name, flag in {**flags, **ages}.items()),
         )
         in_range = and_(S.valid_to >= bounds[0], S.valid_from < bounds[-1])
