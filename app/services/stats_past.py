@@ -3,6 +3,10 @@ at the end of the day (app.services.as_of), where today's take a statement each 
 table's per-group indexes (app.services.stats). The states have no per-group index: each of
 those statements would read every state that held again, and the oldest overdue action of each
 group once more per group.
+
+Without filters other than statuses, and by a group the tallies keep (not by report or stale),
+a past day is answered as today's figures corrected by the states that changed since
+(app.services.stats_delta), which runs the same statement over those states only.
 """
 
 from __future__ import annotations

@@ -1,12 +1,13 @@
 """The trend: how many actions were open and overdue at the end of each month or quarter, how
 many were completed and opened during each, and the ageing of what was overdue at the end.
 
-Read from the states (app.services.states) that held at some point of the range, in the range
-of ix_action_state_held: each state counts towards the period ends it spans, as the state at
-the end of that day (the same rule as `as_of`). The states held throughout (most of them) are
-added up into one row by SQL; each other state is placed by where it begins and ends among the
-period ends (and its due date among their days), and the few hundred combinations are added up
-here.
+Read from the states (app.services.states) that held at some point of the range, each state
+counting towards the period ends it spans, as the state at the end of that day (the same rule as
+`as_of`): it is placed by where it begins and ends among the period ends (and its due date among
+their days), and the few hundred combinations are added up here. Without filters, today's
+actions are counted as if each had held throughout the range and corrected by the states that
+changed since it began (app.services.trend_delta); with filters, few states pass them, and each
+state that held in the range is placed.
 """
 
 from __future__ import annotations
