@@ -148,8 +148,9 @@ def test_other_days_and_filters_count_the_actions(
     calls: list[str] = []
     read = tallies.read
     monkeypatch.setattr(tallies, "read", lambda db, dim: calls.append(dim) or read(db, dim))
+    # A past day's stats without filters start from the tallies too (tests/test_past_delta.py).
     for url in (
-        f"/api/v1/stats?as_of={AS_OF - timedelta(days=1)}",
+        f"/api/v1/stats?as_of={AS_OF - timedelta(days=1)}&group_by=report",
         "/api/v1/stats?group_by=owner&force=Kent",
         "/api/v1/actions/overdue-summary?priority=high",
     ):

@@ -33,6 +33,7 @@ from sqlalchemy.sql.elements import ClauseElement
 
 from app import clock
 from app.models import Action, Finding
+from app.models.state import STILL_VALID
 from app.services.overdue_rule import WITHDRAWN_RULE
 from app.services.states import COPIED, STATE, day_end
 
@@ -63,7 +64,22 @@ def holding(state: Any) -> ColumnElement[bool]:
     return and_(state.c.valid_from < CUTOFF, state.c.valid_to >= CUTOFF)
 
 
-def _stood(name: str, *, joined: bool) -> Subquery:
+# Which states a rewritten statement reads (app.services.state_delta): those that held at the
+# end of the day; the current ones begun after it; the ended ones that held at it.
+HELD, RECENT, ENDED = "held", "recent", "ended"
+
+
+def _states(state: Any, which: str) -> ColumnElement[bool]:
+    if which == HELD:
+        return holding(state)
+    still = bindparam("still_valid", STILL_VALID, type_=state.c.valid_to.type)
+    if which == RECENT:
+        # Ranges of ix_action_state_held (valid_to, valid_from), as `holding` is.
+        return and_(state.c.valid_to == still, state.c.valid_from >= CUTOFF)
+    return and_(state.c.valid_to >= CUTOFF, state.c.valid_to < still, state.c.valid_from < CUTOFF)
+
+
+def _stood(name: str, *, joined: bool, which: str = HELD) -> Subquery:
     """The actions as they stood: the state's columns alone, or joined to the action's others."""
     state = STATE.alias(f"{name}_state")
     if not joined:
@@ -72,13 +88,13 @@ def _stood(name: str, *, joined: bool) -> Subquery:
         columns.append(state.c.finding_withdrawn_at)
         # Counts read most states that hold (all current ones on a recent day), from the
         # range of ix_action_state_held, which holds every column they read (migration 0016).
-        return select(*columns).where(holding(state)).subquery(name)
+        return select(*columns).where(_states(state, which)).subquery(name)
     columns = [
         state.c[column.name].label(column.name) if column.name in COPIED else column
         for column in _ACTION.c
     ]
     columns.append(state.c.finding_withdrawn_at)
-    source = _ACTION.join(state, and_(state.c.action_id == _ACTION.c.id, holding(state)))
+    source = _ACTION.join(state, and_(state.c.action_id == _ACTION.c.id, _states(state, which)))
     return select(*columns).select_from(source).subquery(name)
 
 
@@ -95,14 +111,14 @@ def _is_action(source: Any) -> bool:
 
 
 @lru_cache(maxsize=512)
-def _rewritten(statement: ClauseElement) -> ClauseElement:
+def _rewritten(statement: ClauseElement, which: str = HELD) -> ClauseElement:
     joined = not _action_columns(statement) <= _OWN
     stood: dict[Any, Subquery] = {}
 
     def stood_for(source: Any) -> Subquery:
         if source not in stood:
             name = "action_at" if source is _ACTION else f"{source.name}_at"
-            stood[source] = _stood(name, joined=joined)
+            stood[source] = _stood(name, joined=joined, which=which)
         return stood[source]
 
     def replace(element: Any, **_: Any) -> Any:
@@ -124,6 +140,12 @@ def _rewritten(statement: ClauseElement) -> ClauseElement:
         return None
 
     return cast(ClauseElement, visitors.replacement_traverse(statement, {}, replace))
+
+
+def on_states_of(statement: Statement, which: str) -> Statement:
+    """`statement` rewritten to read the `which` states (HELD, RECENT or ENDED) in place of the
+    actions, whatever the day; run it with `cutoff_params` of a past day."""
+    return cast(Statement, _rewritten(statement, which))
 
 
 def at_day(statement: Statement, as_of: date | None) -> Statement:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.db import Reader
 from app.models import Action
 from app.schemas.filters import ActionFilters, ActionSort
-from app.services import action_reads, stats_tallied
+from app.services import action_reads, overdue_delta, stats_delta, stats_tallied
 from app.services.action_filters import filter_conditions, filter_values
 from app.services.as_of import at_day
 from app.services.overdue_rule import ACTIVE_STATUSES, OVERDUE, held_to_due_date
@@ -83,18 +83,27 @@ def summary(
     from the tallies for today (app.services.stats_tallied), or else one pass over the active
     actions (per priority, in the order of ix_action_priority_status)."""
     filters = active_filters(filters)
-    items, _ = action_reads.fetch_batch(
-        db=db,
-        filters=replace(filters, overdue=True),
-        sort=ActionSort.DAYS_OVERDUE_DESC,
-        as_of=as_of,
-        after=None,
-        limit=oldest,
-    )
+    tallied = None
+    if stats_delta.answers(filters=filters, as_of=as_of, group_by=None):
+        # A past day: today's figures less the states begun since, plus those ended since.
+        items = overdue_delta.oldest_page(db=db, filters=filters, as_of=as_of, limit=oldest)
+        tallied = stats_delta.summary_counts(
+            db=db, filters=filters, as_of=as_of, due_within=due_within
+        )
+    else:
+        items, _ = action_reads.fetch_batch(
+            db=db,
+            filters=replace(filters, overdue=True),
+            sort=ActionSort.DAYS_OVERDUE_DESC,
+            as_of=as_of,
+            after=None,
+            limit=oldest,
+        )
     if stats_tallied.answers(filters=filters, as_of=as_of):
         tallied = stats_tallied.summary_counts(
             db=db, statuses=filters.statuses, as_of=as_of, due_within=due_within
         )
+    if tallied is not None:
         return {
             "as_of": as_of,
             "due_within": due_within,

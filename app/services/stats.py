@@ -33,7 +33,7 @@ from app.enums import ActionStatus, Priority, Rag
 from app.models import Action, Owner
 from app.schemas.filters import ActionFilters
 from app.schemas.stats import StatsGroupBy
-from app.services import stats_past, stats_tallied
+from app.services import stats_delta, stats_past, stats_tallied
 from app.services.action_filters import A, R, filter_conditions, filter_values
 from app.services.as_of import at_day, is_past
 from app.services.overdue_rule import OVERDUE
@@ -229,7 +229,11 @@ def action_stats(
             on_time=tallied[2],
         )
     shape, params = filter_values(filters=filters, as_of=as_of)
-    if is_past(as_of):
+    if stats_delta.answers(filters=filters, as_of=as_of, group_by=group_by):
+        counts, overdue, on_time = stats_delta.figures(
+            db=db, filters=filters, group_by=group_by, as_of=as_of
+        )
+    elif is_past(as_of):
         counts, overdue, on_time = stats_past.figures(
             db=db, shape=shape, group_by=group_by, params=params, as_of=as_of
         )

@@ -3,6 +3,10 @@ at the end of the day (app.services.as_of), where today's take a statement each 
 table's per-group indexes (app.services.stats). The states have no per-group index: each of
 those statements would read every state that held again, and the oldest overdue action of each
 group once more per group.
+
+Without filters other than statuses, and by a group the tallies keep (not by report or stale),
+a past day is answered as today's figures corrected by the states that changed since
+(app.services.stats_delta), which runs the same statement over those states only.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from sqlalchemy import (
     case,
     func,
     literal_column,
+    null,
     select,
 )
 
@@ -45,11 +50,14 @@ def _sum_of(condition: ColumnElement[bool]) -> ColumnElement[int]:
 
 
 @lru_cache(maxsize=128)
-def _statement(shape: tuple[str, ...], group_by: StatsGroupBy) -> Select[Any]:
+def figures_statement(
+    shape: tuple[str, ...], group_by: StatsGroupBy, with_oldest: bool = True
+) -> Select[Any]:
     """A past day's figures per group and status in one pass over the states that held (the
     counts, the overdue count and oldest, the on-time figures), where today's take three
     statements over the action table's per-group indexes: the states have no such index, and
-    each statement would read every state that held (app.services.as_of)."""
+    each statement would read every state that held (app.services.as_of). Without
+    `with_oldest`, the oldest is NULL (not computed per overdue state)."""
     key = COUNTED_BY[group_by]
     oldest = (
         days_between(bindparam("epoch", _EPOCH, type_=Date()), A.due_date)
@@ -63,7 +71,7 @@ def _statement(shape: tuple[str, ...], group_by: StatsGroupBy) -> Select[Any]:
             A.status.label("status"),
             func.count().label("n"),
             _sum_of(OVERDUE).label("overdue"),
-            func.min(case((OVERDUE, oldest))).label("oldest"),
+            (func.min(case((OVERDUE, oldest))) if with_oldest else null()).label("oldest"),
             _sum_of(and_(completed, utc_day(A.closed_at) <= A.original_due_date)).label("on_o"),
             _sum_of(and_(completed, utc_day(A.closed_at) <= A.due_date)).label("on_r"),
         )
@@ -90,6 +98,12 @@ def _statement(shape: tuple[str, ...], group_by: StatsGroupBy) -> Select[Any]:
     )
 
 
+def decode_oldest(value: Any) -> tuple[date, int]:
+    """(due date, action id) of a group's oldest as `figures_statement` gives it."""
+    oldest = int(value)
+    return _EPOCH + timedelta(days=oldest >> _ID_BITS), oldest & (2**_ID_BITS - 1)
+
+
 def figures(
     *,
     db: Reader,
@@ -103,7 +117,7 @@ def figures(
     counts: dict[Any, dict[str, int]] = {}
     late: dict[Any, tuple[int, int | None]] = {}
     on_time: dict[Any, tuple[int, int]] = {}
-    statement = at_day(_statement(shape, group_by), as_of)
+    statement = at_day(figures_statement(shape, group_by), as_of)
     for key, status, n, overdue, oldest, on_original, on_revised in db.execute(statement, params):
         counts.setdefault(key, dict.fromkeys(STATUSES, 0))[status] = int(n)
         before_n, before_oldest = late.get(key, (0, None))
@@ -114,7 +128,5 @@ def figures(
     found: dict[Any, Overdue] = {}
     for key, (n, oldest) in late.items():
         if n and oldest is not None:
-            oldest = int(oldest)
-            due = _EPOCH + timedelta(days=oldest >> _ID_BITS)
-            found[key] = Overdue(n, due, oldest & (2**_ID_BITS - 1))
+            found[key] = Overdue(n, *decode_oldest(oldest))
     return counts, found, on_time

@@ -94,11 +94,11 @@ def answers(*, filters: ActionFilters, as_of: date, group_by: StatsGroupBy | Non
     return set(shape) <= {"statuses"}
 
 
-def _withdrawn(db: Reader) -> frozenset[int]:
+def withdrawn_findings(db: Reader) -> frozenset[int]:
     return frozenset(db.scalars(select(F.id).where(F.withdrawn_at.is_not(None))))
 
 
-def _not_yet_due(
+def not_yet_due(
     db: Reader,
     group_by: StatsGroupBy,
     statuses: tuple[str, ...],
@@ -127,7 +127,7 @@ def _not_yet_due(
     return {key: int(n) for key, n in db.execute(statement)}
 
 
-def _overdue_rows(
+def overdue_rows(
     db: Reader, group_by: StatsGroupBy, status: str, as_of: date
 ) -> Generator[Any, None, None]:
     """(due date, id, group, finding, any _EXTRA) of the actions of an active status due
@@ -148,7 +148,7 @@ def _overdue_rows(
         result.close()
 
 
-def _oldest(
+def oldest_overdue(
     db: Reader,
     group_by: StatsGroupBy,
     statuses: tuple[str, ...],
@@ -156,12 +156,13 @@ def _oldest(
     withdrawn: frozenset[int],
     wanted: set[Any],
     classify: Callable[[Any], Any] | None = None,
+    skipped: frozenset[int] = frozenset(),
 ) -> dict[Any, tuple[date, int]]:
     """Per wanted group, the earliest due date of its overdue actions and the lowest id due
     that day: the overdue actions walked from the earliest due date until each group's first
     day has been read whole. `classify` makes a row's group of the row (else its group
-    column)."""
-    streams = [_overdue_rows(db, group_by, status, as_of) for status in statuses]
+    column); actions of `skipped` ids are passed over (a past day's: app.services.stats_delta)."""
+    streams = [overdue_rows(db, group_by, status, as_of) for status in statuses]
     found: dict[Any, tuple[date, int]] = {}
     last_day: date | None = None
     try:
@@ -169,7 +170,7 @@ def _oldest(
             due, action_id, group, finding_id = row[:4]
             if last_day is not None and due > last_day:
                 break
-            if finding_id in withdrawn:
+            if finding_id in withdrawn or action_id in skipped:
                 continue
             if classify is not None:
                 group = classify(row)
@@ -198,7 +199,7 @@ def figures(
     if group_by is StatsGroupBy.STALE:
         return _stale_figures(db, wanted_statuses, active, as_of)
     tallied = tallies.read(db, _DIMENSION[group_by])
-    not_yet_due = _not_yet_due(db, group_by, active, as_of) if active else {}
+    pending = not_yet_due(db, group_by, active, as_of) if active else {}
     counts: dict[Any, dict[str, int]] = {}
     late: dict[Any, int] = {}
     on_time: dict[Any, tuple[int, int]] = {}
@@ -214,7 +215,7 @@ def figures(
             if not any(per_status.values()):
                 continue
         counts[key] = per_status
-        overdue = sum(group.dated[status] for status in active) - not_yet_due.get(key, 0)
+        overdue = sum(group.dated[status] for status in active) - pending.get(key, 0)
         if overdue:
             late[key] = overdue
         if _COMPLETED in wanted_statuses:
@@ -224,7 +225,7 @@ def figures(
     if group_by is StatsGroupBy.REPORT:
         seeks = report_oldest.oldest_per_report(db=db, statuses=active, as_of=as_of)
         return counts, {key: Overdue(n, *seeks[key]) for key, n in late.items()}, on_time
-    oldest = _oldest(db, group_by, active, as_of, _withdrawn(db), set(late))
+    oldest = oldest_overdue(db, group_by, active, as_of, withdrawn_findings(db), set(late))
     overdue_figures = {key: Overdue(n, oldest[key][0], oldest[key][1]) for key, n in late.items()}
     return counts, overdue_figures, on_time
 
@@ -286,7 +287,7 @@ def _stale_figures(
 ) -> tuple[dict[Any, dict[str, int]], dict[Any, Overdue], dict[Any, tuple[int, int]]]:
     """`figures` by stale (True: stale, False: not): an inactive action is never stale."""
     tallied = tallies.read(db, "status")
-    not_yet_due = _not_yet_due(db, StatsGroupBy.STATUS, active, as_of) if active else {}
+    pending = not_yet_due(db, StatsGroupBy.STATUS, active, as_of) if active else {}
     recent, recent_oldest = _not_stale(db, active, as_of) if active else ({}, None)
     stale, fresh = dict.fromkeys(STATUSES, 0), dict.fromkeys(STATUSES, 0)
     stale_late = fresh_late = 0
@@ -299,7 +300,7 @@ def _stale_figures(
         n_recent, late_recent = recent.get(status, (0, 0))
         fresh[status], stale[status] = n_recent, group.counts[status] - n_recent
         fresh_late += late_recent
-        stale_late += group.dated[status] - not_yet_due.get(status, 0) - late_recent
+        stale_late += group.dated[status] - pending.get(status, 0) - late_recent
     counts = {key: n for key, n in ((True, stale), (False, fresh)) if any(n.values())}
     overdue: dict[Any, Overdue] = {}
     if fresh_late:
@@ -307,12 +308,12 @@ def _stale_figures(
         overdue[False] = Overdue(fresh_late, *recent_oldest)
     if stale_late:
         before = stale_before(as_of)
-        walked = _oldest(
+        walked = oldest_overdue(
             db,
             StatsGroupBy.STALE,
             active,
             as_of,
-            _withdrawn(db),
+            withdrawn_findings(db),
             {True},
             lambda row: (row.last_progress_at or row.created_at) < before,
         )
@@ -337,10 +338,10 @@ def summary_counts(
     today: checked and overdue per priority from the tallies; due soon, a short range of
     `ix_action_status_due_date`."""
     groups = tallies.read(db, "priority")
-    not_yet_due = _not_yet_due(db, StatsGroupBy.PRIORITY, statuses, as_of)
+    pending = not_yet_due(db, StatsGroupBy.PRIORITY, statuses, as_of)
     checked = sum(group.counts[status] for group in groups.values() for status in statuses)
     overdue = {
-        priority: sum(group.dated[status] for status in statuses) - not_yet_due.get(priority, 0)
+        priority: sum(group.dated[status] for status in statuses) - pending.get(priority, 0)
         for priority, group in sorted(groups.items())
     }
     due_soon = None

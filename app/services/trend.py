@@ -1,22 +1,30 @@
 """The trend: how many actions were open and overdue at the end of each month or quarter, how
 many were completed and opened during each, and the ageing of what was overdue at the end.
 
-Read from the states (app.services.states) that held at some point of the range, in the range
-of ix_action_state_held: each state counts towards the period ends it spans, as the state at
-the end of that day (the same rule as `as_of`). The states held throughout (most of them) are
-added up into one row by SQL; each other state is placed by where it begins and ends among the
-period ends (and its due date among their days), and the few hundred combinations are added up
-here.
+Read from the states (app.services.states) that held at some point of the range, each state
+counting towards the period ends it spans, as the state at the end of that day (the same rule as
+`as_of`): it is placed by where it begins and ends among the period ends (and its due date among
+their days), and the few hundred combinations are added up here. Without filters, today's
+actions are counted as if each had held throughout the range and corrected by the states that
+changed since it began (app.services.trend_delta); with filters, few states pass them, and each
+state that held in the range is placed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, func, not_, select
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    case,
+    func,
+    select,
+)
 
 from app import clock
 from app.db import Reader
@@ -24,10 +32,12 @@ from app.enums import ActionStatus
 from app.errors import InvalidInput
 from app.schemas.filters import ActionFilters
 from app.schemas.trend import TrendInterval, TrendOut
+from app.services import trend_delta
 from app.services.action_filters import filter_conditions, filter_values
 from app.services.as_of import on_states
 from app.services.overdue_rule import ACTIVE_STATUSES
 from app.services.states import STATE, day_end
+from app.services.trend_delta import Figures, position
 
 S = STATE.c
 # The most period ends one answer has: ten years of months.
@@ -71,7 +81,9 @@ def default_start(*, interval: TrendInterval, end: date) -> date:
 
 
 def _position(value: ColumnElement[Any], bounds: Sequence[Any], name: str) -> ColumnElement[int]:
-    """How many of the (sorted) bounds are at or before `value`: 0 before the first."""
+    """How many of the (sorted) bounds are at or before `value`: 0 before the first. Tested
+    from the first bound up: with filters most states placed began before the range (one
+    comparison); the states that changed (trend_delta) take a binary search instead."""
     return case(
         *(
             (value < bindparam(f"{name}_{i}", bound, type_=value.type), i)
@@ -107,6 +119,12 @@ def _check(filters: ActionFilters, start: date, end: date) -> None:
         raise InvalidInput("from is after to.", field="from", location="query")
 
 
+def by_delta(shape: tuple[str, ...]) -> bool:
+    """Whether the trend is today's figures corrected by the states that changed since the
+    range began (without filters), rather than every state of the range placed one by one."""
+    return not shape
+
+
 def trend(
     *, db: Reader, filters: ActionFilters, interval: TrendInterval, start: date, end: date
 ) -> TrendOut:
@@ -128,9 +146,12 @@ def trend(
     began = _position(S.valid_from, bounds, "began")  # k: began in period k (0: before)
     # k: the state still held at the end of periods before k (valid_to >= bound k)
     ended = _position_from_top(S.valid_to, bounds[1:], "ended") + 1
+
     # k: overdue at the ends of periods k and later, its due date being before their last day
     # (n + 1: at none)
-    late_from = case((S.due_date.is_(None), n + 1), else_=_position(S.due_date, ends, "due") + 1)
+    def late_from(place: Callable[..., ColumnElement[int]]) -> ColumnElement[int]:
+        return case((S.due_date.is_(None), n + 1), else_=place(S.due_date, ends, "due") + 1)
+
     active = and_(S.status.in_(ACTIVE_STATUSES), S.finding_withdrawn_at.is_(None))
     days_late = [last - timedelta(days=days) for days in (30, 90, 180)]
     flags = {
@@ -138,69 +159,45 @@ def trend(
         "active": active,
         "completed": and_(S.status == ActionStatus.COMPLETED, S.closed_at == S.valid_from),
         "opened": S.valid_from == S.created_at,
+    }
+    ages = {
         "age_0": and_(active, S.due_date >= days_late[0]),
         "age_1": and_(active, S.due_date < days_late[0], S.due_date >= days_late[1]),
         "age_2": and_(active, S.due_date < days_late[1], S.due_date >= days_late[2]),
         "age_3": and_(active, S.due_date < days_late[2]),
     }
     shape, params = filter_values(filters=replace(filters, as_of=None), as_of=last)
-    where = [on_states(condition) for condition in filter_conditions(shape)]
-    # Held from before the first period to after the last: most states (every action that
-    # did not change in the range). Without filters, counted apart by two narrow statements:
-    # how many were open (held at every period end), and the overdue at the end by their due
-    # date's period and age (overdue from the end after their due date on). With filters, few
-    # states pass them, and one pass placing each costs less than three passes.
-    split = not shape
-    spanning = and_(S.valid_from < bounds[0], S.valid_to >= bounds[-1])
-    open_throughout = select(func.count()).where(spanning, flags["open"], *where)
-    age_bucket = case(
-        (S.due_date >= days_late[0], 0),
-        (S.due_date >= days_late[1], 1),
-        (S.due_date >= days_late[2], 2),
-        else_=3,
-    )
-    late_throughout = (
-        select(late_from, age_bucket, func.count())
-        .where(spanning, active, S.due_date < last, *where)
-        .group_by(late_from, age_bucket)
-    )
-    placed = (
-        select(
+    figures = Figures(n)
+    if by_delta(shape):
+        trend_delta.add_changed(
+            db=db,
+            figures=figures,
+            bounds=bounds,
+            ends=ends,
+            days_late=days_late,
+            late_from=late_from(position),
+            flags=flags,
+        )
+    else:
+        # With filters, few states pass them: one pass placing each of those that held in the
+        # range.
+        where = [on_states(condition) for condition in filter_conditions(shape)]
+        columns = (
             began.label("began"),
             ended.label("ended"),
-            late_from.label("late_from"),
-            *(case((flag, 1), else_=0).label(name) for name, flag in flags.items()),
+            late_from(_position).label("late_from"),
+            *(case((flag, 1), else_=0).label(name) for name, flag in {**flags, **ages}.items()),
         )
-        .where(S.valid_to >= bounds[0], S.valid_from < bounds[-1], *where)
-        .where(*([not_(spanning)] if split else []))
-        .subquery("placed")
-    )
-    keys = (placed.c.began, placed.c.ended, placed.c.late_from)
-    statement = select(*keys, *(func.sum(placed.c[name]) for name in flags)).group_by(*keys)
-    open_at = [0] * (n + 2)
-    overdue_at = [0] * (n + 2)
-    completed_in = [0] * (n + 2)
-    opened_in = [0] * (n + 2)
-    age = [0, 0, 0, 0]
-    if split:
-        n_open = db.execute(open_throughout, params).scalar_one()
-        for k in range(1, n + 1):
-            open_at[k] += n_open
-        for k_late, bucket, count in db.execute(late_throughout, params):
-            for k in range(k_late, n + 1):
-                overdue_at[k] += count
-            age[bucket] += count
-    for k_began, k_ended, k_late, *counts in db.execute(statement, params):
-        n_open, n_active, n_completed, n_opened = (int(v) for v in counts[:4])
-        # Held at the ends of periods max(k_began, 1) .. k_ended - 1.
-        for k in range(max(k_began, 1), k_ended):
-            open_at[k] += n_open
-            if k >= k_late:
-                overdue_at[k] += n_active
-        completed_in[k_began] += n_completed
-        opened_in[k_began] += n_opened
-        if k_ended == n + 1 and k_late <= n:  # held, and overdue, at the end
-            age = [total + int(more) for total, more in zip(age, counts[4:], strict=True)]
+        in_range = and_(S.valid_to >= bounds[0], S.valid_from < bounds[-1])
+        placed = select(*columns).where(in_range, *where).subquery("placed")
+        keys = (placed.c.began, placed.c.ended, placed.c.late_from)
+        sums = (func.sum(placed.c[name]) for name in (*flags, *ages))
+        for k_began, k_ended, k_late, *counts in db.execute(
+            select(*keys, *sums).group_by(*keys), params
+        ):
+            figures.place(k_began, k_ended, k_late, [int(v) for v in counts])
+    open_at, overdue_at = figures.open_at, figures.overdue_at
+    completed_in, opened_in, age = figures.completed_in, figures.opened_in, figures.age
     items = [
         {
             "period_end": day,

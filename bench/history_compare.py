@@ -1,0 +1,111 @@
+"""Old against new on a real database: a past day's stats and overdue summary, and the trend,
+made by the delta (app.services.stats_delta, trend_delta) and by reading every state that held
+(the paths they replace, still used with other filters); the answers must be the same JSON.
+
+    .venv/bin/python -m bench.history_compare --url sqlite:////tmp/hist-1m.db
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--quick", action="store_true", help="fewer days and groups")
+    parser.add_argument(
+        "--only", action="append", default=[], help="only checks whose name contains this"
+    )
+    args = parser.parse_args()
+    os.environ["AFI_DATABASE_URL"] = args.url
+
+    from sqlalchemy import create_engine
+
+    from app import clock
+    from app.schemas.filters import ActionFilters
+    from app.schemas.stats import StatsGroupBy
+    from app.schemas.trend import TrendInterval
+    from app.services import overdue, stats, stats_delta, trend
+
+    engine = create_engine(args.url)
+    today = clock.today()
+    days = [today - timedelta(days=n) for n in (1, 30, 365)]
+    if not args.quick:
+        days += [today - timedelta(days=n) for n in (7, 100, 800)]
+    groups = [StatsGroupBy.STATUS, StatsGroupBy.OWNER]
+    if not args.quick:
+        groups += [StatsGroupBy.PRIORITY, StatsGroupBy.RAG, StatsGroupBy.FORCE, StatsGroupBy.PILLAR]
+    statuses: list[tuple[str, ...]] = [(), ("open", "completed"), ("blocked",)]
+    checks: list[tuple[str, Callable[[Any], Any]]] = []
+    for day in days:
+        for group_by in groups:
+            for wanted in statuses:
+                checks.append(
+                    (
+                        f"stats {group_by} {day} {wanted}",
+                        lambda db, day=day, group_by=group_by, wanted=wanted: stats.action_stats(
+                            db=db,
+                            filters=ActionFilters(as_of=day, statuses=wanted),
+                            group_by=group_by,
+                        ),
+                    )
+                )
+        for within in (None, 30):
+            checks.append(
+                (
+                    f"summary {day} {within}",
+                    lambda db, day=day, within=within: overdue.summary(
+                        db=db, filters=ActionFilters(as_of=day), as_of=day, due_within=within
+                    ),
+                )
+            )
+    ranges: list[tuple[TrendInterval, date, date]] = []
+    for interval in (TrendInterval.MONTH, TrendInterval.QUARTER):
+        ranges.append((interval, trend.default_start(interval=interval, end=today), today))
+        ranges.append((interval, today - timedelta(days=3 * 365), today - timedelta(days=200)))
+        ranges.append((interval, today - timedelta(days=40), today - timedelta(days=1)))
+    for interval, start, end in ranges:
+        checks.append(
+            (
+                f"trend {interval} {start}..{end}",
+                lambda db, interval=interval, start=start, end=end: trend.trend(
+                    db=db, filters=ActionFilters(), interval=interval, start=start, end=end
+                ).model_dump(mode="json"),
+            )
+        )
+    failed = 0
+    with engine.connect() as db:
+        for name, check in checks:
+            if args.only and not any(part in name for part in args.only):
+                continue
+            started = time.perf_counter()
+            new = json.dumps(check(db), default=str)
+            took_new = time.perf_counter() - started
+            answers, by_delta = stats_delta.answers, trend.by_delta
+            stats_delta.answers = lambda **_: False  # type: ignore[assignment]
+            trend.by_delta = lambda _shape: False  # type: ignore[assignment]
+            try:
+                started = time.perf_counter()
+                old = json.dumps(check(db), default=str)
+                took_old = time.perf_counter() - started
+            finally:
+                stats_delta.answers, trend.by_delta = answers, by_delta
+            same = "same" if new == old else "DIFFERENT"
+            failed += new != old
+            times = f"old {took_old * 1000:7.0f} ms  new {took_new * 1000:6.0f} ms"
+            print(f"  {name:<60} {same}  {times}")
+            db.rollback()
+    engine.dispose()
+    print(f"{failed} different")
+    raise SystemExit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

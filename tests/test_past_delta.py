@@ -1,0 +1,112 @@
+"""A past day's stats, overdue summary and the trend made as today's figures corrected by the
+states that changed since (app.services.stats_delta, app.services.trend_delta), against the
+same answers read from every state that held (app.services.stats_past, the trend placing each
+state), over the scripted quarter (tests.history_scenario): every day, every group the delta
+answers, status filters, and trends over ranges ending on past days."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from app.schemas.filters import ActionFilters
+from app.schemas.stats import StatsGroupBy
+from app.services import overdue, stats_delta, tallies, trend
+from tests.history_scenario import SEED_DAY, TODAY, clock_at, play
+
+_GROUPS = [
+    StatsGroupBy.STATUS,
+    StatsGroupBy.OWNER,
+    StatsGroupBy.PRIORITY,
+    StatsGroupBy.RAG,
+    StatsGroupBy.FORCE,
+    StatsGroupBy.PILLAR,
+]
+_STATUSES = ["", "&status=open&status=completed", "&status=blocked&status=in_progress"]
+
+
+@pytest.fixture
+def scenario(client: Any, client_as: Any, seed_text: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    approver = client_as("approver", user="ann")
+    with clock_at(monkeypatch) as set_now:
+        return play(client=client, approver=approver, seed_text=seed_text, set_now=set_now)
+
+
+def _days() -> list[date]:
+    days = [SEED_DAY + timedelta(days=n) for n in range(0, (TODAY - SEED_DAY).days, 3)]
+    return [SEED_DAY - timedelta(days=1), *days, TODAY - timedelta(days=1)]
+
+
+def _both_ways(
+    client: Any, monkeypatch: pytest.MonkeyPatch, url: str, target: Any, name: str
+) -> None:
+    with monkeypatch.context() as patched:
+        calls: list[str] = []
+        read = tallies.read
+        patched.setattr(tallies, "read", lambda db, dim: calls.append(dim) or read(db, dim))
+        delta = client.get(url)
+    assert calls, f"{url} was not answered from today's figures"
+    with monkeypatch.context() as patched:
+        patched.setattr(target, name, lambda *_, **__: False)
+        scanned = client.get(url)
+    assert delta.status_code == scanned.status_code == 200, url
+    assert delta.json() == scanned.json(), url
+
+
+@pytest.mark.parametrize("group_by", _GROUPS)
+def test_past_stats_by_delta_are_the_scanned_ones(
+    client: Any, scenario: Any, monkeypatch: pytest.MonkeyPatch, group_by: StatsGroupBy
+) -> None:
+    for day in _days():
+        for statuses in _STATUSES:
+            url = f"/api/v1/stats?as_of={day}&group_by={group_by}{statuses}"
+            _both_ways(client, monkeypatch, url, stats_delta, "answers")
+
+
+def test_past_overdue_summary_by_delta_is_the_scanned_one(
+    client: Any, scenario: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for day in _days():
+        for query in ("", "&due_within=7", "&status=blocked&due_within=30"):
+            url = f"/api/v1/actions/overdue-summary?as_of={day}{query}"
+            _both_ways(client, monkeypatch, url, stats_delta, "answers")
+
+
+@pytest.mark.parametrize("interval", ["month", "quarter"])
+def test_trend_by_delta_is_every_state_placed(
+    client: Any, scenario: Any, monkeypatch: pytest.MonkeyPatch, interval: str
+) -> None:
+    for start in (date(2025, 6, 1), SEED_DAY, date(2026, 2, 10), TODAY):
+        for end in (SEED_DAY, date(2026, 2, 1), date(2026, 2, 20), TODAY, None):
+            if end is not None and end < start:
+                continue
+            url = f"/api/v1/stats/trend?interval={interval}&from={start}"
+            url += f"&to={end}" if end is not None else ""
+            _both_ways(client, monkeypatch, url, trend, "by_delta")
+
+
+def test_past_longest_overdue_by_delta_cut_anywhere_are_the_scanned_ones(
+    scenario: Any, session: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The summary's page of longest-overdue actions cut after each count: the walk and the
+    # ended states each give their first ones, and the page is taken from both.
+    seen = 0
+    for day in _days():
+        for oldest in (1, 2, 3, 5):
+            for statuses in ((), ("blocked", "open")):
+                filters = ActionFilters(as_of=day, statuses=statuses)
+
+                def summary(day: date = day, oldest: int = oldest, f: Any = filters) -> Any:
+                    return overdue.summary(
+                        db=session, filters=f, as_of=day, due_within=None, oldest=oldest
+                    )
+
+                delta = summary()
+                with monkeypatch.context() as patched:
+                    patched.setattr(stats_delta, "answers", lambda **_: False)
+                    scanned = summary()
+                assert delta == scanned, (day, oldest, statuses)
+                seen += len(delta["oldest"]) == oldest
+    assert seen  # some pages were cut
