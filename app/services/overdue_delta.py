@@ -12,7 +12,7 @@ order. Those few are then read as they stood and ordered here.
 
 from __future__ import annotations
 
-import heapq
+from contextlib import closing
 from dataclasses import replace
 from datetime import date
 from typing import Any
@@ -27,7 +27,7 @@ from app.services.action_filters import A, filter_conditions, filter_values
 from app.services.as_of import ENDED, on_states_of
 from app.services.overdue_rule import ACTIVE_STATUSES
 from app.services.stats_delta import skipped_ids
-from app.services.stats_tallied import overdue_rows, withdrawn_findings
+from app.services.stats_tallied import walk_overdue, withdrawn_findings
 
 _ACTIVE = tuple(status.value for status in ACTIVE_STATUSES)
 
@@ -35,23 +35,16 @@ _ACTIVE = tuple(status.value for status in ACTIVE_STATUSES)
 def _walked(
     db: Reader, active: tuple[str, ...], as_of: date, skipped: frozenset[int], limit: int
 ) -> list[int]:
-    streams = [overdue_rows(db, StatsGroupBy.STATUS, status, as_of) for status in active]
-    withdrawn = withdrawn_findings(db)
     found: list[int] = []
     last_day: date | None = None
-    try:
-        for row in heapq.merge(*streams, key=lambda row: row[0]):
-            due, action_id, _, finding_id = row[:4]
+    walk = walk_overdue(db, StatsGroupBy.STATUS, active, as_of, withdrawn_findings(db), skipped)
+    with closing(walk) as rows:
+        for due, action_id, *_ in rows:
             if last_day is not None and due > last_day:
                 break
-            if finding_id in withdrawn or action_id in skipped:
-                continue
             found.append(action_id)
             if len(found) == limit:
                 last_day = due  # the rest of this day may come first (higher ids)
-    finally:
-        for stream in streams:
-            stream.close()
     return found
 
 

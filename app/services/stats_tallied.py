@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Generator
+from contextlib import closing
 from datetime import date, timedelta
 from typing import Any, NamedTuple
 
@@ -148,6 +149,27 @@ def overdue_rows(
         result.close()
 
 
+def walk_overdue(
+    db: Reader,
+    group_by: StatsGroupBy,
+    statuses: tuple[str, ...],
+    as_of: date,
+    withdrawn: frozenset[int],
+    skipped: frozenset[int] = frozenset(),
+) -> Generator[Any, None, None]:
+    """The rows of `overdue_rows` of every status in `statuses`, merged earliest due first,
+    less those of a withdrawn finding or a `skipped` action. Close it (contextlib.closing)
+    when done early: that closes the statements' cursors."""
+    streams = [overdue_rows(db, group_by, status, as_of) for status in statuses]
+    try:
+        for row in heapq.merge(*streams, key=lambda row: row[0]):
+            if row[3] not in withdrawn and row[1] not in skipped:
+                yield row
+    finally:
+        for stream in streams:
+            stream.close()
+
+
 def oldest_overdue(
     db: Reader,
     group_by: StatsGroupBy,
@@ -162,16 +184,13 @@ def oldest_overdue(
     that day: the overdue actions walked from the earliest due date until each group's first
     day has been read whole. `classify` makes a row's group of the row (else its group
     column); actions of `skipped` ids are passed over (a past day's: app.services.stats_delta)."""
-    streams = [overdue_rows(db, group_by, status, as_of) for status in statuses]
     found: dict[Any, tuple[date, int]] = {}
     last_day: date | None = None
-    try:
-        for row in heapq.merge(*streams, key=lambda row: row[0]):
-            due, action_id, group, finding_id = row[:4]
+    with closing(walk_overdue(db, group_by, statuses, as_of, withdrawn, skipped)) as rows:
+        for row in rows:
+            due, action_id, group = row[:3]
             if last_day is not None and due > last_day:
                 break
-            if finding_id in withdrawn or action_id in skipped:
-                continue
             if classify is not None:
                 group = classify(row)
             if group not in wanted:
@@ -183,9 +202,6 @@ def oldest_overdue(
                     last_day = due  # the rest of this day may hold a lower id
             elif before[0] == due and action_id < before[1]:
                 found[group] = (due, action_id)
-    finally:
-        for stream in streams:
-            stream.close()
     return found
 
 
