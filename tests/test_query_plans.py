@@ -236,6 +236,50 @@ def test_every_list_shape_reads_through_an_index_or_in_order(
                 assert not _sorts_what_it_read(lines), _text(plan)
 
 
+SEARCHES = {
+    "q": ActionFilters(q="vetting"),
+    "q and status": ActionFilters(q="vetting", statuses=("open", "blocked")),
+    "q, not overdue": ActionFilters(q="vetting", overdue=False),
+    "q and a common report filter": ActionFilters(q="vetting", programme="peel"),
+}
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["page 1", "after a cursor"])
+@pytest.mark.parametrize("sort", [ActionSort.ID, ActionSort.ID_DESC], ids=["id", "-id"])
+@pytest.mark.parametrize("filters", SEARCHES.values(), ids=list(SEARCHES))
+def test_a_search_by_id_reads_the_full_text_index_in_order_and_stops_at_the_page_end(
+    sqlite_engine: Engine, filters: ActionFilters, sort: ActionSort, after: bool
+) -> None:
+    # A common word matches 90,000 of a million actions: its matches are read in the index's
+    # own id order (FTS5 consumes the ORDER BY and the cursor's bound), each joined to its
+    # action by id, never collected and sorted first.
+    position = Position(None, 1000) if after else None
+
+    def page(connection: Connection) -> None:
+        action_reads.fetch_batch(
+            db=connection, filters=filters, sort=sort, as_of=AS_OF, after=position, limit=50
+        )
+
+    plans = _plans(sqlite_engine, page)
+    text = "\n".join(_text(plan) for plan in plans)
+    # FTS5's plan flags: 64 ordered by rowid, 128 descending; `<` or `>` the cursor's bound.
+    flags = 64 + (128 if sort.descending else 0)
+    bound = ("<" if sort.descending else ">") if after else ""
+    searched = [
+        lines
+        for plan in plans
+        for lines in plan.values()
+        if any(line.startswith("SCAN action_search") for line in lines)
+    ]
+    assert searched, text
+    for lines in searched:
+        joined = "\n".join(lines)
+        assert re.search(rf"INDEX {flags}:M\d+{re.escape(bound)}$", joined, re.MULTILINE), text
+        assert not _sorts_what_it_read(lines), text
+    for plan in plans:
+        assert not _action_reads(plan), _text(plan)
+
+
 def test_the_check_sees_a_whole_table_sort(sqlite_engine: Engine) -> None:
     # What the test above refuses: every unassigned action found and then sorted.
     def collect_then_sort(connection: Connection) -> None:

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
-from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     ColumnElement,
     Date,
     FromClause,
@@ -30,10 +28,6 @@ from sqlalchemy import (
     select,
     tuple_,
 )
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from app.db import Reader
 from app.errors import InvalidInput
@@ -50,13 +44,13 @@ from app.services.action_filters import (
     R,
     filter_conditions,
     filter_values,
-    report_conditions,
 )
 from app.services.as_of import at_day, holding, is_past, on_states
 from app.services.cursors import Position
 from app.services.overdue_rule import DAYS_OVERDUE
+from app.services.page_plans import Plan, plan_for, unindexed
 from app.services.revisions import REVISION_COUNT
-from app.services.search_index import ranked_matches
+from app.services.search_index import indexed_id, matching_in_index_order, ranked_matches
 from app.services.states import STATE
 
 _COLUMNS = (
@@ -149,79 +143,6 @@ def _after(sort: ActionSort, key: ColumnElement[Any] | None) -> ColumnElement[bo
     return here < there if sort.descending else here > there
 
 
-class unindexed(FunctionElement[bool]):
-    """A condition SQLite is not to look up in an index (`+(...)`; plain elsewhere), so that it
-    reads rows in the order of the sort's own index and stops at the page's end, rather than
-    collect every matching row to sort them: with a LIMIT its planner misjudges which is less
-    work. PostgreSQL's planner weighs the LIMIT itself."""
-
-    type = Boolean()
-    name = "unindexed"
-    inherit_cache = True
-
-
-@compiles(unindexed)
-def _unindexed(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(unindexed, "sqlite")
-def _unindexed_sqlite(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"+({compiler.process(element.clauses, **kw)})"
-
-
-class Plan(StrEnum):
-    """How a page's ids are found: the planner's choice, or one made for it."""
-
-    SEEK = "seek"  # as the database's planner chooses
-    WALK = "walk"  # SQLite: in the sort's index order, stopping at the page's end (`unindexed`)
-    COLLECT = "collect"  # PostgreSQL: every match through the filters' indexes, then sorted
-    # A past day, by a key the action table's indexes do not hold as it stood (days overdue):
-    # the ids from the states that held alone, in one pass over ix_action_state_held keeping
-    # the page's best, rather than each action joined to its state before they are sorted.
-    STATES = "states"
-
-
-# Shapes with one of these filters select few enough actions that finding them through an index
-# and sorting them beats reading in sort order (on SQLite; see `unindexed`).
-_POINTED = frozenset({"owner_id", "report_id", "q"})
-# Report filters select that few when they match at most this share of the reports. PostgreSQL
-# weighs a LIMIT itself, but as if matches were spread evenly over the sort order; a report's
-# actions sit together in it (they are imported together), so for report filters this narrow
-# it reads far more of the order than it expects: it is told to collect the matches instead.
-_FEW_REPORTS = {"sqlite": 0.02, "postgresql": 0.005}
-
-
-def _plan(db: Reader, shape: tuple[str, ...], params: dict[str, Any]) -> Plan:
-    """How a page of this shape is best read (see Plan)."""
-    dialect = _dialect(db)
-    if dialect == "sqlite" and _POINTED.intersection(shape):
-        return Plan.SEEK
-    if not report_conditions(shape):
-        return Plan.WALK if dialect == "sqlite" else Plan.SEEK
-    if dialect not in _FEW_REPORTS or (dialect != "sqlite" and _POINTED.intersection(shape)):
-        return Plan.SEEK
-    counts = db.execute(_report_share_statement(shape), params).one()
-    few = not counts.total or counts.matching <= _FEW_REPORTS[dialect] * counts.total
-    if dialect == "sqlite":
-        return Plan.SEEK if few else Plan.WALK
-    return Plan.COLLECT if few else Plan.SEEK
-
-
-@lru_cache(maxsize=64)
-def _report_share_statement(shape: tuple[str, ...]) -> Select[tuple[int, int]]:
-    reports = select(func.count()).select_from(REPORT)
-    return select(
-        reports.where(*report_conditions(shape)).scalar_subquery().label("matching"),
-        reports.scalar_subquery().label("total"),
-    )
-
-
-def _dialect(db: Reader) -> str:
-    bind = db.get_bind() if isinstance(db, Session) else db
-    return bind.dialect.name
-
-
 def _paged(
     *,
     where: Sequence[ColumnElement[bool]],
@@ -242,7 +163,8 @@ def _paged(
     if key is not None:
         ids = ids.add_columns(key.label("sort_key"))
     if where:
-        ids = ids.where(unindexed(and_(*where)) if plan is Plan.WALK else and_(*where))
+        walked = plan in (Plan.WALK, Plan.SEARCH)
+        ids = ids.where(unindexed(and_(*where)) if walked else and_(*where))
     if after is not None:
         ids = ids.where(after)
     by = [expression for expression, _ in order]
@@ -322,6 +244,24 @@ def _relevance_page(
     )
 
 
+def _search_page(
+    shape: tuple[str, ...], sort: ActionSort, after: bool, columns: Columns
+) -> Select[Any]:
+    """Plan.SEARCH: the ids in the full-text index's own order (the id), the search condition
+    the join to its matches; the other filters tested on each match's action."""
+    search_id = indexed_id()
+    last_id = bindparam("after_id", type_=Integer())
+    return _paged(
+        where=filter_conditions(tuple(name for name in shape if name != "q")),
+        order=[(search_id, sort.descending)],
+        after=(search_id < last_id if sort.descending else search_id > last_id) if after else None,
+        key=None,
+        plan=Plan.SEARCH,
+        source=matching_in_index_order(ACTION),
+        columns=columns,
+    )
+
+
 @lru_cache(maxsize=512)
 def _page_statement(
     shape: tuple[str, ...],
@@ -332,6 +272,8 @@ def _page_statement(
 ) -> Select[*tuple[Any, ...]]:
     if sort.field == "relevance":
         return _relevance_page(shape, sort, after, columns)
+    if plan is Plan.SEARCH:
+        return _search_page(shape, sort, after, columns)
     key = sort_key(sort)
     order = (
         [(A.id, sort.descending)]
@@ -374,7 +316,7 @@ def fetch_rows(
     params["limit"] = limit + 1
     if after is not None:
         params["after_key"], params["after_id"] = after.key, after.last_id
-    plan = _plan(db, shape, params)
+    plan = plan_for(db, shape, params, by_id=sort.field == "id")
     statement = _page_statement(shape, sort, after is not None, plan, columns)
     rows = db.execute(at_day(statement, as_of), params).all()
     following = None
@@ -455,12 +397,12 @@ def _fetch_by_days_overdue(
             if resume:
                 assert after is not None
                 segment_params["after_due"] = as_of - timedelta(days=after.key)
-            plan = Plan.STATES if is_past(as_of) else _plan(db, segment_shape, segment_params)
+            plan = Plan.STATES if is_past(as_of) else plan_for(db, segment_shape, segment_params)
             statement = _overdue_segment_statement(segment_shape, descending, resume, plan, columns)
             rows.extend(db.execute(at_day(statement, as_of), segment_params).all())
         else:
             id_order = ActionSort.ID_DESC if descending else ActionSort.ID
-            plan = _plan(db, segment_shape, segment_params)
+            plan = plan_for(db, segment_shape, segment_params, by_id=True)
             statement = at_day(
                 _page_statement(segment_shape, id_order, resume, plan, columns), as_of
             )
