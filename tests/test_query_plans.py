@@ -280,6 +280,32 @@ def test_a_search_by_id_reads_the_full_text_index_in_order_and_stops_at_the_page
         assert not _action_reads(plan), _text(plan)
 
 
+@pytest.mark.parametrize(
+    ("filters", "index"),
+    [
+        (ActionFilters(rags=("red",)), "ix_action_rag_status"),
+        (ActionFilters(statuses=("blocked",)), "ix_action_status_due_date"),
+        (ActionFilters(priorities=("critical",)), "ix_action_priority_status"),
+    ],
+    ids=["rag", "status", "priority"],
+)
+def test_a_walk_first_asks_through_the_filters_index_whether_anything_matches(
+    sqlite_engine: Engine, filters: ActionFilters, index: str
+) -> None:
+    # A walk in sort order finds its page quickly when many actions match, and reads the whole
+    # table when none does (a RAG nobody has given yet): its LIMIT is 0 unless the filters'
+    # index holds a match, and SQLite reads no row for a LIMIT of 0.
+    def page(connection: Connection) -> None:
+        action_reads.fetch_batch(
+            db=connection, filters=filters, sort=ActionSort.ID, as_of=AS_OF, after=None, limit=50
+        )
+
+    plans = _plans(sqlite_engine, page)
+    text = "\n".join(_text(plan) for plan in plans)
+    assert re.search(rf"SEARCH action USING COVERING INDEX {index} \(\w+=\?", text), text
+    assert "SCAN action\n" in text + "\n", text  # the walk itself, in id order
+
+
 def test_the_check_sees_a_whole_table_sort(sqlite_engine: Engine) -> None:
     # What the test above refuses: every unassigned action found and then sorted.
     def collect_then_sort(connection: Connection) -> None:

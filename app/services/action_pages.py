@@ -22,6 +22,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    case,
     func,
     literal_column,
     or_,
@@ -48,7 +49,7 @@ from app.services.action_filters import (
 from app.services.as_of import at_day, holding, is_past, on_states
 from app.services.cursors import Position
 from app.services.overdue_rule import DAYS_OVERDUE
-from app.services.page_plans import Plan, plan_for, unindexed
+from app.services.page_plans import Plan, any_match, plan_for, unindexed
 from app.services.revisions import REVISION_COUNT
 from app.services.search_index import indexed_id, matching_in_index_order, ranked_matches
 from app.services.states import STATE
@@ -165,10 +166,14 @@ def _paged(
     if where:
         walked = plan in (Plan.WALK, Plan.SEARCH)
         ids = ids.where(unindexed(and_(*where)) if walked else and_(*where))
+
     if after is not None:
         ids = ids.where(after)
     by = [expression for expression, _ in order]
-    return _page_of(ids, order=order, key=key, plan=plan, columns=columns, by=by)
+    limit: ColumnElement[int] = bindparam("limit", type_=Integer())
+    if where and plan is Plan.WALK:
+        limit = case((any_match(where), limit), else_=0)
+    return _page_of(ids, order=order, key=key, plan=plan, columns=columns, by=by, limit=limit)
 
 
 def _paged_from_states(
@@ -200,6 +205,7 @@ def _page_of(
     plan: Plan,
     columns: Columns,
     by: Sequence[ColumnElement[Any]],
+    limit: ColumnElement[int] | None = None,
 ) -> Select[*tuple[Any, ...]]:
     """The page's `limit` ids in order from `ids` (sorted `by` the expressions of `order` as
     `ids` reads them), then their columns."""
@@ -212,7 +218,9 @@ def _page_of(
     else:
         sort_columns = by
     ids_order = [e.desc() if d else e for e, d in zip(sort_columns, descending, strict=True)]
-    page = ids.order_by(*ids_order).limit(bindparam("limit", type_=Integer())).subquery("page")
+    if limit is None:
+        limit = bindparam("limit", type_=Integer())
+    page = ids.order_by(*ids_order).limit(limit).subquery("page")
     if key is not None:
         columns = (*columns, page.c.sort_key)
     page_order = [

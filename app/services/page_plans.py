@@ -3,18 +3,19 @@ the planner misjudges a LIMIT; and the SQL hint that makes SQLite read in its so
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Boolean, Select, func, select
+from sqlalchemy import Boolean, ColumnElement, Exists, Select, func, literal_column, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from app.db import Reader
-from app.services.action_filters import REPORT, report_conditions
+from app.services.action_filters import ACTION, REPORT, report_conditions
 
 
 class unindexed(FunctionElement[bool]):
@@ -36,6 +37,15 @@ def _unindexed(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(unindexed, "sqlite")
 def _unindexed_sqlite(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
     return f"+({compiler.process(element.clauses, **kw)})"
+
+
+def any_match(where: Sequence[ColumnElement[bool]]) -> Exists:
+    """Whether any action meets `where`, asked once before a walk (Plan.WALK), through the
+    filters' indexes: filters that match nothing (a RAG no action has yet, a combination no
+    action meets) would otherwise walk the whole table to find no page. The walk's LIMIT is 0
+    without one: SQLite evaluates a LIMIT once, before the loop, and skips a loop of none (a
+    condition in WHERE it tests on every row walked)."""
+    return select(literal_column("1")).select_from(ACTION).where(*where).correlate(None).exists()
 
 
 class Plan(StrEnum):
