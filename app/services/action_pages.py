@@ -135,11 +135,13 @@ def sort_key(sort: ActionSort) -> ColumnElement[Any] | None:
     return None
 
 
-def _after(sort: ActionSort, key: ColumnElement[Any] | None) -> ColumnElement[bool]:
+def _after(
+    sort: ActionSort, key: ColumnElement[Any] | None, id_: ColumnElement[int] = A.id
+) -> ColumnElement[bool]:
     last_id = bindparam("after_id", type_=Integer())
     if key is None:
-        return A.id < last_id if sort.descending else A.id > last_id
-    here = tuple_(key, A.id)
+        return id_ < last_id if sort.descending else id_ > last_id
+    here = tuple_(key, id_)
     there = tuple_(bindparam("after_key", type_=key.type), last_id)
     return here < there if sort.descending else here > there
 
@@ -240,14 +242,26 @@ def _relevance_page(
     if "q" not in shape:
         raise RelevanceWithoutSearch()
     matches = ranked_matches().subquery("search_match")
-    rank = matches.c.rank
+    rank, found = matches.c.rank, matches.c.action_id
+    others = tuple(name for name in shape if name != "q")
+    if not others:
+        # Every action has one row in the index: with no other filter, the ids in order come
+        # from the index alone, and only the page's actions are read (not every match's).
+        order = [(rank, sort.descending), (found, sort.descending)]
+        ids = select(found.label("page_id"), rank.label("order_0"), found.label("order_1"))
+        ids = ids.add_columns(rank.label("sort_key"))
+        if after:
+            ids = ids.where(_after(sort, rank, found))
+        return _page_of(
+            ids, order=order, key=rank, plan=Plan.SEEK, columns=columns, by=[rank, found]
+        )
     return _paged(
-        where=filter_conditions(tuple(name for name in shape if name != "q")),
+        where=filter_conditions(others),
         order=[(rank, sort.descending), (A.id, sort.descending)],
         after=_after(sort, rank) if after else None,
         key=rank,
         plan=Plan.SEEK,
-        source=ACTION.join(matches, matches.c.action_id == A.id),
+        source=ACTION.join(matches, found == A.id),
         columns=columns,
     )
 
