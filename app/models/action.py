@@ -94,9 +94,10 @@ class Action(Base):
         ),
         Index("ix_action_rag_status", "rag", "status", "due_date", "finding_id", *_ON_TIME),
         Index("ix_action_last_progress_at", "last_progress_at", "id"),
-        # A search's matches tested against the other filters by id, from this narrow index
-        # rather than from each action's row (app.services.page_plans.Plan.SEARCH, counts).
-        Index("ix_action_id_filters", "id", *_FILTERED),
+        # SQLite: a search's matches tested against the other filters by id, from this narrow
+        # index rather than from each action's row (app.services.page_plans.Plan.SEARCH,
+        # counts). Not on PostgreSQL, whose planner walked it in id order for a rare owner.
+        Index("ix_action_id_filters", "id", *_FILTERED).ddl_if(dialect="sqlite"),
         Index("ix_action_updated_at_id", "updated_at", "id"),
         Index("ix_action_priority_rank_id", "priority_rank", "id"),
         # Today's stats by report: each report's oldest overdue action, one seek per report
