@@ -618,7 +618,7 @@ def test_narrow_report_filters_are_collected_then_sorted_on_postgresql(
     monkeypatch.setattr(page_plans, "_FEW_REPORTS", {"sqlite": 0.0, "postgresql": 0.0})
     expected = "walk" if TEST_DATABASE_URL.startswith("sqlite") else "seek"
     assert page_plans.plan_for(connection, shape, params) == expected
-    statement = action_pages._page_statement(
+    statement = action_pages.page_statement(
         shape, ActionSort.ID, False, page_plans.Plan.COLLECT, action_pages.PAGE_COLUMNS
     )
     assert "OFFSET" in str(statement.compile(connection))
