@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -45,3 +47,16 @@ def same_tables(older: str | None, newer: str | None) -> bool:
             return True
         revision = script.get_revision(down)
     return False
+
+
+def models_on(dialect: str) -> Callable[[Any, str | None, str, bool, Any], bool]:
+    """Alembic's `include_object` for comparing the models with a database of `dialect`: an
+    index the models make on another database only (`Index.ddl_if`) is left out."""
+
+    def include(
+        item: Any, _name: str | None, type_: str, reflected: bool, _compare_to: Any
+    ) -> bool:
+        only = getattr(item, "_ddl_if", None)
+        return reflected or type_ != "index" or only is None or only.dialect in (None, dialect)
+
+    return include

@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from app.db import DEFERRED, make_engine
+from app.migrate import models_on
 from app.models import Base
 from app.services.tallies import not_derived_table
 from app.settings import get_settings
@@ -18,6 +19,7 @@ def run_migrations(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         include_name=not_derived_table,
+        include_object=models_on(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "seeds" / "cumbria-peel-2015-effectiveness.txt"
 _TMP = Path(tempfile.mkdtemp(prefix="afi-tests-"))
 # The webhook tests' receiver and its permission to be on the loopback interface.
-pytest_plugins = ["tests.webhook_receiver"]
+pytest_plugins = ["tests.webhook_receiver", "tests.plans_db"]
 
 
 @contextmanager

@@ -534,7 +534,7 @@ def reader(anonymous: TestClient, monkeypatch: pytest.MonkeyPatch) -> TestClient
 
 
 # A page filtered by report attributes first counts the reports they match, to choose how to
-# read the actions (app.services.action_pages._plan).
+# read the actions (app.services.page_plans.plan_for).
 _REPORT_SHARE = 1
 
 
@@ -592,12 +592,12 @@ def test_each_way_of_reading_a_page_gives_the_same_pages(
 ) -> None:
     """Report filters choose how the ids are read (in sort order, through the planner, or all
     matches then sorted: `Plan`); whichever is chosen, every page is the same."""
-    from app.services import action_pages
+    from app.services import page_plans
 
     url = f"/api/v1/actions?{query}&limit=2&as_of=2030-01-01"
     seen = []
     for share in (0.0, 1.0):  # report filters never narrow enough, then always
-        monkeypatch.setattr(action_pages, "_FEW_REPORTS", {"sqlite": share, "postgresql": share})
+        monkeypatch.setattr(page_plans, "_FEW_REPORTS", {"sqlite": share, "postgresql": share})
         seen.append([item["id"] for item in fetch_all(client, url)])
     assert seen[0] and seen[0] == seen[1]
 
@@ -606,19 +606,19 @@ def test_narrow_report_filters_are_collected_then_sorted_on_postgresql(
     client: TestClient, dataset: Dataset, monkeypatch: pytest.MonkeyPatch, session: Session
 ) -> None:
     from app.schemas.filters import ActionFilters
-    from app.services import action_pages
+    from app.services import action_pages, page_plans
     from app.services.action_filters import filter_values
 
     shape, params = filter_values(filters=ActionFilters(force="cumbria"), as_of=date(2030, 1, 1))
     connection = session.connection()
     narrow = {"sqlite": 1.0, "postgresql": 1.0}
-    monkeypatch.setattr(action_pages, "_FEW_REPORTS", narrow)
+    monkeypatch.setattr(page_plans, "_FEW_REPORTS", narrow)
     expected = "seek" if TEST_DATABASE_URL.startswith("sqlite") else "collect"
-    assert action_pages._plan(connection, shape, params) == expected
-    monkeypatch.setattr(action_pages, "_FEW_REPORTS", {"sqlite": 0.0, "postgresql": 0.0})
+    assert page_plans.plan_for(connection, shape, params) == expected
+    monkeypatch.setattr(page_plans, "_FEW_REPORTS", {"sqlite": 0.0, "postgresql": 0.0})
     expected = "walk" if TEST_DATABASE_URL.startswith("sqlite") else "seek"
-    assert action_pages._plan(connection, shape, params) == expected
-    statement = action_pages._page_statement(
-        shape, ActionSort.ID, False, action_pages.Plan.COLLECT, action_pages.PAGE_COLUMNS
+    assert page_plans.plan_for(connection, shape, params) == expected
+    statement = action_pages.page_statement(
+        shape, ActionSort.ID, False, page_plans.Plan.COLLECT, action_pages.PAGE_COLUMNS
     )
     assert "OFFSET" in str(statement.compile(connection))

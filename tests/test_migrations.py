@@ -58,9 +58,12 @@ def test_models_and_migrations_agree(base_database_url: str) -> None:
         migrate.upgrade(url)
         engine = create_engine(url)
         with engine.connect() as connection:
-            context = MigrationContext.configure(
-                connection, opts={"compare_type": True, "include_name": not_derived_table}
-            )
+            opts = {
+                "compare_type": True,
+                "include_name": not_derived_table,
+                "include_object": migrate.models_on(connection.dialect.name),
+            }
+            context = MigrationContext.configure(connection, opts=opts)
             assert compare_metadata(context, Base.metadata) == []
         engine.dispose()
 

@@ -4,23 +4,19 @@ stopping at the page's end: never a scan of the whole table followed by a sort.
 Checked with SQLite's EXPLAIN QUERY PLAN on a database of its own (whatever the suite runs on:
 the plans are SQLite's), for page 1 and a page after a cursor of each filter and each sort. The
 planner is given the statistics ANALYZE gathered on the benchmark's million actions (bench/), so
-that it plans as it would for a national register, not for an empty table.
+that it plans as it would for a national register, not for an empty table (tests/plans_db.py).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, delete, event, insert, update
+from sqlalchemy import Connection, Engine, delete, update
 from sqlalchemy.orm import Session
 
-from app import migrate
-from app.db import DEFERRED, make_engine
 from app.models import Action, Report
 from app.principal import system
 from app.schemas.filters import ActionFilters, ActionSort, HistorySort
@@ -29,6 +25,13 @@ from app.schemas.trend import TrendInterval
 from app.services import action_reads, history, overdue, stats, stats_tallied, trend
 from app.services.cursors import Position, encode_history_cursor
 from app.services.reports import import_text
+from tests.plans_db import (
+    SCANS_ACTIONS,
+    action_reads_in,
+    plan_text,
+    plans_of,
+    sorts_what_it_read,
+)
 
 AS_OF = date(2030, 1, 15)
 # Filters that select few actions are looked up through an index (and the few sorted); the
@@ -86,123 +89,6 @@ _KEYS = {
 }
 
 
-# sqlite_stat1 of the benchmark's 1,000,000 actions (40,025 reports), as ANALYZE wrote it;
-# ix_action_rag_status and ix_action_last_progress_at (migration 0009) as the priority index
-# and as a timestamp column most actions have set.
-MILLION_ACTIONS_STATISTICS = """
-action ix_action_due_date 1000000 168
-action ix_action_due_date_sort 1000000 168 1
-action ix_action_finding_id 1000000 1
-action ix_action_owner_id_status 1000000 2494 357 2 1
-action ix_action_priority_rank_id 1000000 250000 1
-action ix_action_priority_status 1000000 250000 35715 8 1
-action ix_action_report_id_status 1000000 25 5 1 1
-action ix_action_status_due_date 1000000 142858 25 1
-action ix_action_updated_at_id 1000000 1 1
-action ix_action_rag_status 1000000 250000 35715 8 1
-action ix_action_last_progress_at 1000000 3 1
-action ix_action_report_overdue 509952 13 1 1 1 1 1
-action ix_action_active_progress 599921 15 6 1 1 1 1 1
-action sqlite_autoindex_action_1 1000000 1
-finding ix_finding_kind 1000000 333334
-finding ix_finding_report_id_position 1000000 25 1
-finding ix_finding_section_id 1000000 4
-finding ix_finding_withdrawn 5223 1
-finding sqlite_autoindex_finding_1 1000000 1
-report ix_report_force 40025 931
-report ix_report_force_lower 40025 931
-report ix_report_pillar 40025 572
-report ix_report_pillar_lower 40025 572
-report ix_report_programme 40025 8005
-report ix_report_programme_lower 40025 8005
-report ix_report_start_year 40025 2859
-report ix_report_year_label 40025 2002
-report sqlite_autoindex_report_1 40025 1
-action_state ix_action_state_held 3317149 2 1 1 1 1 1 1 1 1 1 1 1 1 1 1
-action_state ix_action_state_action_id_valid_to 3317149 4 1
-action_state ix_action_state_due_date 3317168 555 3 2 2 1 1
-"""
-
-
-@pytest.fixture(scope="module")
-def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    path: Path = tmp_path_factory.mktemp("plans") / "plans.db"
-    url = f"sqlite:///{path}"
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    rows = [tuple(line.split(" ", 2)) for line in MILLION_ACTIONS_STATISTICS.strip().splitlines()]
-    now = datetime.now(UTC)
-    reports = [
-        {
-            "force": "Kent" if number == 0 else f"Force {number % 40}",
-            "programme": "PEEL" if number % 5 else "CRIME",
-            "year_label": "2020" if number % 3 else "2019",
-            "start_year": 2020 if number % 3 else 2019,
-            "pillar": "Legitimacy" if number % 2 else "Efficiency",
-            "title": f"Report {number}",
-            "identity_key": f"report-{number}",
-            "reference_prefix": f"R{number}",
-            "source_sha256": f"{number:064d}",
-            "source_text": "",
-            "imported_at": now,
-            "updated_at": now,
-        }
-        for number in range(100)
-    ]
-    with engine.begin() as connection:
-        connection.execute(insert(Report.__table__), reports)
-        connection.exec_driver_sql("DELETE FROM sqlite_stat1")
-        connection.exec_driver_sql(
-            "INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)", rows
-        )
-    engine.dispose()  # connections read the statistics when they open
-    yield engine
-    engine.dispose()
-
-
-Plan = dict[int, list[str]]  # the lines of a query plan by parent: one entry per (sub)query
-
-
-def _plans(engine: Engine, call: Any) -> list[Plan]:
-    """The query plan of each statement `call(connection)` sends."""
-    sent: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        sent.append((statement, parameters))
-
-    with engine.connect().execution_options(**{DEFERRED: True}) as connection:
-        event.listen(engine, "before_cursor_execute", record)
-        try:
-            call(connection)
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
-        plans = []
-        for sql, params in sent:
-            plan: Plan = {}
-            for _id, parent, _, line in connection.exec_driver_sql(
-                f"EXPLAIN QUERY PLAN {sql}", params
-            ):
-                plan.setdefault(parent, []).append(line)
-            plans.append(plan)
-        return plans
-
-
-_READS_ACTIONS = re.compile(r"(SCAN|SEARCH) action\b(?! USING INTEGER PRIMARY KEY)")
-
-
-def _action_reads(plan: Plan) -> list[list[str]]:
-    """The (sub)queries of a plan that read the action table other than by id."""
-    return [lines for lines in plan.values() if any(map(_READS_ACTIONS.match, lines))]
-
-
-def _sorts_what_it_read(lines: list[str]) -> bool:
-    return any("TEMP B-TREE FOR ORDER BY" in line for line in lines)
-
-
-def _text(plan: Plan) -> str:
-    return "\n".join(line for lines in plan.values() for line in lines)
-
-
 @pytest.mark.parametrize("after", [False, True], ids=["page 1", "after a cursor"])
 @pytest.mark.parametrize(
     ("name", "filters", "sort", "pointed"), SHAPES, ids=[shape[0] for shape in SHAPES]
@@ -225,16 +111,16 @@ def test_every_list_shape_reads_through_an_index_or_in_order(
             db=connection, filters=filters, sort=sort, as_of=AS_OF, after=position, limit=50
         )
 
-    plans = _plans(sqlite_engine, page)
-    assert any("action" in _text(plan) for plan in plans)
+    plans = plans_of(sqlite_engine, page)
+    assert any("action" in plan_text(plan) for plan in plans)
     for plan in plans:
-        for lines in _action_reads(plan):
+        for lines in action_reads_in(plan):
             if pointed:
                 # Looked up through an index, never a scan of the table.
-                assert not any(line.startswith("SCAN action") for line in lines), _text(plan)
+                assert not any(map(SCANS_ACTIONS.match, lines)), plan_text(plan)
             else:
                 # Read in the sort's order and stopped at the page's end: nothing to sort.
-                assert not _sorts_what_it_read(lines), _text(plan)
+                assert not sorts_what_it_read(lines), plan_text(plan)
 
 
 def test_the_check_sees_a_whole_table_sort(sqlite_engine: Engine) -> None:
@@ -243,9 +129,9 @@ def test_the_check_sees_a_whole_table_sort(sqlite_engine: Engine) -> None:
         query = "SELECT id FROM action WHERE owner_id IS NULL ORDER BY due_date LIMIT 50"
         connection.exec_driver_sql(query).all()
 
-    (plan,) = _plans(sqlite_engine, collect_then_sort)
-    (lines,) = _action_reads(plan)
-    assert _sorts_what_it_read(lines)
+    (plan,) = plans_of(sqlite_engine, collect_then_sort)
+    (lines,) = action_reads_in(plan)
+    assert sorts_what_it_read(lines)
 
 
 @pytest.mark.parametrize("after", [False, True], ids=["page 1", "after a cursor"])
@@ -258,13 +144,13 @@ def test_a_history_page_reads_the_actions_events_in_order_through_its_index(
     def page(connection: Connection) -> None:
         history.events_page(db=connection, action_id=7, sort=sort, limit=50, cursor=cursor)
 
-    (plan,) = _plans(sqlite_engine, page)
+    (plan,) = plans_of(sqlite_engine, page)
     (lines,) = plan.values()
     bound = " AND id<?" if sort.descending else " AND id>?"
     assert lines == [
         f"SEARCH action_event USING INDEX ix_action_event_action_id_id (action_id=?"
         f"{bound if after else ''})"
-    ], _text(plan)
+    ], plan_text(plan)
 
 
 def test_the_revision_count_on_a_page_reads_only_the_event_index(sqlite_engine: Engine) -> None:
@@ -280,8 +166,8 @@ def test_the_revision_count_on_a_page_reads_only_the_event_index(sqlite_engine: 
             limit=50,
         )
 
-    plans = _plans(sqlite_engine, page)
-    text = "\n".join(_text(plan) for plan in plans)
+    plans = plans_of(sqlite_engine, page)
+    text = "\n".join(plan_text(plan) for plan in plans)
     assert "action_event USING COVERING INDEX ix_action_event_action_id_kind" in text, text
 
 
@@ -316,11 +202,11 @@ def test_todays_stats_by_report_and_stale_seek_their_partial_index(
         )
         report_id = report.id
     try:
-        plans = _plans(sqlite_engine, stats)
+        plans = plans_of(sqlite_engine, stats)
     finally:
         with sqlite_engine.begin() as connection:
             connection.execute(delete(Report).where(Report.id == report_id))
-    text = "\n".join(_text(plan) for plan in plans)
+    text = "\n".join(plan_text(plan) for plan in plans)
     assert f"USING COVERING INDEX {index} (" in text, text
     assert not re.search(r"^SCAN action\b", text, re.MULTILINE), text
 
@@ -363,8 +249,8 @@ def test_a_past_days_answers_read_the_states_that_held_from_their_covering_index
 ) -> None:
     # Counts over every state that held on a day: one range of ix_action_state_held, which
     # holds every column they read, never the whole table or a lookup per state.
-    plans = _plans(sqlite_engine, answer)
-    text = "\n".join(_text(plan) for plan in plans)
+    plans = plans_of(sqlite_engine, answer)
+    text = "\n".join(plan_text(plan) for plan in plans)
     assert re.search(r"SEARCH \w*state USING COVERING INDEX ix_action_state_held \(valid_to>", text)
     assert not re.search(r"SCAN \w*state\b", text), text
     held = [line for line in text.splitlines() if "ix_action_state_held" in line]
@@ -384,8 +270,8 @@ def test_a_page_of_changes_reads_the_newly_overdue_in_order(sqlite_engine: Engin
         page = first(db=connection, filters=filters, since=since, until=until, limit=1)
         first(db=connection, filters=filters, since=since, until=until, cursor=page.next_cursor)
 
-    for plan in _plans(sqlite_engine, pages):
-        text = _text(plan)
+    for plan in plans_of(sqlite_engine, pages):
+        text = plan_text(plan)
         if "action_state" in text:
             assert "ix_action_state_due_date (due_date>? AND due_date<?)" in text, text
             assert "TEMP B-TREE" not in text, text

@@ -492,11 +492,11 @@ def test_the_page_and_count_statements_read_the_index(db_connection: Connection)
     sqlite = db_connection.dialect.name == "sqlite"
     filters = ActionFilters(q="force", unassigned=False)
     shape, params = action_filters.filter_values(filters=filters, as_of=date(2030, 1, 1))
-    relevance = action_pages._page_statement(shape, ActionSort.RELEVANCE, after=False)
+    relevance = action_pages.page_statement(shape, ActionSort.RELEVANCE, after=False)
     search_alone = action_reads._count_statement(("q",))
     if sqlite:
         statements = [
-            action_pages._page_statement(shape, sort, after=False)
+            action_pages.page_statement(shape, sort, after=False)
             for sort in (ActionSort.ID, ActionSort.DUE_DATE)
         ]
         statements += [relevance, action_reads._count_statement(shape), search_alone]
@@ -505,7 +505,7 @@ def test_the_page_and_count_statements_read_the_index(db_connection: Connection)
         db_connection.exec_driver_sql("SET LOCAL enable_indexscan = off")
         # The search alone: beside another indexed condition, with tables this small, either
         # index may lead.
-        only_q = action_pages._page_statement(("q",), ActionSort.RELEVANCE, after=False)
+        only_q = action_pages.page_statement(("q",), ActionSort.RELEVANCE, after=False)
         statements = [only_q, search_alone]
     for statement in statements:
         plan = _plan(db_connection, statement, {**params, "limit": 51})

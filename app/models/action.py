@@ -44,6 +44,18 @@ FAR_FUTURE = date(9999, 12, 31)
 
 
 _ON_TIME = ("closed_at", "original_due_date")
+# Every column a list filter reads of the action (app.services.action_filters), but the id.
+_FILTERED = (
+    "status",
+    "due_date",
+    "finding_id",
+    "report_id",
+    "owner_id",
+    "priority",
+    "rag",
+    "last_progress_at",
+    "created_at",
+)
 # The statuses an action is still to be done in (app.services.overdue_rule.ACTIVE_STATUSES).
 _ACTIVE_WHERE = "status IN ('open', 'in_progress', 'blocked')"
 
@@ -82,6 +94,10 @@ class Action(Base):
         ),
         Index("ix_action_rag_status", "rag", "status", "due_date", "finding_id", *_ON_TIME),
         Index("ix_action_last_progress_at", "last_progress_at", "id"),
+        # SQLite: a search's matches tested against the other filters by id, from this narrow
+        # index rather than from each action's row (app.services.page_plans.Plan.SEARCH,
+        # counts). Not on PostgreSQL, whose planner walked it in id order for a rare owner.
+        Index("ix_action_id_filters", "id", *_FILTERED).ddl_if(dialect="sqlite"),
         Index("ix_action_updated_at_id", "updated_at", "id"),
         Index("ix_action_priority_rank_id", "priority_rank", "id"),
         # Today's stats by report: each report's oldest overdue action, one seek per report

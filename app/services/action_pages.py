@@ -1,6 +1,7 @@
-"""How a page of actions is read: keyset pages in two steps (the ids in order from the action
-table alone, then the columns of those ids), each read through the sort's own index where that
-is less work, and the days-overdue sort as two segments that indexes hold in order.
+"""The statement of a page of actions: keyset pages in two steps (the ids in order from the
+action table alone, then the columns of those ids), each read through the sort's own index where
+that is less work (how: app.services.page_plans). Running it, and the days-overdue sort as two
+segments that indexes hold in order: app.services.page_rows.
 
 Paging is keyset (no OFFSET): a page is "the next `limit` rows after this (sort key, id)", so
 rows added or removed between pages neither repeat nor skip the rows that stay.
@@ -9,36 +10,27 @@ rows added or removed between pages neither repeat nor skip the rows that stay.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
-from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     ColumnElement,
     Date,
     FromClause,
     Integer,
-    Row,
     Select,
     and_,
     bindparam,
+    case,
     func,
     literal_column,
-    or_,
     select,
     tuple_,
 )
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
-from app.db import Reader
 from app.errors import InvalidInput
 from app.models.action import FAR_FUTURE
-from app.schemas.filters import ActionFilters, ActionSort
+from app.schemas.filters import ActionSort
 from app.services.action_filters import (
     ACTION,
     FINDING,
@@ -49,14 +41,12 @@ from app.services.action_filters import (
     F,
     R,
     filter_conditions,
-    filter_values,
-    report_conditions,
 )
-from app.services.as_of import at_day, holding, is_past, on_states
-from app.services.cursors import Position
+from app.services.as_of import holding, on_states
 from app.services.overdue_rule import DAYS_OVERDUE
+from app.services.page_plans import Plan, any_match, unindexed
 from app.services.revisions import REVISION_COUNT
-from app.services.search_index import ranked_matches
+from app.services.search_index import indexed_id, matching_in_index_order, ranked_matches
 from app.services.states import STATE
 
 _COLUMNS = (
@@ -140,89 +130,18 @@ def sort_key(sort: ActionSort) -> ColumnElement[Any] | None:
     return None
 
 
-def _after(sort: ActionSort, key: ColumnElement[Any] | None) -> ColumnElement[bool]:
+def _after(
+    sort: ActionSort, key: ColumnElement[Any] | None, id_: ColumnElement[int] = A.id
+) -> ColumnElement[bool]:
     last_id = bindparam("after_id", type_=Integer())
     if key is None:
-        return A.id < last_id if sort.descending else A.id > last_id
-    here = tuple_(key, A.id)
+        return id_ < last_id if sort.descending else id_ > last_id
+    here = tuple_(key, id_)
     there = tuple_(bindparam("after_key", type_=key.type), last_id)
     return here < there if sort.descending else here > there
 
 
-class unindexed(FunctionElement[bool]):
-    """A condition SQLite is not to look up in an index (`+(...)`; plain elsewhere), so that it
-    reads rows in the order of the sort's own index and stops at the page's end, rather than
-    collect every matching row to sort them: with a LIMIT its planner misjudges which is less
-    work. PostgreSQL's planner weighs the LIMIT itself."""
-
-    type = Boolean()
-    name = "unindexed"
-    inherit_cache = True
-
-
-@compiles(unindexed)
-def _unindexed(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(unindexed, "sqlite")
-def _unindexed_sqlite(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"+({compiler.process(element.clauses, **kw)})"
-
-
-class Plan(StrEnum):
-    """How a page's ids are found: the planner's choice, or one made for it."""
-
-    SEEK = "seek"  # as the database's planner chooses
-    WALK = "walk"  # SQLite: in the sort's index order, stopping at the page's end (`unindexed`)
-    COLLECT = "collect"  # PostgreSQL: every match through the filters' indexes, then sorted
-    # A past day, by a key the action table's indexes do not hold as it stood (days overdue):
-    # the ids from the states that held alone, in one pass over ix_action_state_held keeping
-    # the page's best, rather than each action joined to its state before they are sorted.
-    STATES = "states"
-
-
-# Shapes with one of these filters select few enough actions that finding them through an index
-# and sorting them beats reading in sort order (on SQLite; see `unindexed`).
-_POINTED = frozenset({"owner_id", "report_id", "q"})
-# Report filters select that few when they match at most this share of the reports. PostgreSQL
-# weighs a LIMIT itself, but as if matches were spread evenly over the sort order; a report's
-# actions sit together in it (they are imported together), so for report filters this narrow
-# it reads far more of the order than it expects: it is told to collect the matches instead.
-_FEW_REPORTS = {"sqlite": 0.02, "postgresql": 0.005}
-
-
-def _plan(db: Reader, shape: tuple[str, ...], params: dict[str, Any]) -> Plan:
-    """How a page of this shape is best read (see Plan)."""
-    dialect = _dialect(db)
-    if dialect == "sqlite" and _POINTED.intersection(shape):
-        return Plan.SEEK
-    if not report_conditions(shape):
-        return Plan.WALK if dialect == "sqlite" else Plan.SEEK
-    if dialect not in _FEW_REPORTS or (dialect != "sqlite" and _POINTED.intersection(shape)):
-        return Plan.SEEK
-    counts = db.execute(_report_share_statement(shape), params).one()
-    few = not counts.total or counts.matching <= _FEW_REPORTS[dialect] * counts.total
-    if dialect == "sqlite":
-        return Plan.SEEK if few else Plan.WALK
-    return Plan.COLLECT if few else Plan.SEEK
-
-
-@lru_cache(maxsize=64)
-def _report_share_statement(shape: tuple[str, ...]) -> Select[tuple[int, int]]:
-    reports = select(func.count()).select_from(REPORT)
-    return select(
-        reports.where(*report_conditions(shape)).scalar_subquery().label("matching"),
-        reports.scalar_subquery().label("total"),
-    )
-
-
-def _dialect(db: Reader) -> str:
-    bind = db.get_bind() if isinstance(db, Session) else db
-    return bind.dialect.name
-
-
-def _paged(
+def paged(
     *,
     where: Sequence[ColumnElement[bool]],
     order: Sequence[tuple[ColumnElement[Any], bool]],
@@ -242,11 +161,16 @@ def _paged(
     if key is not None:
         ids = ids.add_columns(key.label("sort_key"))
     if where:
-        ids = ids.where(unindexed(and_(*where)) if plan is Plan.WALK else and_(*where))
+        walked = plan in (Plan.WALK, Plan.SEARCH)
+        ids = ids.where(unindexed(and_(*where)) if walked else and_(*where))
+
     if after is not None:
         ids = ids.where(after)
     by = [expression for expression, _ in order]
-    return _page_of(ids, order=order, key=key, plan=plan, columns=columns, by=by)
+    limit: ColumnElement[int] = bindparam("limit", type_=Integer())
+    if where and plan is Plan.WALK:
+        limit = case((any_match(where), limit), else_=0)
+    return _page_of(ids, order=order, key=key, plan=plan, columns=columns, by=by, limit=limit)
 
 
 def _paged_from_states(
@@ -278,6 +202,7 @@ def _page_of(
     plan: Plan,
     columns: Columns,
     by: Sequence[ColumnElement[Any]],
+    limit: ColumnElement[int] | None = None,
 ) -> Select[*tuple[Any, ...]]:
     """The page's `limit` ids in order from `ids` (sorted `by` the expressions of `order` as
     `ids` reads them), then their columns."""
@@ -290,7 +215,9 @@ def _page_of(
     else:
         sort_columns = by
     ids_order = [e.desc() if d else e for e, d in zip(sort_columns, descending, strict=True)]
-    page = ids.order_by(*ids_order).limit(bindparam("limit", type_=Integer())).subquery("page")
+    if limit is None:
+        limit = bindparam("limit", type_=Integer())
+    page = ids.order_by(*ids_order).limit(limit).subquery("page")
     if key is not None:
         columns = (*columns, page.c.sort_key)
     page_order = [
@@ -310,20 +237,50 @@ def _relevance_page(
     if "q" not in shape:
         raise RelevanceWithoutSearch()
     matches = ranked_matches().subquery("search_match")
-    rank = matches.c.rank
-    return _paged(
-        where=filter_conditions(tuple(name for name in shape if name != "q")),
+    rank, found = matches.c.rank, matches.c.action_id
+    others = tuple(name for name in shape if name != "q")
+    if not others:
+        # Every action has one row in the index: with no other filter, the ids in order come
+        # from the index alone, and only the page's actions are read (not every match's).
+        order = [(rank, sort.descending), (found, sort.descending)]
+        ids = select(found.label("page_id"), rank.label("order_0"), found.label("order_1"))
+        ids = ids.add_columns(rank.label("sort_key"))
+        if after:
+            ids = ids.where(_after(sort, rank, found))
+        return _page_of(
+            ids, order=order, key=rank, plan=Plan.SEEK, columns=columns, by=[rank, found]
+        )
+    return paged(
+        where=filter_conditions(others),
         order=[(rank, sort.descending), (A.id, sort.descending)],
         after=_after(sort, rank) if after else None,
         key=rank,
         plan=Plan.SEEK,
-        source=ACTION.join(matches, matches.c.action_id == A.id),
+        source=ACTION.join(matches, found == A.id),
+        columns=columns,
+    )
+
+
+def _search_page(
+    shape: tuple[str, ...], sort: ActionSort, after: bool, columns: Columns
+) -> Select[Any]:
+    """Plan.SEARCH: the ids in the full-text index's own order (the id), the search condition
+    the join to its matches; the other filters tested on each match's action."""
+    search_id = indexed_id()
+    last_id = bindparam("after_id", type_=Integer())
+    return paged(
+        where=filter_conditions(tuple(name for name in shape if name != "q")),
+        order=[(search_id, sort.descending)],
+        after=(search_id < last_id if sort.descending else search_id > last_id) if after else None,
+        key=None,
+        plan=Plan.SEARCH,
+        source=matching_in_index_order(ACTION),
         columns=columns,
     )
 
 
 @lru_cache(maxsize=512)
-def _page_statement(
+def page_statement(
     shape: tuple[str, ...],
     sort: ActionSort,
     after: bool,
@@ -332,13 +289,15 @@ def _page_statement(
 ) -> Select[*tuple[Any, ...]]:
     if sort.field == "relevance":
         return _relevance_page(shape, sort, after, columns)
+    if plan is Plan.SEARCH:
+        return _search_page(shape, sort, after, columns)
     key = sort_key(sort)
     order = (
         [(A.id, sort.descending)]
         if key is None
         else [(key, sort.descending), (A.id, sort.descending)]
     )
-    return _paged(
+    return paged(
         where=filter_conditions(shape),
         order=order,
         after=_after(sort, key) if after else None,
@@ -346,129 +305,3 @@ def _page_statement(
         plan=plan,
         columns=columns,
     )
-
-
-def fetch_rows(
-    *,
-    db: Reader,
-    filters: ActionFilters,
-    sort: ActionSort,
-    as_of: date,
-    after: Position | None,
-    limit: int,
-    columns: Columns = PAGE_COLUMNS,
-) -> tuple[list[Row[Any]], Position | None]:
-    """Up to `limit` rows of `columns` (and the sort key last) after `after`, in one statement
-    (two at most for days overdue); and the position to continue from (None at the end)."""
-    if sort.field == "days_overdue":
-        return _fetch_by_days_overdue(
-            db=db,
-            filters=filters,
-            descending=sort.descending,
-            as_of=as_of,
-            after=after,
-            limit=limit,
-            columns=columns,
-        )
-    shape, params = filter_values(filters=filters, as_of=as_of)
-    params["limit"] = limit + 1
-    if after is not None:
-        params["after_key"], params["after_id"] = after.key, after.last_id
-    plan = _plan(db, shape, params)
-    statement = _page_statement(shape, sort, after is not None, plan, columns)
-    rows = db.execute(at_day(statement, as_of), params).all()
-    following = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        following = Position(None if sort.field == "id" else last[-1], last[0])
-    return list(rows), following
-
-
-# --- days overdue ----------------------------------------------------------------------------
-#
-# Days overdue depend on the day asked about, so no index holds them in order. But the overdue
-# actions, in order of days overdue, are the overdue actions in order of due date (reversed),
-# which an index holds; and every other action has 0 days, in id order. So this sort reads two
-# segments in turn, each in the order of an index: "-days_overdue" the overdue actions (most days
-# first, then highest id) and then the rest (highest id first); "days_overdue" the rest (lowest
-# id first) and then the overdue actions (fewest days first, then lowest id). A position with
-# days > 0 is in the overdue segment. The order is exactly that of sorting by (days, id).
-
-
-def _segments(descending: bool) -> tuple[str, str]:
-    return ("overdue", "not_overdue") if descending else ("not_overdue", "overdue")
-
-
-@lru_cache(maxsize=256)
-def _overdue_segment_statement(
-    shape: tuple[str, ...], descending: bool, after: bool, plan: Plan, columns: Columns
-) -> Select[*tuple[Any, ...]]:
-    # Through the due-date sort's indexed expression; overdue actions all have a due date.
-    due = sort_key(ActionSort.DUE_DATE)
-    assert due is not None
-    position = None
-    if after:
-        last_due = bindparam("after_due", type_=Date())
-        last_id = bindparam("after_id", type_=Integer())
-        further = due > last_due if descending else due < last_due
-        same_due_further = A.id < last_id if descending else A.id > last_id
-        # Bounded below (above) by the last due date, so the index range starts there.
-        bound = due >= last_due if descending else due <= last_due
-        position = and_(bound, or_(further, and_(due == last_due, same_due_further)))
-    return _paged(
-        where=filter_conditions(shape),
-        order=[(due, not descending), (A.id, descending)],
-        after=position,
-        key=DAYS_OVERDUE,
-        plan=plan,
-        columns=columns,
-    )
-
-
-def _fetch_by_days_overdue(
-    *,
-    db: Reader,
-    filters: ActionFilters,
-    descending: bool,
-    as_of: date,
-    after: Position | None,
-    limit: int,
-    columns: Columns,
-) -> tuple[list[Row[Any]], Position | None]:
-    shape, params = filter_values(filters=filters, as_of=as_of)
-    segments = list(_segments(descending))
-    if after is not None:
-        # Start in the segment the position is in.
-        segments = segments[segments.index("overdue" if after.key > 0 else "not_overdue") :]
-    rows: list[Any] = []  # Rows, and tuples like them
-    for segment in segments:
-        if ("not_overdue" if segment == "overdue" else "overdue") in shape:
-            continue  # the filters leave this segment empty
-        segment_shape = shape if segment in shape else (*shape, segment)
-        segment_params = {**params, "limit": limit + 1 - len(rows)}
-        resume = after is not None and (after.key > 0) == (segment == "overdue")
-        if resume:
-            assert after is not None
-            segment_params["after_id"] = after.last_id
-        if segment == "overdue":
-            if resume:
-                assert after is not None
-                segment_params["after_due"] = as_of - timedelta(days=after.key)
-            plan = Plan.STATES if is_past(as_of) else _plan(db, segment_shape, segment_params)
-            statement = _overdue_segment_statement(segment_shape, descending, resume, plan, columns)
-            rows.extend(db.execute(at_day(statement, as_of), segment_params).all())
-        else:
-            id_order = ActionSort.ID_DESC if descending else ActionSort.ID
-            plan = _plan(db, segment_shape, segment_params)
-            statement = at_day(
-                _page_statement(segment_shape, id_order, resume, plan, columns), as_of
-            )
-            rows.extend((*row, 0) for row in db.execute(statement, segment_params).all())
-        if len(rows) > limit:
-            break
-    following = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        following = Position(rows[-1][-1], rows[-1][0])
-    return rows, following

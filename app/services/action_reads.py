@@ -21,7 +21,7 @@ from app import clock
 from app.db import Reader
 from app.schemas.filters import ActionFilters, ActionSort
 from app.services.action_filters import ACTION, A, filter_conditions, filter_values
-from app.services.action_pages import BASE, PAGE_COLUMNS, Columns, fetch_rows
+from app.services.action_pages import BASE, PAGE_COLUMNS, Columns
 from app.services.as_of import at_day, cutoff_params
 from app.services.cursors import (
     Cursor,
@@ -32,6 +32,7 @@ from app.services.cursors import (
     filters_fingerprint,
 )
 from app.services.overdue_rule import days_overdue
+from app.services.page_rows import fetch_rows
 from app.services.search_index import matching_ids
 from app.services.stale_rule import is_stale, stale_before
 

@@ -11,7 +11,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Float, Integer, Select, String, bindparam, select, table
+from sqlalchemy import (
+    Float,
+    FromClause,
+    Integer,
+    Join,
+    Select,
+    String,
+    and_,
+    bindparam,
+    select,
+    table,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
@@ -130,3 +141,14 @@ def ranked_matches() -> Select[int, float]:
         .select_from(_TABLE)
         .where(_Matches())
     )
+
+
+def indexed_id() -> ColumnElement[int]:
+    """The matching action's id as the index holds it (FTS5's rowid: its order)."""
+    return _ActionId()
+
+
+def matching_in_index_order(action: FromClause) -> Join:
+    """The index's matches joined to their actions, the search condition in the join: on SQLite
+    FTS5 yields them in id order and takes a bound on `indexed_id()` as a range of its own."""
+    return _TABLE.join(action, and_(action.c.id == _ActionId(), _Matches()))

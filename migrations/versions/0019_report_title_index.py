@@ -20,6 +20,8 @@ revision: str = "0019"
 down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+# An index only: the tables and columns are those of 0016 (app.migrate.same_tables).
+changes_schema = False
 
 
 def upgrade() -> None:

@@ -23,6 +23,8 @@ revision: str = "0020"
 down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+# An index only: the tables and columns are those of 0019 (app.migrate.same_tables).
+changes_schema = False
 
 # Spelled out here rather than imported: later code must not change what this migration did.
 COLUMNS = ["due_date", "action_id", "status", "finding_withdrawn_at", "valid_from", "valid_to"]

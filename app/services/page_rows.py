@@ -1,0 +1,145 @@
+"""A page's rows: the statement of its shape (app.services.action_pages) run with the request's
+values, and the position to continue from; by days overdue, two segments in turn."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Date, Integer, Row, Select, and_, bindparam, or_
+
+from app.db import Reader
+from app.schemas.filters import ActionFilters, ActionSort
+from app.services.action_filters import A, filter_conditions, filter_values
+from app.services.action_pages import PAGE_COLUMNS, Columns, page_statement, paged, sort_key
+from app.services.as_of import at_day, is_past
+from app.services.cursors import Position
+from app.services.overdue_rule import DAYS_OVERDUE
+from app.services.page_plans import Plan, plan_for
+
+
+def fetch_rows(
+    *,
+    db: Reader,
+    filters: ActionFilters,
+    sort: ActionSort,
+    as_of: date,
+    after: Position | None,
+    limit: int,
+    columns: Columns = PAGE_COLUMNS,
+) -> tuple[list[Row[Any]], Position | None]:
+    """Up to `limit` rows of `columns` (and the sort key last) after `after`, in one statement
+    (two at most for days overdue); and the position to continue from (None at the end)."""
+    if sort.field == "days_overdue":
+        return _fetch_by_days_overdue(
+            db=db,
+            filters=filters,
+            descending=sort.descending,
+            as_of=as_of,
+            after=after,
+            limit=limit,
+            columns=columns,
+        )
+    shape, params = filter_values(filters=filters, as_of=as_of)
+    params["limit"] = limit + 1
+    if after is not None:
+        params["after_key"], params["after_id"] = after.key, after.last_id
+    plan = plan_for(db, shape, params, by_id=sort.field == "id")
+    statement = page_statement(shape, sort, after is not None, plan, columns)
+    rows = db.execute(at_day(statement, as_of), params).all()
+    following = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        following = Position(None if sort.field == "id" else last[-1], last[0])
+    return list(rows), following
+
+
+# --- days overdue ----------------------------------------------------------------------------
+#
+# Days overdue depend on the day asked about, so no index holds them in order. But the overdue
+# actions, in order of days overdue, are the overdue actions in order of due date (reversed),
+# which an index holds; and every other action has 0 days, in id order. So this sort reads two
+# segments in turn, each in the order of an index: "-days_overdue" the overdue actions (most days
+# first, then highest id) and then the rest (highest id first); "days_overdue" the rest (lowest
+# id first) and then the overdue actions (fewest days first, then lowest id). A position with
+# days > 0 is in the overdue segment. The order is exactly that of sorting by (days, id).
+
+
+def _segments(descending: bool) -> tuple[str, str]:
+    return ("overdue", "not_overdue") if descending else ("not_overdue", "overdue")
+
+
+@lru_cache(maxsize=256)
+def _overdue_segment_statement(
+    shape: tuple[str, ...], descending: bool, after: bool, plan: Plan, columns: Columns
+) -> Select[*tuple[Any, ...]]:
+    # Through the due-date sort's indexed expression; overdue actions all have a due date.
+    due = sort_key(ActionSort.DUE_DATE)
+    assert due is not None
+    position = None
+    if after:
+        last_due = bindparam("after_due", type_=Date())
+        last_id = bindparam("after_id", type_=Integer())
+        further = due > last_due if descending else due < last_due
+        same_due_further = A.id < last_id if descending else A.id > last_id
+        # Bounded below (above) by the last due date, so the index range starts there.
+        bound = due >= last_due if descending else due <= last_due
+        position = and_(bound, or_(further, and_(due == last_due, same_due_further)))
+    return paged(
+        where=filter_conditions(shape),
+        order=[(due, not descending), (A.id, descending)],
+        after=position,
+        key=DAYS_OVERDUE,
+        plan=plan,
+        columns=columns,
+    )
+
+
+def _fetch_by_days_overdue(
+    *,
+    db: Reader,
+    filters: ActionFilters,
+    descending: bool,
+    as_of: date,
+    after: Position | None,
+    limit: int,
+    columns: Columns,
+) -> tuple[list[Row[Any]], Position | None]:
+    shape, params = filter_values(filters=filters, as_of=as_of)
+    segments = list(_segments(descending))
+    if after is not None:
+        # Start in the segment the position is in.
+        segments = segments[segments.index("overdue" if after.key > 0 else "not_overdue") :]
+    rows: list[Any] = []  # Rows, and tuples like them
+    for segment in segments:
+        if ("not_overdue" if segment == "overdue" else "overdue") in shape:
+            continue  # the filters leave this segment empty
+        segment_shape = shape if segment in shape else (*shape, segment)
+        segment_params = {**params, "limit": limit + 1 - len(rows)}
+        resume = after is not None and (after.key > 0) == (segment == "overdue")
+        if resume:
+            assert after is not None
+            segment_params["after_id"] = after.last_id
+        if segment == "overdue":
+            if resume:
+                assert after is not None
+                segment_params["after_due"] = as_of - timedelta(days=after.key)
+            plan = Plan.STATES if is_past(as_of) else plan_for(db, segment_shape, segment_params)
+            statement = _overdue_segment_statement(segment_shape, descending, resume, plan, columns)
+            rows.extend(db.execute(at_day(statement, as_of), segment_params).all())
+        else:
+            id_order = ActionSort.ID_DESC if descending else ActionSort.ID
+            plan = plan_for(db, segment_shape, segment_params, by_id=True)
+            statement = at_day(
+                page_statement(segment_shape, id_order, resume, plan, columns), as_of
+            )
+            rows.extend((*row, 0) for row in db.execute(statement, segment_params).all())
+        if len(rows) > limit:
+            break
+    following = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        following = Position(rows[-1][-1], rows[-1][0])
+    return rows, following
