@@ -26,7 +26,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import NullType
 
 from app.services.action_filters import OWNER, SECTION, A, F, R
-from app.services.overdue_rule import DAYS_OVERDUE, DAYS_PAST_DUE, OVERDUE
+from app.services.overdue_rule import DAYS_PAST_DUE, OVERDUE
 from app.services.stale_rule import STALE
 
 COLUMNS = (
@@ -126,13 +126,12 @@ _TEXT_CELLS: dict[str, ColumnElement[Any]] = {
     "question": SECTION.c.heading,
 }
 # Values the service makes (numbers, dates, names of states): never a comma, quote or line break.
+# (is_overdue and days_overdue: _overdue_cells.)
 _VALUE_CELLS: dict[str, ColumnElement[Any]] = {
     "id": A.id,
     "status": A.status,
     "priority": A.priority,
     "due_date": iso_day(A.due_date),
-    "is_overdue": case((OVERDUE, "true"), else_="false"),
-    "days_overdue": DAYS_OVERDUE,
     "owner_id": A.owner_id,
     "finding_id": A.finding_id,
     "kind": F.kind,
@@ -149,7 +148,9 @@ _VALUE_CELLS: dict[str, ColumnElement[Any]] = {
     "stale": case((STALE, "true"), else_="false"),
 }
 if COLUMNS[COLUMNS.index("is_overdue") + 1] != "days_overdue":
-    raise RuntimeError("_printf_record writes is_overdue and days_overdue together: keep them so")
+    raise RuntimeError("is_overdue and days_overdue are written together: keep them side by side")
+# The cells each written on its own: days_overdue comes with is_overdue (_overdue_cells).
+_WRITTEN = tuple(name for name in COLUMNS if name != "days_overdue")
 _QUOTE = literal_column("'\"'", String)
 _NOTHING = literal_column("''", String)
 
@@ -162,9 +163,11 @@ def _may_be_null(element: ColumnElement[Any]) -> bool:
 
 
 def _text(column: ColumnElement[Any]) -> ColumnElement[str]:
-    """User-written text, kept from being run as a formula: such a cell gets a leading '."""
-    first = func.substr(column, 1, 1)
-    return case((first.in_(FORMULA_STARTS), literal("'") + column), else_=column)
+    """User-written text, kept from being run as a formula: such a cell gets a leading '.
+    Every formula start is below 'A' (65): text starting with a letter is let through by
+    ascii() alone, without substr() and the list."""
+    starts = and_(func.ascii(column) < 65, func.substr(column, 1, 1).in_(FORMULA_STARTS))
+    return case((starts, literal("'") + column), else_=column)
 
 
 def _cell(name: str) -> ColumnElement[str]:
@@ -181,11 +184,21 @@ def _cell(name: str) -> ColumnElement[str]:
     return func.coalesce(cell, _NOTHING) if _may_be_null(column) else cell
 
 
+def _overdue_cells() -> ColumnElement[str]:
+    """is_overdue and days_overdue, comma between, from one test of the rule (its costliest
+    part: the withdrawn findings are looked up once per statement for each test)."""
+    return case(
+        (OVERDUE, literal_column("'true,'", String).concat(DAYS_PAST_DUE)),
+        else_=literal_column("'false,0'", String),
+    )
+
+
 def _concatenated_record() -> ColumnElement[str]:
     """The record as one string of cells joined by `||`."""
-    record = _cell(COLUMNS[0])
-    for name in COLUMNS[1:]:
-        record = record + literal_column("','", String) + _cell(name)
+    cells = [_overdue_cells() if name == "is_overdue" else _cell(name) for name in _WRITTEN]
+    record = cells[0]
+    for cell in cells[1:]:
+        record = record + literal_column("','", String) + cell
     return record + literal("\r\n")
 
 
@@ -208,18 +221,10 @@ def _printf_record() -> ColumnElement[bytes]:
     SQLite an allocation and a copy per row: this has a third of the old record's calls."""
     formats: list[str] = []
     values: list[ColumnElement[Any]] = []
-    for name in COLUMNS:
-        if name == "days_overdue":
-            continue  # written with is_overdue
+    for name in _WRITTEN:
         if name == "is_overdue":
-            # Both cells from one test of the rule (its costliest part, evaluated once).
             formats.append("%s")
-            values.append(
-                case(
-                    (OVERDUE, literal_column("'true,'", String).concat(DAYS_PAST_DUE)),
-                    else_=literal_column("'false,0'", String),
-                )
-            )
+            values.append(_overdue_cells())
         elif name not in _TEXT_CELLS:
             formats.append("%s")
             values.append(_VALUE_CELLS[name])
