@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar, cast
 from weakref import WeakKeyDictionary
 
-from anyio import CapacityLimiter, to_thread
+from anyio import CancelScope, CapacityLimiter, to_thread
 from fastapi import Depends
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import OperationalError
@@ -241,13 +241,28 @@ class Database:
 
     async def stream_heavy(self, chunks: Iterator[T]) -> AsyncGenerator[T, None]:
         """The chunks of a long export, each made in a worker thread as a heavy read: an export
-        takes its turn with stats and summaries chunk by chunk, never for its whole length."""
+        takes its turn with stats and summaries chunk by chunk, never for its whole length.
+
+        The next chunk is made while this one is sent: the database works while the client
+        reads, rather than each waiting for the other (one chunk ahead, so memory stays flat)."""
         limiter = self._limiter(_HEAVY_READS)
-        while True:
-            chunk = await to_thread.run_sync(next, chunks, _END, limiter=limiter)
-            if chunk is _END:
-                return
-            yield chunk
+
+        def make() -> asyncio.Future[Any]:
+            return asyncio.ensure_future(to_thread.run_sync(next, chunks, _END, limiter=limiter))
+
+        ahead = make()
+        try:
+            while (chunk := await ahead) is not _END:
+                ahead = make()
+                yield chunk
+        finally:
+            # Abandoned (the client went away): the chunk being made is let finish, so that
+            # its session ends in its thread and no two threads ever run the iterator at once.
+            if not ahead.done():
+                with CancelScope(shield=True):
+                    await asyncio.wait([ahead])
+            if not ahead.cancelled():
+                ahead.exception()  # retrieved: its failure, if any, was the stream's own or moot
 
     async def started_stream(self, chunks: Iterator[T], *, first: int = 2) -> AsyncIterator[T]:
         """`stream_heavy`, its first chunks made before this returns (an export's header and

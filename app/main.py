@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 from fastapi import Depends, FastAPI
@@ -98,3 +99,10 @@ def create_app() -> FastAPI:
 
 
 app = create_app()
+
+# What is made by now (modules, models, routes, compiled statements) lives as long as the
+# process: kept out of the garbage collector's sight, so that a full collection walks only what
+# requests made. A CSV export or a large stats answer brings one on every second or two; walking
+# everything, each held the event loop (and /health) up for 70 to 90 ms, measured on SQLite 1M.
+gc.collect()
+gc.freeze()

@@ -144,17 +144,18 @@ async def csv_export(server: Server) -> str:
     try:
         with PeakMemory(server) as memory:
             answer = await client.get(f"{LIST}?format=csv", keep_body=False, timeout=1800)
-        peaks = memory.high_water_kib()
+        peaks, cpu = memory.high_water_kib(), memory.cpu_seconds()
     finally:
         await client.close()
     rows = max(answer.lines - 1, 0)
     peak_text = ", ".join(f"{kib / 1024:.0f}" for kib in peaks.values() if kib)
     return (
-        "| rows | seconds | rows/s | MB sent | peak RSS per process (MiB, VmHWM) "
-        "| peak RSS summed, sampled (MiB) | status |\n| --- | --- | --- | --- | --- | --- | --- |\n"
+        "| rows | seconds | rows/s | server CPU s (rows per CPU s) | MB sent "
+        "| peak RSS per process (MiB, VmHWM) | peak RSS summed, sampled (MiB) | status |\n"
+        "| --- | --- | --- | --- | --- | --- | --- | --- |\n"
         f"| {rows:,} | {answer.seconds:.1f} | {rows / answer.seconds:,.0f} | "
-        f"{answer.size / 1e6:.0f} | {peak_text} | {memory.sampled_kib / 1024:.0f} | "
-        f"{answer.status} |"
+        f"{cpu:.1f} ({rows / max(cpu, 0.01):,.0f}) | {answer.size / 1e6:.0f} | {peak_text} | "
+        f"{memory.sampled_kib / 1024:.0f} | {answer.status} |"
     )
 
 

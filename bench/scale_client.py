@@ -136,10 +136,20 @@ def _status_kib(pid: int, key: str) -> int:
     return 0
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class PeakMemory:
     """The server's peak resident memory over a stretch: the kernel's high-water mark (VmHWM,
     reset first through clear_refs where allowed) and, as a cross-check, sampled VmRSS summed
-    over the server's processes."""
+    over the server's processes. Also the CPU time they used: on a machine shared with other
+    work, a steadier figure than the time on the clock (not counting a database server's)."""
 
     def __init__(self, server: Server) -> None:
         self.pids = server.pids()
@@ -148,6 +158,7 @@ class PeakMemory:
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def __enter__(self) -> PeakMemory:
+        self._cpu_before = {pid: _cpu_seconds(pid) for pid in self.pids}
         for pid in self.pids:
             with suppress(OSError):
                 Path(f"/proc/{pid}/clear_refs").write_text("5")
@@ -162,6 +173,9 @@ class PeakMemory:
         while not self._stop.wait(0.05):
             total = sum(_status_kib(pid, "VmRSS") for pid in self.pids)
             self.sampled_kib = max(self.sampled_kib, total)
+
+    def cpu_seconds(self) -> float:
+        return sum(_cpu_seconds(pid) - before for pid, before in self._cpu_before.items())
 
     def high_water_kib(self) -> dict[int, int]:
         return {pid: _status_kib(pid, "VmHWM") for pid in self.pids}

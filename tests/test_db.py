@@ -201,6 +201,36 @@ def test_an_export_is_made_chunk_by_chunk_in_worker_threads(
     assert len(made_in) == 3 and loop_thread not in made_in
 
 
+def test_an_export_makes_its_next_chunk_while_one_is_sent_and_finishes_it_when_left(
+    production_database: app_db.Database,
+) -> None:
+    making, release = threading.Event(), threading.Event()
+    made: list[bytes] = []
+
+    def chunks() -> Iterator[bytes]:
+        yield b"a"
+        making.set()
+        release.wait(10)
+        made.append(b"b")
+        yield b"b"
+        made.append(b"c")
+        yield b"c"
+
+    async def scenario() -> None:
+        stream = production_database.stream_heavy(chunks())
+        assert await anext(stream) == b"a"
+        # "b" is being made while "a" is still with the client.
+        assert await asyncio.to_thread(making.wait, 10)
+        closing = asyncio.create_task(stream.aclose())  # the client goes away
+        await asyncio.sleep(0)
+        assert not closing.done()  # waits for the chunk in the making, not past it
+        release.set()
+        await closing
+
+    asyncio.run(scenario())
+    assert made == [b"b"]
+
+
 def test_an_error_within_the_loops_budget_is_not_run_again(
     production_database: app_db.Database,
 ) -> None:

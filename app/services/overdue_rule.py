@@ -102,4 +102,6 @@ NOT_OVERDUE = or_(
     _A.due_date >= AS_OF,
     _A.finding_id.in_(WITHDRAWN)._annotate({WITHDRAWN_RULE: True}),
 )
-DAYS_OVERDUE = case((OVERDUE, days_between(_A.due_date, AS_OF)), else_=0)
+# Days since the due date, whether or not the action is overdue: only meaningful where OVERDUE.
+DAYS_PAST_DUE = days_between(_A.due_date, AS_OF)
+DAYS_OVERDUE = case((OVERDUE, DAYS_PAST_DUE), else_=0)
