@@ -252,7 +252,10 @@ class Database:
 
         ahead = make()
         try:
-            while (chunk := await ahead) is not _END:
+            # Shielded: a cancelled request (the client went away) must not cancel the chunk
+            # being made, whose thread would run on, out of the limiter's count; the finally
+            # below waits for it instead.
+            while (chunk := await asyncio.shield(ahead)) is not _END:
                 ahead = make()
                 yield chunk
         finally:

@@ -231,6 +231,39 @@ def test_an_export_makes_its_next_chunk_while_one_is_sent_and_finishes_it_when_l
     assert made == [b"b"]
 
 
+def test_an_export_cancelled_while_its_chunk_is_made_waits_for_that_chunk(
+    production_database: app_db.Database,
+) -> None:
+    making, release = threading.Event(), threading.Event()
+    made: list[bytes] = []
+
+    def chunks() -> Iterator[bytes]:
+        yield b"a"
+        making.set()
+        release.wait(10)
+        made.append(b"b")
+        yield b"b"
+
+    async def scenario() -> None:
+        stream = production_database.stream_heavy(chunks())
+        assert await anext(stream) == b"a"
+        sending = asyncio.create_task(anext(stream))  # the response waits for "b"
+        assert await asyncio.to_thread(making.wait, 10)
+        sending.cancel()  # the client goes away: Starlette cancels the response's task
+        for _ in range(5):  # turns of the loop, for the cancellation to reach the stream
+            await asyncio.sleep(0)
+        assert not sending.done()  # it waits for the chunk in the making
+        release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await sending
+        # The chunk's thread finished before the stream let go of its turn: not left running,
+        # out of the heavy reads' count.
+        assert made == [b"b"]
+        assert production_database._limiter(app_db._HEAVY_READS).borrowed_tokens == 0
+
+    asyncio.run(scenario())
+
+
 def test_an_error_within_the_loops_budget_is_not_run_again(
     production_database: app_db.Database,
 ) -> None:
