@@ -12,7 +12,8 @@ that a window ending "today" does not move at midnight between pages).
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+from collections.abc import Generator
+from contextlib import closing
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -48,6 +49,8 @@ DEFAULT_LIMIT = 1000
 # The longest window answered, and the one when `since` is not given, in days.
 MAX_DAYS = 366
 DEFAULT_DAYS = 90
+# Rows of newly overdue states fetched at a time (checked here, so no LIMIT bounds them).
+_OVERDUE_BATCH = 500
 _EVENT = cast(Table, ActionEvent.__table__)
 _ACTION = cast(Table, Action.__table__)
 E = _EVENT.c
@@ -170,7 +173,7 @@ def _events(
     window: tuple[date, date],
     after: ChangePosition | None,
     limit: int,
-) -> Iterator[tuple[Key, dict[str, Any]]]:
+) -> Generator[tuple[Key, dict[str, Any]], None, None]:
     since, until = window
     shape, params = filter_values(filters=replace(filters, as_of=None), as_of=until)
     start, after_id = _starts(since), 0
@@ -220,7 +223,7 @@ def _overdue_statement(shape: tuple[str, ...]) -> Any:
 
 def _newly_overdue(
     db: Reader, filters: ActionFilters, window: tuple[date, date], after: ChangePosition | None
-) -> Iterator[tuple[Key, dict[str, Any]]]:
+) -> Generator[tuple[Key, dict[str, Any]], None, None]:
     """Actions whose due date passed in the window (overdue from the day after it) and that
     were open, in progress or blocked with that due date, and their finding in the report, at
     the end of that day. Read from the states that held in the window, each checked here for
@@ -236,8 +239,21 @@ def _newly_overdue(
         held_from=day_end(first_due),
         held_to=day_end(until),
     )
-    # The filters apply to each action as it stood at the end of `until`.
-    for row in db.execute(at_day(_overdue_statement(shape), until), params):
+    # The filters apply to each action as it stood at the end of `until`. Read a batch at a
+    # time: the rows are checked here, so no LIMIT bounds them, and PostgreSQL's driver would
+    # otherwise fetch every one to the end of the window for each page.
+    statement = at_day(_overdue_statement(shape), until).execution_options(
+        stream_results=True, yield_per=_OVERDUE_BATCH
+    )
+    result = db.execute(statement, params)
+    try:
+        yield from _overdue_items(result)
+    finally:
+        result.close()
+
+
+def _overdue_items(rows: Any) -> Generator[tuple[Key, dict[str, Any]], None, None]:
+    for row in rows:
         became = day_end(row.due_date)  # the start of the first day it was overdue
         held_then = day_end(row.due_date + timedelta(days=1))
         if not row.valid_from < held_then <= row.valid_to:
@@ -282,25 +298,23 @@ def changes(
     after = None if decoded is None else decoded.position
     if after is not None and not _starts(window[0]) <= after.at < day_end(window[1]):
         raise InvalidCursor("its position is not in its window")
-    merged = heapq.merge(
-        _events(db, filters, window, after, limit),
-        _newly_overdue(db, filters, window, after),
-        key=lambda keyed: keyed[0],
-    )
+    events = _events(db, filters, window, after, limit)
+    overdue = _newly_overdue(db, filters, window, after)
     items: list[dict[str, Any]] = []
     keys: list[Key] = []
     next_cursor = None
-    for key, item in merged:
-        if len(items) == limit:  # there is more: the next page reads on from the last item
-            last_at, origin, last_id = keys[-1]
-            position = ChangePosition(at=last_at, overdue=origin == 1, last_id=last_id)
-            next_cursor = encode_changes_cursor(
-                ChangesCursor(position=position, since=window[0], until=window[1]),
-                fingerprint=fingerprint,
-            )
-            break
-        items.append(item)
-        keys.append(key)
+    with closing(events), closing(overdue):  # a page stops early: their cursors are closed
+        for key, item in heapq.merge(events, overdue, key=lambda keyed: keyed[0]):
+            if len(items) == limit:  # there is more: the next page reads on from the last item
+                last_at, origin, last_id = keys[-1]
+                position = ChangePosition(at=last_at, overdue=origin == 1, last_id=last_id)
+                next_cursor = encode_changes_cursor(
+                    ChangesCursor(position=position, since=window[0], until=window[1]),
+                    fingerprint=fingerprint,
+                )
+                break
+            items.append(item)
+            keys.append(key)
     return ChangesOut.model_validate(
         {
             "since": window[0],
