@@ -15,9 +15,10 @@ from __future__ import annotations
 from contextlib import closing
 from dataclasses import replace
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Integer, bindparam, select
 
 from app.db import Reader
 from app.schemas.filters import ActionFilters
@@ -48,6 +49,14 @@ def _walked(
     return found
 
 
+@lru_cache(maxsize=64)
+def _first_ended_statement(shape: tuple[str, ...]) -> Any:
+    """The first `first_limit` overdue actions of `shape` by due date among the ended states
+    that held on the day. Built once per shape: as_of caches the rewrite by statement."""
+    first = select(A.id).where(*filter_conditions(shape)).order_by(A.due_date, A.id.desc())
+    return on_states_of(first.limit(bindparam("first_limit", type_=Integer())), ENDED)
+
+
 def oldest_page(
     *, db: Reader, filters: ActionFilters, as_of: date, limit: int
 ) -> list[dict[str, Any]]:
@@ -59,10 +68,7 @@ def oldest_page(
     active = tuple(status for status in _ACTIVE if status in (filters.statuses or _ACTIVE))
     skipped = skipped_ids(db, active, params)
     ids = set(_walked(db, active, as_of, skipped, limit))
-    first_ended = (
-        select(A.id).where(*filter_conditions(shape)).order_by(A.due_date, A.id.desc()).limit(limit)
-    )
-    ids.update(db.scalars(on_states_of(first_ended, ENDED), params))
+    ids.update(db.scalars(_first_ended_statement(shape), {**params, "first_limit": limit}))
     items = action_reads.many_actions(db=db, action_ids=sorted(ids), as_of=as_of)
     items.sort(key=lambda item: (item["due_date"], -item["id"]))
     return items[:limit]

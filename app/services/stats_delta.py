@@ -21,9 +21,10 @@ others (by report, by stale, other filters) read the states that held (stats_pas
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from app.db import Reader
 from app.schemas.filters import ActionFilters
@@ -91,8 +92,26 @@ def _part(
 def skipped_ids(db: Reader, active: tuple[str, ...], params: dict[str, Any]) -> frozenset[int]:
     """The actions overdue on the day by their current state, begun after it: the walk of
     today's overdue actions passes over them."""
-    statement = select(A.id).where(A.status.in_(active), OVERDUE)
-    return frozenset(db.scalars(on_states_of(statement, RECENT), params))
+    return frozenset(db.scalars(_skipped_statement(active), params))
+
+
+# Statements built once per shape and rewritten to the states once (as_of caches the rewrite
+# by statement: one built per request would never be found again, and would push out those
+# that are).
+@lru_cache(maxsize=16)
+def _skipped_statement(active: tuple[str, ...]) -> Any:
+    return on_states_of(select(A.id).where(A.status.in_(active), OVERDUE), RECENT)
+
+
+@lru_cache(maxsize=64)
+def _due_soon_statements(shape: tuple[str, ...]) -> tuple[Any, Any, Any]:
+    """Today's count of the actions due between `soon_from` and `soon_to`, and the same over
+    the states begun since the day (RECENT) and ended since (ENDED)."""
+    window = A.due_date.between(
+        bindparam("soon_from", type_=A.due_date.type), bindparam("soon_to", type_=A.due_date.type)
+    )
+    count = select(func.count()).where(*filter_conditions(shape), window)
+    return count, on_states_of(count, RECENT), on_states_of(count, ENDED)
 
 
 def figures(
@@ -171,13 +190,11 @@ def summary_counts(
     due_soon = None
     if due_within is not None:
         shape, params = filter_values(filters=filters, as_of=as_of)
-        horizon = as_of + timedelta(days=due_within)
-        count = select(func.count()).where(
-            *filter_conditions(shape), A.due_date.between(as_of, horizon)
-        )
+        params.update(soon_from=as_of, soon_to=as_of + timedelta(days=due_within))
+        now, begun, ended = _due_soon_statements(shape)
         due_soon = (
-            int(db.scalar(count, params) or 0)
-            - int(db.scalar(on_states_of(count, RECENT), params) or 0)
-            + int(db.scalar(on_states_of(count, ENDED), params) or 0)
+            int(db.scalar(now, params) or 0)
+            - int(db.scalar(begun, params) or 0)
+            + int(db.scalar(ended, params) or 0)
         )
     return SummaryCounts(checked, overdue, due_soon)
