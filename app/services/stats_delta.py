@@ -89,6 +89,11 @@ def _part(
     return part
 
 
+class Disagreement(Exception):
+    """Today's figures and the states disagree (an action's row changed without its state, as
+    only a write outside the services could): the answer is read from the states alone."""
+
+
 def skipped_ids(db: Reader, active: tuple[str, ...], params: dict[str, Any]) -> frozenset[int]:
     """The actions overdue on the day by their current state, begun after it: the walk of
     today's overdue actions passes over them."""
@@ -172,6 +177,8 @@ def figures(
         candidates = [walked[key]] if key in walked else []
         if key in ended.oldest:
             candidates.append(decode_oldest(ended.oldest[key]))
+        if not candidates:  # the tallies count an overdue action no state shows
+            raise Disagreement(f"stats by {group_by} on {as_of}: group {key!r}")
         overdue[key] = Overdue(n, *min(candidates))
     return counts, overdue, on_time
 
