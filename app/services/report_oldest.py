@@ -63,13 +63,13 @@ def oldest_per_report(*, db: Reader, statuses: tuple[str, ...], as_of: date) -> 
         )
         return {
             report_id: Oldest(due, action_id, reference)
-            for report_id, due, action_id, reference in db.execute(statement).tuples()
+            for report_id, due, action_id, reference in db.execute(statement)
         }
     # One seek per report, its three values as one JSON array: a scalar subquery gives one
     # value, and three subqueries would seek three times.
     seek_json = first.with_only_columns(func.json_array(A.due_date, A.id, A.reference))
     found: dict[int, Oldest] = {}
-    for report_id, values in db.execute(select(R.id, seek_json.scalar_subquery())).tuples():
+    for report_id, values in db.execute(select(R.id, seek_json.scalar_subquery())):
         if values is not None:  # a report with none overdue
             due, action_id, reference = orjson.loads(values)
             found[report_id] = Oldest(date.fromisoformat(due), action_id, reference)

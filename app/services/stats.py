@@ -196,7 +196,7 @@ def _labels(db: Reader, group_by: StatsGroupBy, keys: Iterable[Any]) -> dict[Any
     else:
         return {key: str(key) for key in wanted}
     if len(wanted) > _WHOLE_TABLE_AFTER:  # most of the table (by report: tens of thousands)
-        return dict(db.execute(select(table.c.id, label)).tuples().all())
+        return dict(db.execute(select(table.c.id, label)).all())
     labels: dict[Any, str] = {}
     for chunk in _chunks(wanted):
         labels.update(db.execute(select(table.c.id, label).where(table.c.id.in_(chunk))).all())
@@ -298,8 +298,6 @@ def answer(
     )
     labels = _labels(db, group_by, counts)
     no_label = _NO_LABEL.get(group_by, "(none)")
-    completed = ActionStatus.COMPLETED.value
-    # One pass, the group's dict built in place: by report there are tens of thousands.
     groups = []
     for key, per_status in counts.items():
         late = overdue.get(key)
@@ -312,19 +310,11 @@ def answer(
                 "days_overdue": (as_of - late.due_date).days,
             }
         label = labels.get(key)
-        total = sum(per_status.values())
-        on_original, on_revised = on_time.get(key) or (0, 0)
         groups.append(
             {
                 "key": key,
                 "label": label if label is not None else no_label,
-                "counts": per_status,
-                "total": total,
-                "overdue": late.overdue if late else 0,
-                "completed_share": per_status[completed] / total if total else 0.0,
-                "oldest_overdue": oldest,
-                "completed_on_time_original": on_original,
-                "completed_on_time_revised": on_revised,
+                **_figures(per_status, late.overdue if late else 0, oldest, on_time.get(key)),
             }
         )
     if group_by in _ORDERED_KEYS:

@@ -173,7 +173,7 @@ def read(db: Reader, dim: str) -> dict[Any, Group]:
     # figures are ints on both databases (SUM of an integer column is a bigint on PostgreSQL).
     integer = dim in _INTEGER_KEYS
     summed: dict[Any, list[int]] = {}
-    for has_key, key, *figures in db.execute(union_all(stored, pending)).tuples():
+    for has_key, key, *figures in db.execute(union_all(stored, pending)):
         group = (int(key) if integer else key) if has_key else None
         before = summed.get(group)
         summed[group] = figures if before is None else list(map(add, before, figures))
