@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -12,6 +14,9 @@ from app.cli.common import err
 from app.cli.preflight import require_database
 from app.enums import EventType
 from app.errors import AppError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 app = typer.Typer(help="Webhook subscriptions.", no_args_is_help=True)
 
@@ -78,30 +83,32 @@ def webhook_list() -> None:
 @app.command("remove")
 def webhook_remove(webhook_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
     """Remove the webhook with this id, with its deliveries and their log."""
-    require_database()
-    from app.db import SessionLocal
     from app.services import webhooks
 
-    try:
-        with SessionLocal.begin() as session:
-            webhooks.remove(session=session, webhook_id=webhook_id)
-    except AppError as exc:
-        err.print(exc.detail, style="red", markup=False)
-        raise typer.Exit(2) from None
+    with _transaction() as session:
+        webhooks.remove(session=session, webhook_id=webhook_id)
     err.print(f"Removed webhook {webhook_id}.", markup=False)
 
 
 @app.command("enable")
 def webhook_enable(webhook_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
     """Enable the webhook with this id again after it was disabled for failing."""
+    from app.services import webhooks
+
+    with _transaction() as session:
+        webhooks.enable(session=session, webhook_id=webhook_id)
+    err.print(f"Enabled webhook {webhook_id}.", markup=False)
+
+
+@contextmanager
+def _transaction() -> Iterator[Session]:
+    """A command's one transaction; its error (an unknown id) reported with exit code 2."""
     require_database()
     from app.db import SessionLocal
-    from app.services import webhooks
 
     try:
         with SessionLocal.begin() as session:
-            webhooks.enable(session=session, webhook_id=webhook_id)
+            yield session
     except AppError as exc:
         err.print(exc.detail, style="red", markup=False)
         raise typer.Exit(2) from None
-    err.print(f"Enabled webhook {webhook_id}.", markup=False)
