@@ -201,23 +201,31 @@ def test_an_export_is_made_chunk_by_chunk_in_worker_threads(
     assert len(made_in) == 3 and loop_thread not in made_in
 
 
+class _PausedExport:
+    """Chunks "a", "b", "c": "b" is made only once `release` is set (`making` says it has
+    begun), and each chunk after "a" is noted in `made` as it is made."""
+
+    def __init__(self) -> None:
+        self.making, self.release = threading.Event(), threading.Event()
+        self.made: list[bytes] = []
+
+    def chunks(self) -> Iterator[bytes]:
+        yield b"a"
+        self.making.set()
+        self.release.wait(10)
+        for chunk in (b"b", b"c"):
+            self.made.append(chunk)
+            yield chunk
+
+
 def test_an_export_makes_its_next_chunk_while_one_is_sent_and_finishes_it_when_left(
     production_database: app_db.Database,
 ) -> None:
-    making, release = threading.Event(), threading.Event()
-    made: list[bytes] = []
-
-    def chunks() -> Iterator[bytes]:
-        yield b"a"
-        making.set()
-        release.wait(10)
-        made.append(b"b")
-        yield b"b"
-        made.append(b"c")
-        yield b"c"
+    export = _PausedExport()
 
     async def scenario() -> None:
-        stream = production_database.stream_heavy(chunks())
+        making, release = export.making, export.release
+        stream = production_database.stream_heavy(export.chunks())
         assert await anext(stream) == b"a"
         # "b" is being made while "a" is still with the client.
         assert await asyncio.to_thread(making.wait, 10)
@@ -228,24 +236,17 @@ def test_an_export_makes_its_next_chunk_while_one_is_sent_and_finishes_it_when_l
         await closing
 
     asyncio.run(scenario())
-    assert made == [b"b"]
+    assert export.made == [b"b"]
 
 
 def test_an_export_cancelled_while_its_chunk_is_made_waits_for_that_chunk(
     production_database: app_db.Database,
 ) -> None:
-    making, release = threading.Event(), threading.Event()
-    made: list[bytes] = []
-
-    def chunks() -> Iterator[bytes]:
-        yield b"a"
-        making.set()
-        release.wait(10)
-        made.append(b"b")
-        yield b"b"
+    export = _PausedExport()
 
     async def scenario() -> None:
-        stream = production_database.stream_heavy(chunks())
+        making, release, made = export.making, export.release, export.made
+        stream = production_database.stream_heavy(export.chunks())
         assert await anext(stream) == b"a"
         sending = asyncio.create_task(anext(stream))  # the response waits for "b"
         assert await asyncio.to_thread(making.wait, 10)
