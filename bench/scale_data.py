@@ -56,7 +56,7 @@ TABLES = ("report", "section", "finding", "action", "action_event", "evidence")
 # bench/scale_rows.py) and the build goes on. `check_columns` says which are missing.
 EXTRA_VALUES: dict[str, dict[str, Any]] = {table: {} for table in ("owner", *TABLES)}
 MARKER = "bench_scale_build"  # a table of its own: which build this database holds
-GENERATOR_VERSION = 2  # bump when the rows made change, so that older builds are remade
+GENERATOR_VERSION = 3  # bump when the rows made change, so that older builds are remade
 OWNERS = 400
 BATCH_ACTIONS = 20_000  # actions (and their report's other rows) per executemany round
 COPY_RECIPE_BASE = 25_000

@@ -133,8 +133,25 @@ TEAMS = (
     "Neighbourhoods", "People Services", "Strategic Planning", "Intelligence",
 )  # fmt: skip
 ROW_CHANGING_EVENTS = frozenset(
-    {"assigned", "unassigned", "updated", "transition", "signed_off", "sign_off_refused"}
+    {
+        "assigned",
+        "unassigned",
+        "updated",
+        "transition",
+        "signed_off",
+        "sign_off_refused",
+        "due_date_revised",
+        "progress_updated",
+    }
 )
+REVISION_REASONS = (
+    "Dependent on the new records system, whose launch moved.",
+    "Partner agency consultation took longer than planned.",
+    "Re-scoped after the force management statement.",
+    "Resources moved to a critical incident review.",
+)  # fmt: skip
+# How likely an action that is being worked on (or was) is to carry 0, 1, 2 or 3 progress updates.
+PROGRESS_UPDATES_CUMULATIVE = (0.25, 0.6, 0.85, 1.0)
 IMPORT_ACTOR = "hmicfrs-import"
 STATUSES = tuple(ActionStatus(name) for name in STATUS_WEIGHTS)
 STATUS_CUMULATIVE = tuple(itertools.accumulate(STATUS_WEIGHTS.values()))
@@ -482,13 +499,52 @@ class ReportMaker:
         if owner is not None:
             moment = self.later(moment, 1, 30)
             event("assigned", {"owner_id": [None, owner["id"]]})
+        original_due_date = due_date
         if due_date is not None and rng.random() < 0.25:
             moment = self.later(moment, 1, 30)
             event("updated", {"due_date": [None, due_date.isoformat()]})
+        if due_date is not None and rng.random() < 0.12:
+            moment = self.later(moment, 20, 200)
+            revised = due_date + timedelta(days=rng.randint(30, 240))
+            event(
+                "due_date_revised",
+                {"due_date": [due_date.isoformat(), revised.isoformat()]},
+                rng.choice(REVISION_REASONS),
+            )
+            due_date = revised
         current = ActionStatus.OPEN
         closed_at = None
         superseded_by = None
-        progress_note = None
+        progress: dict[str, Any] = {"progress_note": None, "rag": None, "percent_complete": None}
+        last_progress_at: datetime | None = None
+
+        def progress_update(*, done: int, worried: float) -> None:
+            nonlocal moment, last_progress_at
+            moment = self.later(moment, 7, 90)
+            rag = rng.choices(
+                ("green", "amber", "red"), cum_weights=(1 - worried, 1 - worried / 3, 1)
+            )[0]
+            now = {
+                "progress_note": (
+                    f"Work on {self.subject()} is under way; "
+                    f"next review with the {rng.choice(TEAMS)} team."
+                ),
+                "rag": rag,
+                "percent_complete": done,
+            }
+            changes = {
+                field: [progress[field], value]
+                for field, value in now.items()
+                if progress[field] != value
+            }
+            changes["last_progress_at"] = [
+                last_progress_at.isoformat() if last_progress_at else None,
+                moment.isoformat(),
+            ]
+            event("progress_updated", changes)
+            progress.update(now)
+            last_progress_at = moment
+
         for step in PATHS[status]:
             moment = self.later(moment, 5, 120)
             if step is ActionStatus.PENDING_SIGN_OFF:
@@ -509,13 +565,12 @@ class ReportMaker:
             current = step
             if step in CLOSED:
                 closed_at = moment
-        if status not in (ActionStatus.OPEN, ActionStatus.SUPERSEDED, ActionStatus.WITHDRAWN):
-            progress_note = (
-                f"Work on {self.subject()} is under way; "
-                f"next review with the {rng.choice(TEAMS)} team."
-                if rng.random() < 0.5
-                else None
-            )
+            if step is ActionStatus.IN_PROGRESS:
+                count = rng.choices(range(4), cum_weights=PROGRESS_UPDATES_CUMULATIVE)[0]
+                for number in range(1, count + 1):
+                    progress_update(done=min(95, number * rng.randint(10, 35)), worried=0.3)
+        if status is ActionStatus.OPEN and rng.random() < 0.15:
+            progress_update(done=rng.randint(0, 15), worried=0.6)
         if status is ActionStatus.OPEN and rng.random() < 0.1:
             self.evidence(
                 out, event, action_id=action_id, actor=actor, moment=self.later(moment, 1, 60)
@@ -541,7 +596,11 @@ class ReportMaker:
                 "priority": priority.value,
                 "priority_rank": priority.rank,
                 "due_date": due_date,
-                "progress_note": progress_note,
+                "original_due_date": original_due_date,
+                "progress_note": progress["progress_note"],
+                "rag": progress["rag"],
+                "percent_complete": progress["percent_complete"],
+                "last_progress_at": last_progress_at,
                 "created_at": imported_at,
                 "updated_at": max((row["created_at"] for row in updates), default=imported_at),
                 "closed_at": closed_at,
