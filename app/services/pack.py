@@ -273,8 +273,11 @@ def build_pack(*, db: Reader, filters: ActionFilters, since: date | None, today:
             _item(action, titles.get(action["report_id"], f"#{action['report_id']}"))
             for action in actions
         ),
-        # Up to the pack's cap (changes.MAX_CHANGES), the oldest: one page that size.
-        changes=changes.changes(db=db, filters=over_time, since=since, until=as_of),
+        # Up to the pack's cap, the oldest: one page that size (its cursor says if there are
+        # more, and the pack says so: Pack.changes_left_out).
+        changes=changes.changes(
+            db=db, filters=over_time, since=since, until=as_of, limit=changes.MAX_CHANGES
+        ),
         figures=figures,
     )
 
