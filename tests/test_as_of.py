@@ -3,7 +3,9 @@ day by day against a scripted quarter of changes (tests.history_scenario)."""
 
 from __future__ import annotations
 
+import csv
 import importlib.util
+import io
 from datetime import date, timedelta
 from typing import Any
 
@@ -12,7 +14,7 @@ from sqlalchemy import delete, select
 
 from app.models import ActionState
 from tests.helpers import assert_problem
-from tests.history_scenario import SEED_DAY, TODAY, Expected, Scenario, clock_at, play
+from tests.history_scenario import SEED_DAY, TODAY, Expected, Scenario, at, clock_at, play
 from tests.query_data import fetch_all
 
 ROOT_MIGRATION = "migrations/versions/0012_action_state.py"
@@ -182,3 +184,73 @@ def test_the_migration_rebuilds_from_the_history_the_states_the_service_wrote(
     session.execute(delete(ActionState))
     migration.backfill(session.connection())
     assert _states(session) == written
+
+
+# Neither is kept in the states: today's on every day.
+_NOT_KEPT = ("updated_at", "version")
+
+
+def _without(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in item.items() if key not in _NOT_KEPT}
+
+
+def _csv_rows(client: Any, query: str) -> list[dict[str, str]]:
+    response = client.get(f"/api/v1/actions.csv?{query}")
+    assert response.status_code == 200, response.text
+    return [_without(row) for row in csv.DictReader(io.StringIO(response.text))]
+
+
+def test_a_past_days_notes_and_revisions_are_the_ones_given_that_day(
+    client: Any, seed_text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The list, one action and the CSV asked on a later day with as_of answer what they
+    answered on the day itself (but for `_NOT_KEPT`), notes and revision counts included: the
+    notes are rebuilt from the history (app.services.past_progress), the CSV's written between
+    the two parts of the record the database writes, quoted as it quotes them."""
+    from app.db import SessionLocal
+    from app.principal import system
+    from app.services.reports import import_text
+
+    day = date(2026, 1, 6)
+    with clock_at(monkeypatch) as set_now:
+        set_now(at(SEED_DAY, 9))
+        with SessionLocal.begin() as session:
+            import_text(session=session, raw=seed_text, metadata={}, actor=system("tests"))
+        x, y, z = (item["id"] for item in client.get("/api/v1/actions?limit=3").json()["items"])
+        set_now(at(day))
+        for action_id, fields in (
+            (x, {"due_date": "2026-02-01", "progress_note": '=HYPERLINK("x"), then', "rag": "red"}),
+            (y, {"due_date": "2026-01-01", "progress_note": 'Said "soon"\r\nand more'}),
+            (z, {"progress_note": "-1 day"}),
+        ):
+            assert client.patch(f"/api/v1/actions/{action_id}", json=fields).status_code == 200
+        set_now(at(day, 20))
+        listed = [_without(i) for i in client.get("/api/v1/actions?limit=500").json()["items"]]
+        ones = {i: _without(client.get(f"/api/v1/actions/{i}").json()) for i in (x, y, z)}
+        exported = {sort: _csv_rows(client, f"sort={sort}") for sort in ("id", "-days_overdue")}
+        assert [ones[x]["progress_note"], ones[x]["due_date_revisions"]] == [
+            '=HYPERLINK("x"), then',
+            0,
+        ]
+        assert exported["id"][0]["progress_note"] == '\'=HYPERLINK("x"), then'
+
+        set_now(at(day + timedelta(days=2)))
+        reason = {"due_date_reason": "Moved"}
+        for action_id, fields in (
+            (x, {"due_date": "2026-03-01", "progress_note": "Later", **reason}),
+            (y, {"due_date": "2026-02-01", "progress_note": None, **reason}),
+            (z, {"progress_note": "+1 day", "percent_complete": 5}),
+        ):
+            assert client.patch(f"/api/v1/actions/{action_id}", json=fields).status_code == 200
+        set_now(at(day + timedelta(days=4)))
+        now = client.get(f"/api/v1/actions/{x}").json()
+        assert (now["progress_note"], now["due_date_revisions"]) == ("Later", 1)
+
+        query = f"as_of={day}&limit=500"
+        assert [_without(i) for i in client.get(f"/api/v1/actions?{query}").json()["items"]] == (
+            listed
+        )
+        for action_id, one in ones.items():
+            assert _without(client.get(f"/api/v1/actions/{action_id}?as_of={day}").json()) == one
+        for sort, rows in exported.items():
+            assert _csv_rows(client, f"as_of={day}&sort={sort}") == rows, sort

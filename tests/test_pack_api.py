@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from app import clock
 from app.cli import cli
+from app.services import changes as change_feed
 from app.services.pack import previous_quarter_start
 from app.services.pack_html import CONTENT_SECURITY_POLICY
 from app.services.pack_xlsx import MEDIA_TYPE as XLSX
@@ -218,6 +219,39 @@ def test_a_selection_larger_than_a_pack_holds_is_refused(
     assert (problem["actions"], problem["limit"]) == (len(listed), 5)
     narrowed = client.get(f"/api/v1/pack.xlsx?report_id={quarter.report_id}&rag=red")
     assert narrowed.status_code == 200
+
+
+def test_a_pack_says_when_it_leaves_changes_out(
+    client: TestClient, quarter: Quarter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pack holds the first changes.MAX_CHANGES changes of its period; when there were more,
+    its Changes sheet (below the table) and its page say so, and otherwise they say nothing."""
+    since = previous_quarter_start(clock.today())
+    query = f"report_id={quarter.report_id}"
+    every = client.get(f"/api/v1/changes?{query}&since={since}&limit=1000").json()
+    assert every["next_cursor"] is None
+    total = len(every["items"])
+    assert total >= 5
+    left_out = f"Only the first {total - 1:,} changes are shown: more were left out."
+    for cap, shown in ((total, None), (total + 1, None), (total - 1, left_out)):
+        monkeypatch.setattr(change_feed, "MAX_CHANGES", cap)
+        book = openpyxl.load_workbook(io.BytesIO(client.get(f"/api/v1/pack.xlsx?{query}").content))
+        sheet = book["Changes"]
+        rows = list(sheet.iter_rows(values_only=True))
+        listed = [row[2] for row in rows[1 : min(cap, total) + 1]]
+        assert listed == [change["reference"] for change in every["items"][: min(cap, total)]]
+        below = rows[min(cap, total) + 1 :]
+        page = client.get(f"/api/v1/pack.html?{query}").text
+        if shown is None:
+            assert below == [], cap
+            assert "left out" not in page, cap
+            assert f"Changes<strong>{total}</strong>" in page
+        else:
+            ((blank,), (line,)) = ([c for c in row if c is not None] or [None] for row in below)
+            assert blank is None and line.startswith(shown), below
+            assert sheet.cell(row=len(rows), column=1).font.b
+            assert f'<p class="left-out">{shown}' in page
+            assert f"Changes<strong>{total - 1}+</strong>" in page
 
 
 def test_the_openapi_document_names_the_media_types() -> None:

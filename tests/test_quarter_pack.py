@@ -11,6 +11,7 @@ quarter crosses the start of British Summer Time (29 March): the last sign-off, 
 
 from __future__ import annotations
 
+import csv
 import io
 import itertools
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from app.services.pack import previous_quarter_start, trend_start
 from tests import test_pack_browser
 from tests.helpers import add_note, move
 from tests.quarter_recount import LONDON, History, Stood, month_ends
+from tests.query_data import fetch_all
 
 PACK_DAY = date(2026, 4, 7)
 browser = test_pack_browser.browser  # headless Chromium, one per module
@@ -313,6 +315,42 @@ def test_a_pack_for_an_earlier_day_is_the_history_at_its_end(
         "Completed",
         "Patel",
     )
+
+
+def test_the_list_one_action_and_the_csv_of_an_earlier_day_show_its_notes_and_revisions(
+    client: Any, history: History
+) -> None:
+    """The progress note and the count of revisions are not kept in the states: on a past day
+    they are rebuilt from the history (app.services.past_progress), as for the pack. On 15
+    January C1's note is "Started", unrevised (later "Behind", revised once); on 31 January C4
+    and C6 are unrevised and C6 has no note (both revised later, C6 noted "Tight")."""
+    today = {item["id"]: item for item in fetch_all(client, "/api/v1/actions?limit=7")}
+    for day in (date(2026, 1, 15), date(2026, 1, 31), date(2026, 3, 31)):
+        wanted = {a: (s.progress_note, s.revisions) for a, s in history.days[day].items()}
+        assert any(wanted[a] != (i["progress_note"], i["due_date_revisions"]) for a, i in
+                   today.items() if a in wanted), day  # fmt: skip
+        # Pages of 7 (a page's notes are rebuilt together), by id and by days overdue.
+        for sort in ("id", "-days_overdue"):
+            listed = fetch_all(client, f"/api/v1/actions?as_of={day}&sort={sort}&limit=7")
+            seen = {i["id"]: (i["progress_note"], i["due_date_revisions"]) for i in listed}
+            assert seen == wanted, (day, sort)
+        for action_id, (note, revisions) in wanted.items():
+            one = _get(client, f"/api/v1/actions/{action_id}?as_of={day}").json()
+            assert (day, one["progress_note"], one["due_date_revisions"]) == (day, note, revisions)
+        for sort in ("id", "due_date"):
+            body = _get(client, f"/api/v1/actions.csv?as_of={day}&sort={sort}").text
+            rows = list(csv.DictReader(io.StringIO(body)))
+            assert {int(r["id"]): r["progress_note"] or None for r in rows} == {
+                a: note for a, (note, _) in wanted.items()
+            }, (day, sort)
+            # The rest of each record is the database's, as on any day.
+            listed = {i["id"]: i for i in fetch_all(client, f"/api/v1/actions?as_of={day}")}
+            assert all(
+                (r["status"], r["due_date"] or None, r["owner_id"] or None, r["stale"])
+                == (i["status"], i["due_date"], str(i["owner"]["id"]) if i["owner"] else None,
+                    str(i["stale"]).lower())
+                for r in rows for i in [listed[int(r["id"])]]
+            ), (day, sort)  # fmt: skip
 
 
 ITEM_COLUMNS = (

@@ -124,3 +124,14 @@ class Pack:
     def local(self, moment: datetime) -> datetime:
         """`moment` in the pack's timezone, without the zone (as a spreadsheet holds it)."""
         return moment.astimezone(self.tz).replace(tzinfo=None)
+
+    def changes_left_out(self) -> str | None:
+        """The line that says the changes shown are not all of the period's (None when they
+        are): a pack holds one page of them (app.services.changes.MAX_CHANGES)."""
+        if self.changes.next_cursor is None:
+            return None
+        return (
+            f"Only the first {len(self.changes.items):,} changes are shown: more were left "
+            "out. Narrow the filters or the period (GET /api/v1/changes gives them all, a "
+            "page at a time)."
+        )

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Row, Select, bindparam, func, select
 from sqlalchemy.orm import Session
@@ -33,6 +33,7 @@ from app.services.cursors import (
 )
 from app.services.overdue_rule import days_overdue
 from app.services.page_rows import fetch_rows
+from app.services.past_progress import as_they_were
 from app.services.search_index import matching_ids
 from app.services.stale_rule import is_stale, stale_before
 
@@ -41,6 +42,7 @@ _OWNER_AT = _SELECTED.index("owner_name")
 _NAMES = _SELECTED[:_OWNER_AT]
 if _SELECTED[_OWNER_AT:] != ("owner_name", "owner_email", "owner_team"):
     raise RuntimeError("_to_dict reads the owner's columns last; keep them last in the columns")
+Read = TypeVar("Read")
 
 
 @lru_cache(maxsize=256)
@@ -91,7 +93,9 @@ def many_actions(*, db: Reader, action_ids: Sequence[int], as_of: date) -> list[
     in the order of `action_ids`."""
     params = {"action_ids": action_ids, **cutoff_params(as_of)}
     by_id = {row[0]: _to_dict(row, as_of) for row in db.execute(at_day(_MANY, as_of), params)}
-    return [by_id[action_id] for action_id in action_ids if action_id in by_id]
+    found = [by_id[action_id] for action_id in action_ids if action_id in by_id]
+    as_they_were(db=db, actions=found, as_of=as_of)
+    return found
 
 
 def one_action(*, db: Reader, action_id: int, as_of: date) -> dict[str, Any] | None:
@@ -99,7 +103,18 @@ def one_action(*, db: Reader, action_id: int, as_of: date) -> dict[str, Any] | N
     day); None if there is no such action (or there was none yet)."""
     params = {"action_id": action_id, **cutoff_params(as_of)}
     row = db.execute(at_day(_ONE, as_of), params).first()
-    return None if row is None else _to_dict(row, as_of)
+    if row is None:
+        return None
+    found = _to_dict(row, as_of)
+    as_they_were(db=db, actions=[found], as_of=as_of)
+    return found
+
+
+def _dicts(db: Reader, rows: Sequence[Row[Any]], as_of: date) -> list[dict[str, Any]]:
+    """Rows of PAGE_COLUMNS as the dicts an ActionOut is made from, as they stood on `as_of`."""
+    items = [_to_dict(row, as_of) for row in rows]
+    as_they_were(db=db, actions=items, as_of=as_of)
+    return items
 
 
 # --- pages -----------------------------------------------------------------------------------
@@ -119,7 +134,7 @@ def fetch_batch(
     rows, following = fetch_rows(
         db=db, filters=filters, sort=sort, as_of=as_of, after=after, limit=limit
     )
-    return [_to_dict(row, as_of) for row in rows], following
+    return _dicts(db, rows, as_of), following
 
 
 def iter_row_batches(
@@ -128,11 +143,13 @@ def iter_row_batches(
     filters: ActionFilters,
     sort: ActionSort,
     as_of: date,
+    read: Callable[[Session, list[Row[Any]]], Read],
     batch: int = 500,
     columns: Columns = PAGE_COLUMNS,
-) -> Iterator[list[Row[Any]]]:
+) -> Iterator[Read]:
     """Every matching action's `columns` (and its sort key last), `batch` rows at a time by
-    keyset; each batch is read in a session from `sessions()`, left before it is yielded."""
+    keyset, each batch as `read` makes it of the rows; each batch is read (and `read` run) in a
+    session from `sessions()`, left before it is yielded."""
     after = None
     while True:
         with sessions() as session:
@@ -145,7 +162,8 @@ def iter_row_batches(
                 limit=batch,
                 columns=columns,
             )
-        yield rows
+            made = read(session, rows)
+        yield made
         if after is None:
             return
 
@@ -159,11 +177,14 @@ def iter_batches(
     batch: int = 500,
 ) -> Iterator[list[dict[str, Any]]]:
     """Every matching action as plain dicts, `batch` at a time (see iter_row_batches)."""
-    batches = iter_row_batches(
-        sessions=sessions, filters=filters, sort=sort, as_of=as_of, batch=batch
+    yield from iter_row_batches(
+        sessions=sessions,
+        filters=filters,
+        sort=sort,
+        as_of=as_of,
+        read=lambda session, rows: _dicts(session, rows, as_of),
+        batch=batch,
     )
-    for rows in batches:
-        yield [_to_dict(row, as_of) for row in rows]
 
 
 def iter_actions(

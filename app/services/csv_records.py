@@ -193,13 +193,13 @@ def _overdue_cells() -> ColumnElement[str]:
     )
 
 
-def _concatenated_record() -> ColumnElement[str]:
-    """The record as one string of cells joined by `||`."""
-    cells = [_overdue_cells() if name == "is_overdue" else _cell(name) for name in _WRITTEN]
-    record = cells[0]
+def _concatenated_record(names: tuple[str, ...], before: str, after: str) -> ColumnElement[str]:
+    """The cells `names` as one string joined by `||`, between the texts `before` and `after`."""
+    cells = [_overdue_cells() if name == "is_overdue" else _cell(name) for name in names]
+    record = literal(before) + cells[0] if before else cells[0]
     for cell in cells[1:]:
         record = record + literal_column("','", String) + cell
-    return record + literal("\r\n")
+    return record + literal(after)
 
 
 def _formula_mark(column: ColumnElement[Any]) -> ColumnElement[str]:
@@ -215,13 +215,14 @@ if max(FORMULA_STARTS) >= "A":
     raise RuntimeError("a formula start at or after 'A': _formula_mark would let it through")
 
 
-def _printf_record() -> ColumnElement[bytes]:
-    """SQLite: the record from one printf() call, the cells in its format string. `%w` doubles
-    the double quotes of text; `%s` writes NULL as nothing. Each function call and `||` costs
-    SQLite an allocation and a copy per row: this has a third of the old record's calls."""
+def _printf_record(names: tuple[str, ...], before: str, after: str) -> ColumnElement[bytes]:
+    """SQLite: the cells `names` (between `before` and `after`) from one printf() call, the
+    cells in its format string. `%w` doubles the double quotes of text; `%s` writes NULL as
+    nothing. Each function call and `||` costs SQLite an allocation and a copy per row: this
+    has a third of the old record's calls."""
     formats: list[str] = []
     values: list[ColumnElement[Any]] = []
-    for name in _WRITTEN:
+    for name in names:
         if name == "is_overdue":
             formats.append("%s")
             values.append(_overdue_cells())
@@ -236,7 +237,8 @@ def _printf_record() -> ColumnElement[bytes]:
         else:
             formats.append('"%s%w"')
             values.extend((_formula_mark(column), column))
-    record = func.printf(literal(",".join(formats) + "\r\n", String), *values)
+    template = before.replace("%", "%%") + ",".join(formats) + after.replace("%", "%%")
+    record = func.printf(literal(template, String), *values)
     # As a BLOB the driver hands over the UTF-8 bytes as they are: nothing to decode or encode.
     return cast(record, LargeBinary)
 
@@ -262,5 +264,29 @@ def _by_dialect_sqlite(element: _by_dialect, compiler: SQLCompiler, **kw: Any) -
     return compiler.process(sqlite, **kw)
 
 
-# One record per action: UTF-8 bytes on SQLite, text on PostgreSQL.
-RECORD: ColumnElement[Any] = _by_dialect(_printf_record(), _concatenated_record()).label("record")
+def _record(names: tuple[str, ...], before: str, after: str, label: str) -> ColumnElement[Any]:
+    """The cells `names` between `before` and `after`: UTF-8 bytes on SQLite, text on
+    PostgreSQL."""
+    return _by_dialect(
+        _printf_record(names, before, after), _concatenated_record(names, before, after)
+    ).label(label)
+
+
+# One record per action.
+RECORD = _record(_WRITTEN, "", "\r\n", "record")
+
+# On a past day the progress note is not the row's (app.services.past_progress): the record in
+# two parts, the cells before the note and those after it, for the note to be written between.
+_NOTE_AT = _WRITTEN.index("progress_note")
+RECORD_BEFORE_NOTE = _record(_WRITTEN[:_NOTE_AT], "", ",", "before_note")
+RECORD_AFTER_NOTE = _record(_WRITTEN[_NOTE_AT + 1 :], ",", "\r\n", "after_note")
+NOTE = A.progress_note
+
+
+def text_cell(text: str | None) -> str:
+    """A text cell as the records write one (_cell, _printf_record): empty for none, else in
+    double quotes (doubled inside), with a leading ' before a formula start."""
+    if text is None:
+        return ""
+    mark = "'" if text.startswith(FORMULA_STARTS) else ""
+    return '"' + mark + text.replace('"', '""') + '"'

@@ -18,8 +18,8 @@ agree):
 The pack's day is the filters' `as_of`, else today. On an earlier day everything is as it stood
 at the end of that day, rebuilt from the history as the list does it (app.services.as_of): the
 items (status, owner, due dates, RAG, % complete, last progress, the finding's withdrawal, and
-app.services.pack_past's progress note and revisions) and the RAG counts; the trend ends and the
-changes stop on that day. Only titles and references are today's.
+the progress note and revisions of app.services.past_progress) and the RAG counts; the trend
+ends and the changes stop on that day. Only titles and references are today's.
 """
 
 from __future__ import annotations
@@ -52,11 +52,9 @@ from app.schemas.trend import TrendInterval
 from app.services import changes, trend
 from app.services.action_filters import A, R, filter_conditions, filter_values
 from app.services.action_reads import count_actions, fetch_batch
-from app.services.as_of import at_day, is_past
+from app.services.as_of import at_day
 from app.services.pack_html import render_html
-from app.services.pack_past import as_they_were
 from app.services.pack_xlsx import render_xlsx
-from app.services.states import day_end
 from app.settings import get_settings
 
 TITLE = "Committee pack"
@@ -241,8 +239,6 @@ def build_pack(*, db: Reader, filters: ActionFilters, since: date | None, today:
     if selected > settings.max_pack_items:
         raise PackTooLarge(actions=selected, limit=settings.max_pack_items)
     actions = list(_actions(db, filters, as_of))
-    if is_past(as_of):
-        as_they_were(db=db, actions=actions, cutoff=day_end(as_of))
     rag_counts = _rag_counts(db, filters, as_of)
     titles = _report_titles(db, [*rag_counts, *(action["report_id"] for action in actions)])
     rag_by_report = sorted(
@@ -277,8 +273,11 @@ def build_pack(*, db: Reader, filters: ActionFilters, since: date | None, today:
             _item(action, titles.get(action["report_id"], f"#{action['report_id']}"))
             for action in actions
         ),
-        # Up to the pack's cap (changes.MAX_CHANGES), the oldest: one page that size.
-        changes=changes.changes(db=db, filters=over_time, since=since, until=as_of),
+        # Up to the pack's cap, the oldest: one page that size (its cursor says if there are
+        # more, and the pack says so: Pack.changes_left_out).
+        changes=changes.changes(
+            db=db, filters=over_time, since=since, until=as_of, limit=changes.MAX_CHANGES
+        ),
         figures=figures,
     )
 

@@ -84,6 +84,7 @@ td.note { color: #444; white-space: pre-line; }
 .rag-amber { background: #ffe08a; }
 .rag-green { background: #b9e4c0; }
 .late { color: #a02a1e; font-weight: 600; }
+p.left-out { font-weight: 600; }
 {widths}
 @page { size: A4 landscape; margin: 12mm; }
 @media print {
@@ -160,7 +161,8 @@ def _summary(pack: Pack) -> str:
         ("Red", sum(report.red for report in rag)),
         ("Amber", sum(report.amber for report in rag)),
         ("Green", sum(report.green for report in rag)),
-        ("Changes", len(pack.changes.items)),
+        # "5000+" when more were left out (Pack.changes_left_out).
+        ("Changes", f"{len(pack.changes.items)}{'+' if pack.changes_left_out() else ''}"),
     )
     shown = "".join(f"<li>{_e(name)}<strong>{count}</strong></li>" for name, count in tiles)
     return (
@@ -327,6 +329,9 @@ def _changes(pack: Pack) -> str:
         if rows
         else "<p>No changes.</p>"
     )
+    left_out = pack.changes_left_out()
+    if left_out is not None:
+        body = f'<p class="left-out">{_e(left_out)}</p>{body}'
     return (
         '<section class="new-page" aria-labelledby="changes-heading">'
         f'<h2 id="changes-heading">Changes from {_day(changes.since)} to {_day(changes.until)}'

@@ -120,6 +120,7 @@ class _Cells:
             "integer": workbook.add_format({**top, "num_format": "0"}),
             "percent": workbook.add_format({**top, "num_format": "0%"}),
             "flag": workbook.add_format(top),
+            "note": workbook.add_format({"bold": True}),
         }  # fmt: skip
         self.rag_fills = {
             name: workbook.add_format({"bg_color": colour}) for name, colour in _RAG_FILLS.items()
@@ -265,6 +266,10 @@ def render_xlsx(pack: Pack) -> bytes:
             {"type": "cell", "criteria": "==", "value": f'"{name}"', "format": fill},
         )  # fmt: skip
     _table_sheet(changes, cells, _change_columns(pack), pack.changes.items)
+    left_out = pack.changes_left_out()
+    if left_out is not None:
+        # Below the table, past a blank row, so that it is not one of the changes.
+        changes.write_string(len(pack.changes.items) + 2, 0, left_out, cells.formats["note"])
     _figures_sheet(figures, cells, pack)
     workbook.close()
     return buffer.getvalue()
