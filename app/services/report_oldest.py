@@ -53,15 +53,17 @@ class Oldest(NamedTuple):
     reference: str
 
 
-def first_overdue(statuses: tuple[str, ...], as_of: date) -> Select[Any]:
-    """The first overdue action of the report in the enclosing statement (`R.id`)."""
+def first_overdue(
+    statuses: tuple[str, ...], as_of: date, report_id: ColumnElement[int] = R.id
+) -> Select[Any]:
+    """The first overdue action of the report in the enclosing statement (`report_id`)."""
     wanted: list[ColumnElement[bool]] = []
     if not set(statuses) >= _ACTIVE:
         wanted.append(A.status.in_(statuses))
     return (
         select(A.id, A.due_date, A.reference)
         .where(
-            A.report_id == R.id,
+            A.report_id == report_id,
             active_as_indexed(A.status),
             A.due_date < as_of,
             *wanted,

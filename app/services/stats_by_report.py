@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import ColumnElement, Integer, Select, cast, literal, select, text, union_all
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -32,16 +33,15 @@ from app.services.action_filters import R
 from app.services.overdue_rule import ACTIVE_STATUSES
 from app.services.stats_groups import STATUSES, group_figures
 
-_REPORT = R.id.table
 _ACTIVE = tuple(status.value for status in ACTIVE_STATUSES)
 _COMPLETED = ActionStatus.COMPLETED.value
 _NO_LABEL = "(none)"
 # Groups formatted per chunk of the body (about 400 bytes each).
 GROUPS_PER_CHUNK = 2000
 _STATUS_COUNT = len(STATUSES)
-# A row: report id, title, the counts per status, their total, the dated actions held to their
-# due date of the wanted active statuses, the two on-time figures, the oldest overdue action.
-_ID, _TITLE, _COUNTS = 0, 1, 2
+# A row: report id, the counts per status, their total, the dated actions held to their due
+# date of the wanted active statuses, the two on-time figures, the oldest overdue action.
+_ID, _COUNTS = 0, 1
 _TOTAL = _COUNTS + _STATUS_COUNT
 _DATED, _ON_TIME_ORIGINAL, _ON_TIME_REVISED, _OLDEST = range(_TOTAL + 1, _TOTAL + 5)
 _SUMMED = slice(_COUNTS, _ON_TIME_REVISED + 1)
@@ -68,7 +68,7 @@ class ReportStats:
     report the active actions not yet due (the overdue are the dated less those)."""
 
     as_of: date
-    rows: list[Any]
+    rows: list[tuple[str, Any]]  # (label, row)
     not_yet_due: dict[int, int]
 
     def chunks(self) -> Iterator[bytes]:
@@ -77,17 +77,21 @@ class ReportStats:
         yield b'{"group_by":"report","as_of":"%b","groups":[' % self.as_of.isoformat().encode()
         dumps, loads, day = orjson.dumps, orjson.loads, date.fromisoformat
         as_of, rows, not_yet_due = self.as_of, self.rows, self.not_yet_due
-        shares: dict[tuple[int, int], bytes] = {}
-        overdue_total = 0
-        oldest: tuple[date, int, str] | None = None
+        # Keyed by the share itself: a float, which (unlike a tuple) the garbage collector
+        # does not follow, nor count towards its next collection.
+        shares: dict[float, bytes] = {}
+        overdue_total = oldest_id = 0
+        oldest_due: date | None = None
+        oldest_reference = ""
+        sums = [0] * (_SUMMED.stop - _SUMMED.start)
         for start in range(0, len(rows), GROUPS_PER_CHUNK):
             parts = []
-            for row in rows[start : start + GROUPS_PER_CHUNK]:
-                report_id, title, total = row[_ID], row[_TITLE], row[_TOTAL]
-                completed = row[_COMPLETED_AT]
-                share = shares.get((completed, total))
+            for label, row in rows[start : start + GROUPS_PER_CHUNK]:
+                report_id = row[_ID]
+                completed_share = row[_COMPLETED_AT] / row[_TOTAL]
+                share = shares.get(completed_share)
                 if share is None:
-                    share = shares[completed, total] = dumps(completed / total)
+                    share = shares[completed_share] = dumps(completed_share)
                 overdue = row[_DATED] - not_yet_due.get(report_id, 0)
                 overdue_total += overdue
                 written = b"null"
@@ -100,13 +104,17 @@ class ReportStats:
                         due_text.encode(),
                         (as_of - due).days,
                     )
-                    if oldest is None or (due, action_id) < oldest[:2]:
-                        oldest = (due, action_id, reference)
+                    if (
+                        oldest_due is None
+                        or due < oldest_due
+                        or (due == oldest_due and action_id < oldest_id)
+                    ):
+                        oldest_due, oldest_id, oldest_reference = due, action_id, reference
                 parts.append(
                     _GROUP
                     % (
                         report_id,
-                        dumps(title if title is not None else _NO_LABEL),
+                        dumps(label),
                         *row[_COUNTS : _TOTAL + 1],
                         overdue,
                         share,
@@ -115,10 +123,12 @@ class ReportStats:
                         row[_ON_TIME_REVISED],
                     )
                 )
+            chunk = rows[start : start + GROUPS_PER_CHUNK]  # its columns added up
+            for index, column in enumerate(zip(*(row[_SUMMED] for _, row in chunk), strict=True)):
+                sums[index] += sum(column)
             yield (b"," if start else b"") + b",".join(parts)
-        sums = [sum(column) for column in zip(*(row[_SUMMED] for row in rows), strict=True)]
-        sums = sums or [0] * (_SUMMED.stop - _SUMMED.start)
         sums[_DATED - _COUNTS] = overdue_total
+        oldest = None if oldest_due is None else (oldest_due, oldest_id, oldest_reference)
         yield b'],"totals":' + dumps(_totals(sums, oldest, as_of)) + b"}"
 
 
@@ -160,10 +170,10 @@ def _statement(statuses: tuple[str, ...], as_of: date) -> Select[Any]:
         ]
         oldest: ColumnElement[Any] = literal(None)
         if active:
-            first = report_oldest.first_overdue(active, as_of).correlate(_REPORT)
+            first = report_oldest.first_overdue(active, as_of, report_id).correlate(figures)
             oldest = report_oldest.as_json_array(first)
-        values = (report_id, R.title, *counts, _sum_of(counts), dated, *on_time, oldest)
-        parts.append(select(*values).select_from(figures.outerjoin(_REPORT, R.id == report_id)))
+        values = (report_id, *counts, _sum_of(counts), dated, *on_time, oldest)
+        parts.append(select(*values).select_from(figures))
     return union_all(*parts)  # type: ignore[return-value]
 
 
@@ -186,12 +196,31 @@ def read(*, db: Reader, statuses: tuple[str, ...], as_of: date) -> ReportStats:
     not_yet_due = (
         stats_tallied.not_yet_due(db, StatsGroupBy.REPORT, active, as_of) if active else {}
     )
-    rows: list[Any] = list(db.execute(_statement(tuple(statuses), as_of)).all())
+    rows = _fetched(db, _statement(tuple(statuses), as_of))
     if len({row[_ID] for row in rows}) < len(rows):
         rows = _added_up(rows)
+    # The titles from their own index (ix_report_title): joined to each tally row, SQLite
+    # would read each report's row in its table, wide with the report's text.
+    titles = dict(_fetched(db, select(R.id, R.title)))
     rows = [row for row in rows if row[_TOTAL]]
-    rows.sort(key=_shown_order)
-    return ReportStats(as_of, rows, not_yet_due)
+    labels = [titles.get(row[_ID], _NO_LABEL) for row in rows]
+    # Shown by label (casefolded), then key as text, as app.services.stats sorts its groups:
+    # the sort keys made by map and zip rather than a Python function per row.
+    ids = (str(row[_ID]) for row in rows)
+    shown = sorted(zip(map(str.casefold, labels), ids, labels, rows, strict=True))
+    return ReportStats(as_of, [(label, row) for _, _, label, row in shown], not_yet_due)
+
+
+def _fetched(db: Reader, statement: Select[Any]) -> list[Any]:
+    """The rows as the driver gives them (tuples): tens of thousands of SQLAlchemy Row objects
+    would be carried by the garbage collector from generation to generation, and set off a
+    full collection on each answer."""
+    result = db.execute(statement)
+    assert isinstance(result, CursorResult)  # a statement's result, whatever the Reader
+    try:
+        return list(result.cursor.fetchall())
+    finally:
+        result.close()
 
 
 def _added_up(rows: list[Any]) -> list[Any]:
@@ -206,11 +235,6 @@ def _added_up(rows: list[Any]) -> list[Any]:
         for index in range(_SUMMED.start, _SUMMED.stop):
             before[index] += row[index]
     return list(found.values())
-
-
-def _shown_order(row: Any) -> tuple[str, str]:
-    title = row[_TITLE]
-    return ((title if title is not None else _NO_LABEL).casefold(), str(row[_ID]))
 
 
 def today(*, db: Reader, filters: ActionFilters) -> ReportStats:
