@@ -2,12 +2,12 @@
 from the tallies, written straight to JSON a chunk at a time.
 
 The same figures as app.services.stats_tallied gives for the other dimensions, and the same
-bytes as app.services.stats would make of them, read and written without a Python object per
-group beyond one row: one statement gives each report's tallied figures, its title and its
-oldest overdue action (the seek of app.services.report_oldest), a second the active actions not
-yet due per report; the rows are sorted by title and formatted to bytes through a template, and
-the totals are added up while they are. Both statements read the folded tallies and the
-pending deltas (a report may be in both: its two rows are added up here).
+bytes as app.services.stats makes of them (orjson over a dict per group), without the dicts:
+one statement gives each report's tallied figures and its oldest overdue action (the seek of
+app.services.report_oldest), one the active actions not yet due per report, one the titles;
+the rows are kept as the driver's tuples, sorted as the answer shows them, and formatted to
+bytes through a template a chunk at a time, the totals added up chunk by chunk. The tallies
+are read folded and pending (a report may be in both: its two rows are added up here).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from typing import Any
 
 import orjson
 from sqlalchemy import ColumnElement, Integer, Select, cast, literal, select, text, union_all
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -38,6 +37,8 @@ _COMPLETED = ActionStatus.COMPLETED.value
 _NO_LABEL = "(none)"
 # Groups formatted per chunk of the body (about 400 bytes each).
 GROUPS_PER_CHUNK = 2000
+# Rows fetched at a time.
+_FETCH_BATCH = 5000
 _STATUS_COUNT = len(STATUSES)
 # A row: report id, the counts per status, their total, the dated actions held to their due
 # date of the wanted active statuses, the two on-time figures, the oldest overdue action.
@@ -204,6 +205,7 @@ def read(*, db: Reader, statuses: tuple[str, ...], as_of: date) -> ReportStats:
     titles = dict(_fetched(db, select(R.id, R.title)))
     rows = [row for row in rows if row[_TOTAL]]
     labels = [titles.get(row[_ID], _NO_LABEL) for row in rows]
+    del titles  # its memory reused by the sort keys rather than added to it
     # Shown by label (casefolded), then key as text, as app.services.stats sorts its groups:
     # the sort keys made by map and zip rather than a Python function per row.
     ids = (str(row[_ID]) for row in rows)
@@ -214,13 +216,14 @@ def read(*, db: Reader, statuses: tuple[str, ...], as_of: date) -> ReportStats:
 def _fetched(db: Reader, statement: Select[Any]) -> list[Any]:
     """The rows as the driver gives them (tuples): tens of thousands of SQLAlchemy Row objects
     would be carried by the garbage collector from generation to generation, and set off a
-    full collection on each answer."""
-    result = db.execute(statement)
-    assert isinstance(result, CursorResult)  # a statement's result, whatever the Reader
-    try:
-        return list(result.cursor.fetchall())
-    finally:
-        result.close()
+    full collection on each answer. A batch at a time from a server-side cursor on PostgreSQL,
+    whose driver would otherwise hold every row twice (its own copy and Python's)."""
+    streamed = statement.execution_options(stream_results=True, yield_per=_FETCH_BATCH)
+    rows: list[Any] = []
+    with db.execute(streamed) as result:
+        for batch in result.partitions():
+            rows += map(tuple, batch)
+    return rows
 
 
 def _added_up(rows: list[Any]) -> list[Any]:
