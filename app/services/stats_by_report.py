@@ -150,8 +150,8 @@ def _totals(sums: list[int], oldest: tuple[date, int, str] | None, as_of: date) 
 
 @lru_cache(maxsize=32)
 def _statement(statuses: tuple[str, ...], as_of: date) -> Select[Any]:
-    """Per report in the tallies (folded, then pending: a report may come twice), the row's
-    values: the report's id, title, counts..., and its oldest overdue action as a JSON array."""
+    """Per report in the tallies (folded, then pending: a report may come twice), a row's
+    values (see _ID and after): its oldest overdue action as a JSON array, or NULL."""
     active = tuple(status for status in _ACTIVE if status in statuses)
     sources = [tallies.folded_figures("report"), tallies.pending_figures("report")]
     parts = []
@@ -214,10 +214,11 @@ def read(*, db: Reader, statuses: tuple[str, ...], as_of: date) -> ReportStats:
 
 
 def _fetched(db: Reader, statement: Select[Any]) -> list[Any]:
-    """The rows as the driver gives them (tuples): tens of thousands of SQLAlchemy Row objects
-    would be carried by the garbage collector from generation to generation, and set off a
-    full collection on each answer. A batch at a time from a server-side cursor on PostgreSQL,
-    whose driver would otherwise hold every row twice (its own copy and Python's)."""
+    """The rows as plain tuples: tens of thousands of SQLAlchemy Row objects kept would be
+    carried by the garbage collector from generation to generation, and set off a full
+    collection on each answer (a tuple of plain values it stops following). A batch at a time,
+    from a server-side cursor on PostgreSQL, whose driver would otherwise hold every row twice
+    (its own copy and Python's)."""
     streamed = statement.execution_options(stream_results=True, yield_per=_FETCH_BATCH)
     rows: list[Any] = []
     with db.execute(streamed) as result:
