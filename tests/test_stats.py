@@ -15,6 +15,7 @@ from app import clock
 from app.enums import ActionStatus, Priority
 from app.models import Action
 from app.schemas.stats import StatsGroupBy, StatsOut
+from app.services import stats_by_report
 from tests.helpers import assert_problem
 from tests.query_data import (
     AS_OF,
@@ -217,3 +218,28 @@ def test_stats_read_actions_in_three_group_by_statements_and_one_lookup(
 def test_invalid_stats_parameters(client: TestClient, query: str, field: str) -> None:
     body = assert_problem(client.get(f"/api/v1/stats?{query}"), 422)
     assert {e["field"].split(".")[0] for e in body["errors"]} == {field}
+
+
+@pytest.mark.parametrize("query", ["", "&status=open&status=completed", "&status=superseded"])
+def test_todays_stats_by_report_stream_the_bytes_of_the_whole_answer(
+    client: TestClient, dataset: Dataset, monkeypatch: pytest.MonkeyPatch, query: str
+) -> None:
+    monkeypatch.setattr(clock, "today", lambda: AS_OF)
+    monkeypatch.setattr(stats_by_report, "GROUPS_PER_CHUNK", 1)
+    written: list[bytes] = []
+    chunks = stats_by_report.ReportStats.chunks
+    monkeypatch.setattr(
+        stats_by_report.ReportStats,
+        "chunks",
+        lambda self: (written.append(c) or c for c in chunks(self)),
+    )
+    streamed = client.get(f"/api/v1/stats?group_by=report{query}")
+    assert streamed.status_code == 200
+    assert streamed.headers["content-type"] == "application/json"
+    groups = StatsOut.model_validate_json(streamed.content).groups
+    assert len(groups) > 1
+    assert len(written) == len(groups) + 2, "the start, a chunk per group, the totals"
+    # The answer as the other group_bys make it: orjson's bytes of the whole dict.
+    monkeypatch.setattr(stats_by_report, "answers", lambda **_: False)
+    whole = client.get(f"/api/v1/stats?group_by=report{query}")
+    assert streamed.content == whole.content

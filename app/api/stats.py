@@ -1,17 +1,17 @@
 """Stats over actions: counts and figures per group, with the list's filters.
 
-The route only parses parameters and calls one service function; the answer is built as a plain
-dict and serialised with orjson (the response_model documents the shape in OpenAPI).
+The route only parses parameters and calls one service function, which gives the answer as JSON
+(the response_model documents the shape in OpenAPI): whole, or by report (many megabytes) the
+chunks of a body written a part at a time, each made in a worker thread as a heavy read.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
 from app.api.auth import AuthenticatedFirst
 from app.api.params import openapi_parameters, read_query
-from app.api.responses import json_response
 from app.db import DatabaseDep
 from app.schemas.params import StatsParams
 from app.schemas.stats import StatsOut
@@ -29,7 +29,10 @@ async def get_action_stats(request: Request, db: DatabaseDep) -> Response:
     """Actions per group (same filters as the list): counts per status, total, overdue,
     share completed and the oldest overdue action; plus the totals over all groups."""
     params = read_query(StatsParams, request)
+    # Every figure is read before this returns: a failure is still answered as a problem.
     body = await db.run_heavy_read(
-        stats.action_stats, filters=params.to_filters(), group_by=params.group_by
+        stats.answer_json, filters=params.to_filters(), group_by=params.group_by
     )
-    return json_response(body)
+    if isinstance(body, bytes):
+        return Response(body, media_type="application/json")
+    return StreamingResponse(db.stream_heavy(body), media_type="application/json")

@@ -17,8 +17,11 @@ from datetime import date
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import ColumnElement, Select, func, lateral, select, true
+from sqlalchemy import ColumnElement, Select, lateral, select, true
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from app.db import Reader
 from app.services.action_filters import A, R
@@ -27,21 +30,40 @@ from app.services.overdue_rule import ACTIVE_STATUSES, WITHDRAWN, active_as_inde
 _ACTIVE = frozenset(status.value for status in ACTIVE_STATUSES)
 
 
+class json_array(FunctionElement[str]):
+    """A JSON array of the values, as text, on either database."""
+
+    name = "json_array"
+    inherit_cache = True
+
+
+@compiles(json_array)
+def _json_array_postgresql(element: json_array, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(json_build_array({compiler.process(element.clauses, **kw)}) AS TEXT)"
+
+
+@compiles(json_array, "sqlite")
+def _json_array_sqlite(element: json_array, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_array({compiler.process(element.clauses, **kw)})"
+
+
 class Oldest(NamedTuple):
     due_date: date
     action_id: int
     reference: str
 
 
-def _first_overdue(statuses: tuple[str, ...], as_of: date) -> Select[Any]:
-    """The first overdue action of the report in the enclosing statement (`R.id`)."""
+def first_overdue(
+    statuses: tuple[str, ...], as_of: date, report_id: ColumnElement[int] = R.id
+) -> Select[Any]:
+    """The first overdue action of the report in the enclosing statement (`report_id`)."""
     wanted: list[ColumnElement[bool]] = []
     if not set(statuses) >= _ACTIVE:
         wanted.append(A.status.in_(statuses))
     return (
         select(A.id, A.due_date, A.reference)
         .where(
-            A.report_id == R.id,
+            A.report_id == report_id,
             active_as_indexed(A.status),
             A.due_date < as_of,
             *wanted,
@@ -54,7 +76,7 @@ def _first_overdue(statuses: tuple[str, ...], as_of: date) -> Select[Any]:
 
 def oldest_per_report(*, db: Reader, statuses: tuple[str, ...], as_of: date) -> dict[int, Oldest]:
     """Per report with any, its oldest action overdue on `as_of` among the active `statuses`."""
-    first = _first_overdue(statuses, as_of).correlate(R.id.table)
+    first = first_overdue(statuses, as_of).correlate(R.id.table)
     bind = db.get_bind() if isinstance(db, Session) else db
     if bind.dialect.name == "postgresql":
         seek = lateral(first, name="first_overdue")
@@ -65,12 +87,24 @@ def oldest_per_report(*, db: Reader, statuses: tuple[str, ...], as_of: date) -> 
             report_id: Oldest(due, action_id, reference)
             for report_id, due, action_id, reference in db.execute(statement)
         }
-    # One seek per report, its three values as one JSON array: a scalar subquery gives one
-    # value, and three subqueries would seek three times.
-    seek_json = first.with_only_columns(func.json_array(A.due_date, A.id, A.reference))
     found: dict[int, Oldest] = {}
-    for report_id, values in db.execute(select(R.id, seek_json.scalar_subquery())):
-        if values is not None:  # a report with none overdue
-            due, action_id, reference = orjson.loads(values)
-            found[report_id] = Oldest(date.fromisoformat(due), action_id, reference)
+    for report_id, values in db.execute(select(R.id, as_json_array(first))):
+        oldest = from_json_array(values)
+        if oldest is not None:  # else a report with none overdue
+            found[report_id] = oldest
     return found
+
+
+def as_json_array(first: Select[Any]) -> ColumnElement[Any]:
+    """`first_overdue` (correlated) as one value (SQLite has no LATERAL): its three values as
+    a JSON array. A scalar subquery gives one value, and three subqueries would seek three
+    times."""
+    return first.with_only_columns(json_array(A.due_date, A.id, A.reference)).scalar_subquery()
+
+
+def from_json_array(values: str | None) -> Oldest | None:
+    """The values of `as_json_array`; None for a report with none overdue."""
+    if values is None:
+        return None
+    due, action_id, reference = orjson.loads(values)
+    return Oldest(date.fromisoformat(due), action_id, reference)

@@ -12,11 +12,12 @@ no index holds them in order.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     ColumnElement,
     Date,
@@ -34,11 +35,17 @@ from app.enums import ActionStatus, Priority, Rag
 from app.models import Action, Owner
 from app.schemas.filters import ActionFilters
 from app.schemas.stats import StatsGroupBy
-from app.services import stats_delta, stats_past, stats_tallied
+from app.services import stats_by_report, stats_delta, stats_past, stats_tallied
 from app.services.action_filters import A, R, filter_conditions, filter_values
 from app.services.as_of import at_day, is_past
 from app.services.overdue_rule import OVERDUE
-from app.services.stats_groups import COUNTED_BY, REPORT_ATTRIBUTE, STATUSES, utc_day
+from app.services.stats_groups import (
+    COUNTED_BY,
+    REPORT_ATTRIBUTE,
+    STATUSES,
+    group_figures,
+    utc_day,
+)
 from app.services.stats_tallied import Overdue
 
 logger = logging.getLogger("afi.stats")
@@ -210,6 +217,20 @@ def _references(db: Reader, action_ids: list[int]) -> dict[int, str]:
     return found
 
 
+def answer_json(
+    *, db: Reader, filters: ActionFilters, group_by: StatsGroupBy = StatsGroupBy.STATUS
+) -> bytes | Iterator[bytes]:
+    """`action_stats` as JSON: by report today (tens of thousands of groups), the chunks of
+    the body, written a part at a time from rows already read (app.services.stats_by_report);
+    else the whole body."""
+    if stats_by_report.answers(
+        filters=filters, as_of=filters.as_of or clock.today(), group_by=group_by
+    ):
+        return stats_by_report.today(db=db, filters=filters).chunks()
+    answer = action_stats(db=db, filters=filters, group_by=group_by)
+    return orjson.dumps(answer, option=orjson.OPT_UTC_Z)
+
+
 def action_stats(
     *, db: Reader, filters: ActionFilters, group_by: StatsGroupBy = StatsGroupBy.STATUS
 ) -> dict[str, Any]:
@@ -314,7 +335,7 @@ def answer(
             {
                 "key": key,
                 "label": label if label is not None else no_label,
-                **_figures(per_status, late.overdue if late else 0, oldest, on_time.get(key)),
+                **group_figures(per_status, late.overdue if late else 0, oldest, on_time.get(key)),
             }
         )
     if group_by in _ORDERED_KEYS:
@@ -324,26 +345,6 @@ def answer(
             key=lambda group: (group["key"] is None, group["label"].casefold(), str(group["key"]))
         )
     return {"group_by": group_by.value, "as_of": as_of, "groups": groups, "totals": _totals(groups)}
-
-
-def _figures(
-    counts: dict[str, int],
-    overdue: int,
-    oldest: dict[str, Any] | None,
-    on_time: tuple[int, int] | None,
-) -> dict[str, Any]:
-    total = sum(counts.values())
-    on_original, on_revised = on_time or (0, 0)
-    completed = counts[ActionStatus.COMPLETED.value]
-    return {
-        "counts": counts,
-        "total": total,
-        "overdue": overdue,
-        "completed_share": completed / total if total else 0.0,
-        "oldest_overdue": oldest,
-        "completed_on_time_original": on_original,
-        "completed_on_time_revised": on_revised,
-    }
 
 
 # Groups sorted by their key's own order; the others by label.
@@ -377,4 +378,4 @@ def _totals(groups: list[dict[str, Any]]) -> dict[str, Any]:
         if group["oldest_overdue"]:
             candidates.append(group["oldest_overdue"])
     oldest = min(candidates, key=lambda item: (item["due_date"], item["action_id"]), default=None)
-    return _figures(counts, overdue, oldest, (on_original, on_revised))
+    return group_figures(counts, overdue, oldest, (on_original, on_revised))

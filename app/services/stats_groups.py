@@ -50,3 +50,24 @@ def _utc_day_sqlite(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
     # Stored as UTC text (`2030-01-15 09:30:00.000001+00:00`, app.models.base): the day is its
     # first ten characters, at a fraction of what date() costs over many rows.
     return f"substr({compiler.process(element.clauses, **kw)}, 1, 10)"
+
+
+def group_figures(
+    counts: dict[str, int],
+    overdue: int,
+    oldest: dict[str, Any] | None,
+    on_time: tuple[int, int] | None,
+) -> dict[str, Any]:
+    """A group's figures as the answer shows them (the totals' too)."""
+    total = sum(counts.values())
+    on_original, on_revised = on_time or (0, 0)
+    completed = counts[ActionStatus.COMPLETED.value]
+    return {
+        "counts": counts,
+        "total": total,
+        "overdue": overdue,
+        "completed_share": completed / total if total else 0.0,
+        "oldest_overdue": oldest,
+        "completed_on_time_original": on_original,
+        "completed_on_time_revised": on_revised,
+    }

@@ -126,7 +126,11 @@ def _figure_sums(rows: Any) -> list[ColumnElement[Any]]:
         func.sum(case((c.status == status, c.dated_held), else_=0)).label(f"dated_{status}")
         for status in _ACTIVE
     ]
-    return [*sums, func.sum(c.on_time_original), func.sum(c.on_time_revised)]
+    return [
+        *sums,
+        func.sum(c.on_time_original).label("on_time_original"),
+        func.sum(c.on_time_revised).label("on_time_revised"),
+    ]
 
 
 def _keyed(dim: str, source: Any) -> Select[Any]:
@@ -161,13 +165,23 @@ class Group(NamedTuple):
     on_time_revised: int
 
 
+def folded_figures(dim: str) -> Select[Any]:
+    """The folded figures of `dim`'s keys: has_key, key (as text) and a column per figure."""
+    return select(_T.has_key, _T.key, *(_T[name] for name in _FIGURES)).where(_T.dim == dim)
+
+
+def pending_figures(dim: str) -> Select[Any]:
+    """The deltas of `dim` not yet folded, added up per key, shaped as `folded_figures`."""
+    fold = _fold(DELTA, (dim,))
+    return fold.with_only_columns(
+        *(column for column in fold.selected_columns if column.name != "dim")
+    )
+
+
 def read(db: Reader, dim: str) -> dict[Any, Group]:
     """Per key of `dim` (None for none; owner and report ids as ints): the folded figures plus
     the deltas not yet folded, in one statement. Keys with no actions are left out."""
-    stored = select(_T.has_key, _T.key, *(_T[name] for name in _FIGURES)).where(_T.dim == dim)
-    pending = _fold(DELTA, (dim,)).with_only_columns(
-        *(column for column in _fold(DELTA, (dim,)).selected_columns if column.name != "dim")
-    )
+    stored, pending = folded_figures(dim), pending_figures(dim)
     # Added up here rather than grouped in SQL: a key is in both parts only when deltas for it
     # are pending, and a GROUP BY would sort every row (tens of thousands by report). The
     # figures are ints on both databases (SUM of an integer column is a bigint on PostgreSQL).

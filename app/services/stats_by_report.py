@@ -1,0 +1,246 @@
+"""Today's stats by report (tens of thousands of groups, a JSON answer of many megabytes),
+from the tallies, written straight to JSON a chunk at a time.
+
+The same figures as app.services.stats_tallied gives for the other dimensions, and the same
+bytes as app.services.stats makes of them (orjson over a dict per group), without the dicts:
+one statement gives each report's tallied figures and its oldest overdue action (the seek of
+app.services.report_oldest), one the active actions not yet due per report, one the titles;
+the rows are kept as the driver's tuples, sorted as the answer shows them, and formatted to
+bytes through a template a chunk at a time, the totals added up chunk by chunk. The tallies
+are read folded and pending (a report may be in both: its two rows are added up here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+import orjson
+from sqlalchemy import ColumnElement, Integer, Select, cast, literal, select, text, union_all
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.db import Reader
+from app.enums import ActionStatus
+from app.schemas.filters import ActionFilters
+from app.schemas.stats import StatsGroupBy
+from app.services import report_oldest, stats_tallied, tallies
+from app.services.action_filters import R
+from app.services.overdue_rule import ACTIVE_STATUSES
+from app.services.stats_groups import STATUSES, group_figures
+
+_ACTIVE = tuple(status.value for status in ACTIVE_STATUSES)
+_COMPLETED = ActionStatus.COMPLETED.value
+_NO_LABEL = "(none)"
+# Groups formatted per chunk of the body (about 400 bytes each).
+GROUPS_PER_CHUNK = 2000
+# Rows fetched at a time.
+_FETCH_BATCH = 5000
+_STATUS_COUNT = len(STATUSES)
+# A row: report id, the counts per status, their total, the dated actions held to their due
+# date of the wanted active statuses, the two on-time figures, the oldest overdue action.
+_ID, _COUNTS = 0, 1
+_TOTAL = _COUNTS + _STATUS_COUNT
+_DATED, _ON_TIME_ORIGINAL, _ON_TIME_REVISED, _OLDEST = range(_TOTAL + 1, _TOTAL + 5)
+_SUMMED = slice(_COUNTS, _ON_TIME_REVISED + 1)
+_COMPLETED_AT = _COUNTS + STATUSES.index(_COMPLETED)
+_GROUP = (
+    b'{"key":%d,"label":%b,"counts":{'
+    + b",".join(b'"%s":%%d' % status.encode() for status in STATUSES)
+    + b'},"total":%d,"overdue":%d,"completed_share":%b,"oldest_overdue":%b,'
+    b'"completed_on_time_original":%d,"completed_on_time_revised":%d}'
+)
+_OLDEST_OVERDUE = b'{"action_id":%d,"reference":%b,"due_date":"%b","days_overdue":%d}'
+
+
+def answers(*, filters: ActionFilters, as_of: date, group_by: StatsGroupBy) -> bool:
+    """Whether this request is answered here: by report, today, no filter but statuses."""
+    return group_by is StatsGroupBy.REPORT and stats_tallied.answers(
+        filters=filters, as_of=as_of, group_by=group_by
+    )
+
+
+@dataclass(frozen=True)
+class ReportStats:
+    """What the answer is written from: its day, each report's row sorted as shown, and per
+    report the active actions not yet due (the overdue are the dated less those)."""
+
+    as_of: date
+    rows: list[tuple[str, Any]]  # (label, row)
+    not_yet_due: dict[int, int]
+
+    def chunks(self) -> Iterator[bytes]:
+        """The answer as JSON (the bytes orjson makes of app.services.stats' answer), a few
+        thousand groups at a time."""
+        yield b'{"group_by":"report","as_of":"%b","groups":[' % self.as_of.isoformat().encode()
+        dumps, loads, day = orjson.dumps, orjson.loads, date.fromisoformat
+        as_of, rows, not_yet_due = self.as_of, self.rows, self.not_yet_due
+        # Keyed by the share itself: a float, which (unlike a tuple) the garbage collector
+        # does not follow, nor count towards its next collection.
+        shares: dict[float, bytes] = {}
+        overdue_total = oldest_id = 0
+        oldest_due: date | None = None
+        oldest_reference = ""
+        sums = [0] * (_SUMMED.stop - _SUMMED.start)
+        for start in range(0, len(rows), GROUPS_PER_CHUNK):
+            parts = []
+            for label, row in rows[start : start + GROUPS_PER_CHUNK]:
+                report_id = row[_ID]
+                completed_share = row[_COMPLETED_AT] / row[_TOTAL]
+                share = shares.get(completed_share)
+                if share is None:
+                    share = shares[completed_share] = dumps(completed_share)
+                overdue = row[_DATED] - not_yet_due.get(report_id, 0)
+                overdue_total += overdue
+                written = b"null"
+                if overdue and row[_OLDEST] is not None:
+                    due_text, action_id, reference = loads(row[_OLDEST])
+                    due = day(due_text)
+                    written = _OLDEST_OVERDUE % (
+                        action_id,
+                        dumps(reference),
+                        due_text.encode(),
+                        (as_of - due).days,
+                    )
+                    if (
+                        oldest_due is None
+                        or due < oldest_due
+                        or (due == oldest_due and action_id < oldest_id)
+                    ):
+                        oldest_due, oldest_id, oldest_reference = due, action_id, reference
+                parts.append(
+                    _GROUP
+                    % (
+                        report_id,
+                        dumps(label),
+                        *row[_COUNTS : _TOTAL + 1],
+                        overdue,
+                        share,
+                        written,
+                        row[_ON_TIME_ORIGINAL],
+                        row[_ON_TIME_REVISED],
+                    )
+                )
+            chunk = rows[start : start + GROUPS_PER_CHUNK]  # its columns added up
+            for index, column in enumerate(zip(*(row[_SUMMED] for _, row in chunk), strict=True)):
+                sums[index] += sum(column)
+            yield (b"," if start else b"") + b",".join(parts)
+        sums[_DATED - _COUNTS] = overdue_total
+        oldest = None if oldest_due is None else (oldest_due, oldest_id, oldest_reference)
+        yield b'],"totals":' + dumps(_totals(sums, oldest, as_of)) + b"}"
+
+
+def _totals(sums: list[int], oldest: tuple[date, int, str] | None, as_of: date) -> dict[str, Any]:
+    counts = dict(zip(STATUSES, sums[:_STATUS_COUNT], strict=True))
+    overdue, on_time_original, on_time_revised = sums[_STATUS_COUNT + 1 :]
+    first = None
+    if oldest is not None:
+        due, action_id, reference = oldest
+        first = {
+            "action_id": action_id,
+            "reference": reference,
+            "due_date": due,
+            "days_overdue": (as_of - due).days,
+        }
+    return group_figures(counts, overdue, first, (on_time_original, on_time_revised))
+
+
+@lru_cache(maxsize=32)
+def _statement(statuses: tuple[str, ...], as_of: date) -> Select[Any]:
+    """Per report in the tallies (folded, then pending: a report may come twice), a row's
+    values (see _ID and after): its oldest overdue action as a JSON array, or NULL."""
+    active = tuple(status for status in _ACTIVE if status in statuses)
+    sources = [tallies.folded_figures("report"), tallies.pending_figures("report")]
+    parts = []
+    for source in sources:
+        figures = source.subquery()
+        report_id = cast(figures.c.key, Integer)
+        counts = [
+            figures.c[f"n_{status}"] if status in statuses else literal(0) for status in STATUSES
+        ]
+        dated: ColumnElement[Any] = literal(0)
+        for status in active:
+            dated = dated + figures.c[f"dated_{status}"]
+        completed = _COMPLETED in statuses
+        on_time = [
+            figures.c[name] if completed else literal(0)
+            for name in ("on_time_original", "on_time_revised")
+        ]
+        oldest: ColumnElement[Any] = literal(None)
+        if active:
+            first = report_oldest.first_overdue(active, as_of, report_id).correlate(figures)
+            oldest = report_oldest.as_json_array(first)
+        values = (report_id, *counts, _sum_of(counts), dated, *on_time, oldest)
+        parts.append(select(*values).select_from(figures))
+    return union_all(*parts)  # type: ignore[return-value]
+
+
+def _sum_of(values: Sequence[ColumnElement[Any]]) -> ColumnElement[Any]:
+    total = values[0]
+    for value in values[1:]:
+        total = total + value
+    return total
+
+
+def read(*, db: Reader, statuses: tuple[str, ...], as_of: date) -> ReportStats:
+    """Today's figures per report of the actions of `statuses` (every status when empty)."""
+    statuses = statuses or STATUSES
+    active = tuple(status for status in _ACTIVE if status in statuses)
+    bind = db.get_bind() if isinstance(db, Session) else db
+    if bind.dialect.name == "postgresql":
+        # Estimated dear (tens of thousands of seeks), the statement would be compiled (JIT)
+        # first: 100 to 200 ms, for seeks that take microseconds each.
+        db.execute(text("SET LOCAL jit = off"))
+    not_yet_due = (
+        stats_tallied.not_yet_due(db, StatsGroupBy.REPORT, active, as_of) if active else {}
+    )
+    rows = _fetched(db, _statement(tuple(statuses), as_of))
+    if len({row[_ID] for row in rows}) < len(rows):
+        rows = _added_up(rows)
+    # The titles from their own index (ix_report_title): joined to each tally row, SQLite
+    # would read each report's row in its table, wide with the report's text.
+    titles = dict(_fetched(db, select(R.id, R.title)))
+    rows = [row for row in rows if row[_TOTAL]]
+    labels = [titles.get(row[_ID], _NO_LABEL) for row in rows]
+    del titles  # its memory reused by the sort keys rather than added to it
+    # Shown by label (casefolded), then key as text, as app.services.stats sorts its groups:
+    # the sort keys made by map and zip rather than a Python function per row.
+    ids = (str(row[_ID]) for row in rows)
+    shown = sorted(zip(map(str.casefold, labels), ids, labels, rows, strict=True))
+    return ReportStats(as_of, [(label, row) for _, _, label, row in shown], not_yet_due)
+
+
+def _fetched(db: Reader, statement: Select[Any]) -> list[Any]:
+    """The rows as plain tuples: tens of thousands of SQLAlchemy Row objects kept would be
+    carried by the garbage collector from generation to generation, and set off a full
+    collection on each answer (a tuple of plain values it stops following). A batch at a time,
+    from a server-side cursor on PostgreSQL, whose driver would otherwise hold every row twice
+    (its own copy and Python's)."""
+    streamed = statement.execution_options(stream_results=True, yield_per=_FETCH_BATCH)
+    rows: list[Any] = []
+    with db.execute(streamed) as result:
+        for batch in result.partitions():
+            rows += map(tuple, batch)
+    return rows
+
+
+def _added_up(rows: list[Any]) -> list[Any]:
+    """One row per report: a report in the folded tallies and the pending deltas both has
+    its figures added up."""
+    found: dict[int, list[Any]] = {}
+    for row in rows:
+        before = found.get(row[_ID])
+        if before is None:
+            found[row[_ID]] = list(row)
+            continue
+        for index in range(_SUMMED.start, _SUMMED.stop):
+            before[index] += row[index]
+    return list(found.values())
+
+
+def today(*, db: Reader, filters: ActionFilters) -> ReportStats:
+    """`read` for a request's filters (those `answers` takes)."""
+    return read(db=db, statuses=filters.statuses, as_of=filters.as_of or clock.today())
