@@ -246,9 +246,15 @@ def test_days_not_kept_fall_back_to_the_states(
         session.flush()
         answer, from_kept = _kept_used(client, monkeypatch, url)
         assert answer == _each_state_placed(client, monkeypatch, url), url
-        needed = trend.period_start(first, trend.TrendInterval(interval))
-        lacks = any(needed <= day <= min(end, LATER - timedelta(days=1)) for day in gone)
-        assert from_kept is not lacks, (url, gone)
+        # Kept days used unless a day not kept (today is not) is followed by a kept one, or
+        # more than RECENT_DAYS are not kept at the end; before any action every day is 0.
+        period_first = trend.period_start(first, trend.TrendInterval(interval))
+        needed = [period_first + timedelta(days=k) for k in range((end - period_first).days + 1)]
+        none_through = SEED_DAY - timedelta(days=2 if SEED_DAY - timedelta(days=1) in gone else 1)
+        not_kept = [day for day in needed if day == LATER or (day in gone and day > none_through)]
+        at_the_end = needed[len(needed) - len(not_kept) :] == not_kept
+        expected = at_the_end and len(not_kept) <= trend_kept.RECENT_DAYS
+        assert from_kept is expected, (url, gone)
     finally:
         outer.rollback()
 
@@ -280,13 +286,19 @@ def test_a_write_dated_on_a_kept_day_forgets_it_and_every_later_one(
 
 
 def test_a_day_is_kept_only_once_it_ended_a_grace_ago(
-    client: Any, carried_on: _Clock, session: Any
+    client: Any, carried_on: _Clock, monkeypatch: pytest.MonkeyPatch, session: Any
 ) -> None:
     yesterday = LATER - timedelta(days=1)
     session.execute(delete(DayFigure).where(DayFigure.day_date == yesterday))
     session.commit()
     just_after = day_end(yesterday) + day_figures.GRACE - timedelta(minutes=1)
     assert keep_day_figures(sessions=SessionLocal, now=just_after) == 0
+    # Meanwhile the trend counts the days since the last kept one by the delta.
+    carried_on.set(just_after)
+    for url in ("/api/v1/stats/trend?interval=month", "/api/v1/stats/trend?interval=quarter"):
+        answer, from_kept = _kept_used(client, monkeypatch, url)
+        assert from_kept
+        assert answer == _each_state_placed(client, monkeypatch, url)
     assert keep_day_figures(sessions=SessionLocal, now=just_after + timedelta(minutes=1)) == 1
     assert day_figures.kept_days(session)[-1] == yesterday
 

@@ -208,9 +208,9 @@ def keep(*, session: Session, first: date, figures: Sequence[Figures]) -> None:
     session.execute(insert, rows)
 
 
-def read_days(*, db: Reader, first: date, last: date) -> dict[date, Figures] | None:
-    """The kept figures of every day from `first` to `last`, those of days before any action
-    existed being all 0; None when one of them is not kept."""
+def read_days(*, db: Reader, first: date, last: date) -> dict[date, Figures]:
+    """The kept figures of the days from `first` to `last` (those not kept left out), the days
+    before any action existed being all 0 whether kept or not."""
     zone = time_zone()
     found = {
         row.day_date: Figures(
@@ -224,17 +224,14 @@ def read_days(*, db: Reader, first: date, last: date) -> dict[date, Figures] | N
             select(DAY_FIGURE).where(D.time_zone == zone, D.day_date >= first, D.day_date <= last)
         )
     }
-    wanted = (last - first).days + 1
-    if len(found) < wanted:
+    if len(found) < (last - first).days + 1:
         none_through = db.scalar(
             select(func.max(D.day_date)).where(D.time_zone == zone, D.actions == 0)
         )
-        for k in range(wanted):
-            day = first + timedelta(days=k)
-            if day not in found:
-                if none_through is None or day > none_through:
-                    return None
-                found[day] = NOTHING
+        day = first
+        while none_through is not None and day <= min(last, none_through):
+            found.setdefault(day, NOTHING)
+            day += timedelta(days=1)
     return found
 
 

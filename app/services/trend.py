@@ -6,7 +6,7 @@ counting towards the period ends it spans, as the state at the end of that day (
 `as_of`). Three ways, the same answer:
 - without filters, where every day of the range before today is kept (app.services.day_figures:
   the worker counts each day once it has ended), from a row per day (app.services.trend_kept),
-  today's figures (when the range ends today) by the delta of a one-day range;
+  today (and the days ended since the worker's last count) by the delta of those days alone;
 - without filters otherwise (a day not kept yet, a range ending after today), today's actions
   counted as if each had held throughout the range and corrected by the states that changed
   since it began (app.services.trend_delta);
@@ -198,7 +198,7 @@ def trend(
             first=first,
             ends=ends,
             today=clock.today(),
-            today_figures=lambda day: by_changes(db=db, first=day, ends=[day]),
+            by_changes=lambda since, days: by_changes(db=db, first=since, ends=days),
         )
     if kept is not None:
         figures = kept
