@@ -14,12 +14,12 @@ during it, never change afterwards. Two cases are guarded:
 Rows counted under another AFI_TIMEZONE (its days end at other moments) are not read, and the
 worker deletes them.
 
-The background worker (app.worker) counts the newest days missing a batch at a time
-(`keep_batch`), from yesterday backwards, down to a day on whose end no action existed yet
-(`actions` 0: every earlier day's figures are all 0, and are not kept). A batch of consecutive
-days is counted in one pass over the states that held in it (a range of ix_action_state_held),
-each state placed by the day it began, the last day whose end it held at and its due date, the
-few thousand combinations then spread over the days here.
+The background worker (app.worker.keep_day_figures) counts the newest days missing a batch at
+a time (`missing_batch`, `count`, `keep`), from yesterday backwards, down to a day on whose end
+no action existed yet (`actions` 0: every earlier day's figures are all 0, and are not kept).
+A batch of consecutive days is counted in one pass over the states that held in it (a range of
+ix_action_state_held), each state placed by the day it began, the last day whose end it held
+at and its due date, the few thousand combinations then spread over the days here.
 """
 
 from __future__ import annotations
