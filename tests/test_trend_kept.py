@@ -175,6 +175,20 @@ def test_trend_from_kept_days_is_every_state_placed(
     assert used == len(_urls(LATER))  # days before any action are known to be all 0
 
 
+def test_each_day_kept_is_every_state_placed(
+    client: Any, carried_on: _Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each day as the last end of a trend: its open, overdue and ageing (every bucket's edges
+    # are crossed by the dated actions), and completed and opened from its month's start.
+    day = SEED_DAY - timedelta(days=2)
+    while day <= LATER:
+        url = f"/api/v1/stats/trend?interval=month&from={day}&to={day}"
+        kept, from_kept = _kept_used(client, monkeypatch, url)
+        assert from_kept, url
+        assert kept == _each_state_placed(client, monkeypatch, url), url
+        day += timedelta(days=1)
+
+
 def test_every_bucket_and_figure_is_exercised(client: Any, carried_on: _Clock) -> None:
     seen: dict[str, int] = {}
     for url in _urls(LATER):
