@@ -1,6 +1,7 @@
 """The background worker: takes new events into the feed (and, with webhooks, fans them out),
-writes the daily reminders once a day, and delivers webhooks. `afi worker` runs it; so does
-`afi serve`, in a thread, unless `--no-worker`.
+writes the daily reminders once a day, delivers webhooks, and keeps the trend's figures of
+each day once it has ended (a batch of days a pass until none is missing). `afi worker` runs
+it; so does `afi serve`, in a thread, unless `--no-worker`.
 
 Each step is a unit of work of its own, so a pass never holds a transaction open while it
 waits for anything but the database. Tests drive it with `run_once` and the clock
@@ -12,13 +13,21 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import clock
-from app.services import deliveries, digests, event_feed, mailer, reminders, webhook_sender
+from app.services import (
+    day_figures,
+    deliveries,
+    digests,
+    event_feed,
+    mailer,
+    reminders,
+    webhook_sender,
+)
 from app.settings import get_settings
 
 logger = logging.getLogger("afi.worker")
@@ -36,6 +45,7 @@ class PassSummary:
     attempted: int = 0
     mailed: int = 0
     reminded_on: date | None = None
+    figures_kept: int = 0  # days whose trend figures were counted and kept
 
     @property
     def busy(self) -> bool:
@@ -69,6 +79,31 @@ def make_digests(*, sessions: sessionmaker[Session], today: date) -> None:
             )
 
 
+def keep_day_figures(*, sessions: sessionmaker[Session], now: datetime) -> int:
+    """Count and keep the trend's figures of the newest batch of ended days not kept yet
+    (app.services.day_figures): the states read in a read of their own, the rows written in a
+    short transaction after it. Returns how many days were kept (0: none was missing)."""
+    with sessions() as session:
+        stale = day_figures.other_zones(session)
+        batch = day_figures.missing_batch(db=session, latest=day_figures.latest_to_keep(now))
+        figures = day_figures.count(db=session, first=batch[0], last=batch[1]) if batch else []
+    if stale or figures:
+        with sessions.begin() as session:
+            if stale:
+                day_figures.forget_other_zones(session=session)
+            if batch and figures:
+                day_figures.keep(session=session, first=batch[0], figures=figures)
+    return len(figures)
+
+
+def keep_all_day_figures(*, sessions: sessionmaker[Session], now: datetime) -> int:
+    """Every ended day's figures not kept yet, a batch at a time (`afi keep-figures`)."""
+    total = 0
+    while kept := keep_day_figures(sessions=sessions, now=now):
+        total += kept
+    return total
+
+
 class Worker:
     def __init__(
         self, *, sessions: sessionmaker[Session] | None = None, http: httpx.Client | None = None
@@ -88,7 +123,7 @@ class Worker:
     def run_once(self) -> PassSummary:
         """One pass: today's reminders and e-mail digests if this worker has not written them
         yet; new events into the feed, each queued for the webhooks that want it; the due
-        deliveries and digests."""
+        deliveries and digests; the trend's figures of a batch of ended days not kept yet."""
         summary = PassSummary()
         today = clock.today()
         if self.ticked_on != today:
@@ -103,6 +138,7 @@ class Worker:
             )
         summary.attempted = self.deliver_due()
         summary.mailed = self.mail_due()
+        summary.figures_kept = keep_day_figures(sessions=self.sessions, now=clock.utcnow())
         return summary
 
     def mail_due(self) -> int:

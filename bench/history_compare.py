@@ -1,6 +1,8 @@
 """Old against new on a real database: a past day's stats and overdue summary, and the trend,
-made by the delta (app.services.stats_delta, trend_delta) and by reading every state that held
-(the paths they replace, still used with other filters); the answers must be the same JSON.
+made by the delta (app.services.stats_delta, trend_delta) or from the kept days
+(app.services.trend_kept, when `afi keep-figures` or the worker has counted them) and by
+reading every state that held (the paths they replace, still used with other filters); the
+answers must be the same JSON.
 
     .venv/bin/python -m bench.history_compare --url sqlite:////tmp/hist-1m.db
 """
@@ -32,7 +34,7 @@ def main() -> None:
     from app.schemas.filters import ActionFilters
     from app.schemas.stats import StatsGroupBy
     from app.schemas.trend import TrendInterval
-    from app.services import overdue, stats, stats_delta, trend
+    from app.services import overdue, stats, stats_delta, trend, trend_kept
 
     engine = create_engine(args.url)
     today = clock.today()
@@ -71,6 +73,11 @@ def main() -> None:
         ranges.append((interval, trend.default_start(interval=interval, end=today), today))
         ranges.append((interval, today - timedelta(days=3 * 365), today - timedelta(days=200)))
         ranges.append((interval, today - timedelta(days=40), today - timedelta(days=1)))
+        if not args.quick:  # ranges ending on past days, one and three years long
+            for back in (1, 7, 30, 100, 365, 800):
+                end = today - timedelta(days=back)
+                ranges.append((interval, end - timedelta(days=365), end))
+                ranges.append((interval, end - timedelta(days=3 * 365), end))
     for interval, start, end in ranges:
         checks.append(
             (
@@ -80,14 +87,25 @@ def main() -> None:
                 ).model_dump(mode="json"),
             )
         )
+    kept: list[bool] = []
+    read_kept = trend_kept.figures
+
+    def kept_figures(**kwargs: Any) -> Any:
+        found = read_kept(**kwargs)
+        kept.append(found is not None)
+        return found
+
+    trend_kept.figures = kept_figures  # type: ignore[assignment]
     failed = 0
     with engine.connect() as db:
         for name, check in checks:
             if args.only and not any(part in name for part in args.only):
                 continue
+            kept.clear()
             started = time.perf_counter()
             new = json.dumps(check(db), default=str)
             took_new = time.perf_counter() - started
+            how = " (kept days)" if kept == [True] else ""
             answers, by_delta = stats_delta.answers, trend.by_delta
             stats_delta.answers = lambda **_: False  # type: ignore[assignment]
             trend.by_delta = lambda _shape: False  # type: ignore[assignment]
@@ -100,7 +118,7 @@ def main() -> None:
             same = "same" if new == old else "DIFFERENT"
             failed += new != old
             times = f"old {took_old * 1000:7.0f} ms  new {took_new * 1000:6.0f} ms"
-            print(f"  {name:<60} {same}  {times}")
+            print(f"  {name + how:<72} {same}  {times}")
             db.rollback()
     engine.dispose()
     print(f"{failed} different")

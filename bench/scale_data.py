@@ -85,6 +85,9 @@ def rebuild_derived_data(connection: Connection) -> None:
     spec.loader.exec_module(migration)
     connection.execute(text("DELETE FROM action_state"))
     migration.backfill(connection)
+    if "day_figure" in inspect(connection).get_table_names():
+        # Counted from the states by the worker (or `afi keep-figures`), from nothing again.
+        connection.execute(text("DELETE FROM day_figure"))
 
 
 # --- the database ---------------------------------------------------------------------------

@@ -49,6 +49,16 @@ def busy_database(client: TestClient, client_as: Callable[..., TestClient], seed
     move(client, third["id"], "superseded", comment="Merged", superseded_by_action_id=second["id"])
     client.post("/api/v1/tokens", json={"name": "ci", "role": "viewer", "owner_id": owner["id"]})
     _webhook_with_a_delivery()
+    _day_figures_kept()
+
+
+def _day_figures_kept() -> None:
+    """The trend's figures of the days before today (the worker keeps them)."""
+    from app import clock
+    from app.db import SessionLocal
+    from app.worker import keep_all_day_figures
+
+    assert keep_all_day_figures(sessions=SessionLocal, now=clock.utcnow()) > 0
 
 
 def _webhook_with_a_delivery() -> None:

@@ -25,19 +25,23 @@ def _tables(url: str) -> set[str]:
     return {name for name in names if name == TABLE_NAME or not is_index_table(name)}
 
 
-# Tables of the events and e-mail (0013, 0013b) and the actions' states (0012).
+# Tables of the events and e-mail (0013, 0013b), the actions' states (0012) and the trend's
+# kept day figures (0023).
+_DAY_TABLES = {"day_figure"}
 _EVENT_TABLES = {"outbox_event", "webhook", "webhook_delivery", "webhook_attempt", "mail_digest"}
-_LATER_TABLES = {*_EVENT_TABLES, "action_state"}
+_LATER_TABLES = {*_EVENT_TABLES, *_DAY_TABLES, "action_state"}
 
 
 def test_migrations_run_up_down_and_up_again(base_database_url: str) -> None:
     with fresh_database(base_database_url) as url:
         migrate.upgrade(url)
         assert _tables(url) == {*Base.metadata.tables, TABLE_NAME, *TALLY_TABLES}
+        migrate.downgrade(url, "0021")
+        assert _tables(url) == {*Base.metadata.tables, TABLE_NAME, *TALLY_TABLES} - _DAY_TABLES
         migrate.downgrade(url, "0013b")
-        assert _tables(url) == {*Base.metadata.tables, TABLE_NAME}
+        assert _tables(url) == {*Base.metadata.tables, TABLE_NAME} - _DAY_TABLES
         migrate.downgrade(url, "0012")
-        assert _tables(url) == {*Base.metadata.tables, TABLE_NAME} - _EVENT_TABLES
+        assert _tables(url) == {*Base.metadata.tables, TABLE_NAME} - _EVENT_TABLES - _DAY_TABLES
         migrate.downgrade(url, "0011")
         assert _tables(url) == {*Base.metadata.tables, TABLE_NAME} - _LATER_TABLES
         migrate.downgrade(url, "0005")

@@ -1,4 +1,4 @@
-"""The background work: `afi worker` and `afi tick`."""
+"""The background work: `afi worker`, `afi tick` and `afi keep-figures`."""
 
 from __future__ import annotations
 
@@ -48,12 +48,26 @@ def tick(
     )
 
 
+@app.command("keep-figures")
+def keep_figures() -> None:
+    """Count and keep the trend's figures of every ended day not kept yet, as the worker does a
+    batch of days a pass (after an upgrade, the first passes count every past day)."""
+    require_database()
+    from app import clock
+    from app.db import SessionLocal
+    from app.worker import keep_all_day_figures
+
+    kept = keep_all_day_figures(sessions=SessionLocal, now=clock.utcnow())
+    err.print(f"Days counted and kept: {kept}.", markup=False)
+
+
 @app.command()
 def worker(
     once: Annotated[bool, typer.Option("--once", help="One pass, then exit.")] = False,
 ) -> None:
-    """Run the background worker: takes events into the feed, writes the daily reminders and
-    delivers webhooks, until stopped (Ctrl-C or SIGTERM)."""
+    """Run the background worker: takes events into the feed, writes the daily reminders,
+    delivers webhooks and keeps the trend's figures of ended days, until stopped (Ctrl-C or
+    SIGTERM)."""
     require_database()
     from app.worker import Worker
 

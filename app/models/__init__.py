@@ -2,6 +2,7 @@
 
 from app.models.action import Action, Owner
 from app.models.base import Base
+from app.models.day_figure import DayFigure
 from app.models.event import ActionEvent
 from app.models.evidence import Evidence
 from app.models.mail import MailDigest
@@ -17,6 +18,7 @@ __all__ = [
     "ActionState",
     "ApiToken",
     "Base",
+    "DayFigure",
     "Evidence",
     "Finding",
     "MailDigest",

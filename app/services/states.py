@@ -20,13 +20,14 @@ from sqlalchemy import Table, delete, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from app.enums import EventKind
-from app.models import Action, ActionState, Finding
+from app.models import Action, ActionState, DayFigure, Finding
 from app.models.state import STILL_VALID
 from app.settings import get_settings
 
 STATE = cast(Table, ActionState.__table__)
 _ACTION = cast(Table, Action.__table__)
 _FINDING = cast(Table, Finding.__table__)
+_DAY_FIGURE = cast(Table, DayFigure.__table__)
 
 # Keys of an event's `changes` that say a kept field changed.
 CHANGED_KEYS = frozenset(
@@ -72,8 +73,19 @@ def begin(*, session: Session, action_ids: Iterable[int], at: datetime) -> None:
     A state begun at `at` or later (by an earlier event of the same change) is replaced."""
     session.flush()  # the rows as the change left them
     ids = sorted(set(action_ids))
+    if ids:
+        # Dated now, after every kept day; dated earlier (a clock moved back), the days it
+        # changes are counted again.
+        forget_days_from(session=session, at=at)
     for start in range(0, len(ids), _IDS_PER_STATEMENT):
         _begin(session, ids[start : start + _IDS_PER_STATEMENT], at)
+
+
+def forget_days_from(*, session: Session, at: datetime) -> None:
+    """The trend's kept figures of the day of `at` and later ones no longer stand
+    (app.services.day_figures): none are kept with writes dated now (only ended days are)."""
+    day = at.astimezone(get_settings().tz).date()
+    session.execute(delete(_DAY_FIGURE).where(_DAY_FIGURE.c.day_date >= day))
 
 
 def _begin(session: Session, ids: Sequence[int], at: datetime) -> None:

@@ -3,18 +3,23 @@ many were completed and opened during each, and the ageing of what was overdue a
 
 Read from the states (app.services.states) that held at some point of the range, each state
 counting towards the period ends it spans, as the state at the end of that day (the same rule as
-`as_of`): it is placed by where it begins and ends among the period ends (and its due date among
-their days), and the few hundred combinations are added up here. Without filters, today's
-actions are counted as if each had held throughout the range and corrected by the states that
-changed since it began (app.services.trend_delta); with filters, few states pass them, and each
-state that held in the range is placed.
+`as_of`). Three ways, the same answer:
+- without filters, where every day of the range before today is kept (app.services.day_figures:
+  the worker counts each day once it has ended), from a row per day (app.services.trend_kept),
+  today (and the days ended since the worker's last count) by the delta of those days alone;
+- without filters otherwise (a day not kept yet, a range ending after today), today's actions
+  counted as if each had held throughout the range and corrected by the states that changed
+  since it began (app.services.trend_delta);
+- with filters, few states pass them, and each state that held in the range is placed: by
+  where it begins and ends among the period ends (and its due date among their days), the few
+  hundred combinations added up here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -32,7 +37,7 @@ from app.enums import ActionStatus
 from app.errors import InvalidInput
 from app.schemas.filters import ActionFilters
 from app.schemas.trend import TrendInterval, TrendOut
-from app.services import trend_delta
+from app.services import trend_delta, trend_kept
 from app.services.action_filters import filter_conditions, filter_values
 from app.services.as_of import on_states
 from app.services.overdue_rule import ACTIVE_STATUSES
@@ -125,6 +130,52 @@ def by_delta(shape: tuple[str, ...]) -> bool:
     return not shape
 
 
+def by_kept(shape: tuple[str, ...]) -> bool:
+    """Whether the trend is read from the kept figures of ended days (app.services.trend_kept)
+    where they are all kept, rather than by the delta (without filters)."""
+    return not shape
+
+
+def _flags() -> dict[str, ColumnElement[bool]]:
+    return {
+        "open": S.status.not_in(_CLOSED),
+        "active": and_(S.status.in_(ACTIVE_STATUSES), S.finding_withdrawn_at.is_(None)),
+        "completed": and_(S.status == ActionStatus.COMPLETED, S.closed_at == S.valid_from),
+        "opened": S.valid_from == S.created_at,
+    }
+
+
+def _bounds(first: date, ends: list[date]) -> list[datetime]:
+    """The moments that bound the periods: the start of the first, then each period's end."""
+    return [day_end(first - timedelta(days=1)), *(day_end(day) for day in ends)]
+
+
+def _late_from(ends: list[date], place: Callable[..., ColumnElement[int]]) -> ColumnElement[int]:
+    """k: overdue at the ends of periods k and later, its due date being before their last day
+    (n + 1: at none)."""
+    return case((S.due_date.is_(None), len(ends) + 1), else_=place(S.due_date, ends, "due") + 1)
+
+
+def _days_late(last: date) -> list[date]:
+    return [last - timedelta(days=days) for days in (30, 90, 180)]
+
+
+def by_changes(*, db: Reader, first: date, ends: list[date]) -> Figures:
+    """The figures without filters as today's corrected by the states that changed since
+    `first` (app.services.trend_delta)."""
+    figures = Figures(len(ends))
+    trend_delta.add_changed(
+        db=db,
+        figures=figures,
+        bounds=_bounds(first, ends),
+        ends=ends,
+        days_late=_days_late(ends[-1]),
+        late_from=_late_from(ends, position),
+        flags=_flags(),
+    )
+    return figures
+
+
 def trend(
     *, db: Reader, filters: ActionFilters, interval: TrendInterval, start: date, end: date
 ) -> TrendOut:
@@ -138,64 +189,23 @@ def trend(
             field="from",
             location="query",
         )
-    last = ends[-1]
     first = period_start(start, interval)
-    # The moments that bound the periods: the start of the first, then each period's end.
-    bounds = [day_end(first - timedelta(days=1)), *(day_end(day) for day in ends)]
-    n = len(ends)
-    began = _position(S.valid_from, bounds, "began")  # k: began in period k (0: before)
-    # k: the state still held at the end of periods before k (valid_to >= bound k)
-    ended = _position_from_top(S.valid_to, bounds[1:], "ended") + 1
-
-    # k: overdue at the ends of periods k and later, its due date being before their last day
-    # (n + 1: at none)
-    def late_from(place: Callable[..., ColumnElement[int]]) -> ColumnElement[int]:
-        return case((S.due_date.is_(None), n + 1), else_=place(S.due_date, ends, "due") + 1)
-
-    active = and_(S.status.in_(ACTIVE_STATUSES), S.finding_withdrawn_at.is_(None))
-    days_late = [last - timedelta(days=days) for days in (30, 90, 180)]
-    flags = {
-        "open": S.status.not_in(_CLOSED),
-        "active": active,
-        "completed": and_(S.status == ActionStatus.COMPLETED, S.closed_at == S.valid_from),
-        "opened": S.valid_from == S.created_at,
-    }
-    ages = {
-        "age_0": and_(active, S.due_date >= days_late[0]),
-        "age_1": and_(active, S.due_date < days_late[0], S.due_date >= days_late[1]),
-        "age_2": and_(active, S.due_date < days_late[1], S.due_date >= days_late[2]),
-        "age_3": and_(active, S.due_date < days_late[2]),
-    }
-    shape, params = filter_values(filters=replace(filters, as_of=None), as_of=last)
-    figures = Figures(n)
-    if by_delta(shape):
-        trend_delta.add_changed(
+    shape, params = filter_values(filters=replace(filters, as_of=None), as_of=ends[-1])
+    kept = None
+    if by_delta(shape) and by_kept(shape):
+        kept = trend_kept.figures(
             db=db,
-            figures=figures,
-            bounds=bounds,
+            first=first,
             ends=ends,
-            days_late=days_late,
-            late_from=late_from(position),
-            flags=flags,
+            today=clock.today(),
+            by_changes=lambda since, days: by_changes(db=db, first=since, ends=days),
         )
+    if kept is not None:
+        figures = kept
+    elif by_delta(shape):
+        figures = by_changes(db=db, first=first, ends=ends)
     else:
-        # With filters, few states pass them: one pass placing each of those that held in the
-        # range.
-        where = [on_states(condition) for condition in filter_conditions(shape)]
-        columns = (
-            began.label("began"),
-            ended.label("ended"),
-            late_from(_position).label("late_from"),
-            *(case((flag, 1), else_=0).label(name) for name, flag in {**flags, **ages}.items()),
-        )
-        in_range = and_(S.valid_to >= bounds[0], S.valid_from < bounds[-1])
-        placed = select(*columns).where(in_range, *where).subquery("placed")
-        keys = (placed.c.began, placed.c.ended, placed.c.late_from)
-        sums = (func.sum(placed.c[name]) for name in (*flags, *ages))
-        for k_began, k_ended, k_late, *counts in db.execute(
-            select(*keys, *sums).group_by(*keys), params
-        ):
-            figures.place(k_began, k_ended, k_late, [int(v) for v in counts])
+        figures = _each_state_placed(db=db, shape=shape, params=params, first=first, ends=ends)
     open_at, overdue_at = figures.open_at, figures.overdue_at
     completed_in, opened_in, age = figures.completed_in, figures.opened_in, figures.age
     items = [
@@ -213,7 +223,7 @@ def trend(
             "interval": interval,
             "items": items,
             "ageing": {
-                "as_of": last,
+                "as_of": ends[-1],
                 "days_0_30": age[0],
                 "days_31_90": age[1],
                 "days_91_180": age[2],
@@ -221,6 +231,44 @@ def trend(
             },
         }
     )
+
+
+def _each_state_placed(
+    *, db: Reader, shape: tuple[str, ...], params: dict[str, Any], first: date, ends: list[date]
+) -> Figures:
+    """With filters, few states pass them: one pass placing each of those that held in the
+    range."""
+    n, last = len(ends), ends[-1]
+    bounds = _bounds(first, ends)
+    began = _position(S.valid_from, bounds, "began")  # k: began in period k (0: before)
+    # k: the state still held at the end of periods before k (valid_to >= bound k)
+    ended = _position_from_top(S.valid_to, bounds[1:], "ended") + 1
+    active = and_(S.status.in_(ACTIVE_STATUSES), S.finding_withdrawn_at.is_(None))
+    days_late = _days_late(last)
+    flags = _flags()
+    ages = {
+        "age_0": and_(active, S.due_date >= days_late[0]),
+        "age_1": and_(active, S.due_date < days_late[0], S.due_date >= days_late[1]),
+        "age_2": and_(active, S.due_date < days_late[1], S.due_date >= days_late[2]),
+        "age_3": and_(active, S.due_date < days_late[2]),
+    }
+    where = [on_states(condition) for condition in filter_conditions(shape)]
+    columns = (
+        began.label("began"),
+        ended.label("ended"),
+        _late_from(ends, _position).label("late_from"),
+        *(case((flag, 1), else_=0).label(name) for name, flag in {**flags, **ages}.items()),
+    )
+    in_range = and_(S.valid_to >= bounds[0], S.valid_from < bounds[-1])
+    placed = select(*columns).where(in_range, *where).subquery("placed")
+    keys = (placed.c.began, placed.c.ended, placed.c.late_from)
+    sums = (func.sum(placed.c[name]) for name in (*flags, *ages))
+    figures = Figures(n)
+    for k_began, k_ended, k_late, *counts in db.execute(
+        select(*keys, *sums).group_by(*keys), params
+    ):
+        figures.place(k_began, k_ended, k_late, [int(v) for v in counts])
+    return figures
 
 
 def today_range(interval: TrendInterval) -> tuple[date, date]:

@@ -1,0 +1,84 @@
+"""The trend without filters from the kept figures of each ended day (app.services.day_figures):
+a row per day of the range rather than the states that changed in it.
+
+Each period's end is that day's figures (open; overdue, the sum of its ageing buckets; the
+ageing itself at the last end); each period's completed and opened are the sums of its days'.
+The last days of the range may not be kept: today (it has not ended), and the days that ended
+since the worker's last count (the first hour after midnight, or a worker stopped). Those,
+at most RECENT_DAYS of them, are counted by the delta (app.services.trend_delta: today's
+tallies corrected by the few states begun or ended since the first of them), the trend's own
+figures for a range of one period per day. Where any other day of the range is not kept (not
+counted yet after an upgrade, forgotten after a write dated on it) or the range ends after
+today, there is no answer here and the trend takes its other path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import NamedTuple
+
+from app.db import Reader
+from app.services import day_figures
+from app.services.trend_delta import Figures
+
+# The most days at the end of a range counted by the delta rather than read.
+RECENT_DAYS = 31
+
+
+class _Day(NamedTuple):
+    open: int
+    overdue: int
+    completed: int
+    opened: int
+
+
+def figures(
+    *,
+    db: Reader,
+    first: date,
+    ends: list[date],
+    today: date,
+    by_changes: Callable[[date, list[date]], Figures],
+) -> Figures | None:
+    """The trend's figures for the periods from `first` ending on `ends`, or None where the
+    kept days do not give them. `by_changes(first, ends)`: the trend's figures by the delta."""
+    last = ends[-1]
+    if last > today:
+        return None
+    yesterday = today - timedelta(days=1)
+    kept = day_figures.read_days(db=db, first=first, last=min(last, yesterday))
+    days = {
+        day: _Day(found.open, sum(found.overdue), found.completed, found.opened)
+        for day, found in kept.items()
+    }
+    # The days not kept must be the last ones of the range, and few.
+    recent = last
+    while recent >= first and recent not in days and (last - recent).days <= RECENT_DAYS:
+        recent -= timedelta(days=1)
+    not_kept = [recent + timedelta(days=k) for k in range(1, (last - recent).days + 1)]
+    if len(not_kept) > RECENT_DAYS or len(days) + len(not_kept) < (last - first).days + 1:
+        return None
+    if not_kept:
+        counted = by_changes(not_kept[0], not_kept)
+        for k, day in enumerate(not_kept, start=1):
+            days[day] = _Day(
+                counted.open_at[k],
+                counted.overdue_at[k],
+                counted.completed_in[k],
+                counted.opened_in[k],
+            )
+        ageing = list(counted.age)
+    else:
+        ageing = list(kept[last].overdue)
+    answer = Figures(len(ends))
+    start = first
+    for k, end in enumerate(ends, start=1):
+        answer.open_at[k], answer.overdue_at[k] = days[end].open, days[end].overdue
+        for offset in range((end - start).days + 1):
+            during = days[start + timedelta(days=offset)]
+            answer.completed_in[k] += during.completed
+            answer.opened_in[k] += during.opened
+        start = end + timedelta(days=1)
+    answer.age = ageing
+    return answer

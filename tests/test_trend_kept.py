@@ -1,0 +1,356 @@
+"""The trend read from the kept figures of ended days (app.services.day_figures, trend_kept)
+against the same trend from every state placed (the path used with filters) and by the delta:
+the scripted quarter (tests.history_scenario) replayed with the worker's pass run on each day,
+then carried on for seven months (so that every ageing bucket fills and empties), month and
+quarter, ranges ending on past days and today. Then: days not kept fall back; a write dated
+on a kept day (the clock moved back) forgets it; kept rows are really read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, func, select, update
+from typer.testing import CliRunner
+
+from app import clock
+from app.cli import cli
+from app.db import SessionLocal
+from app.models import DayFigure
+from app.services import day_figures, trend, trend_kept
+from app.services.states import day_end
+from app.worker import Worker, keep_all_day_figures, keep_day_figures
+from tests.helpers import add_note, move
+from tests.history_scenario import SEED_DAY, TODAY, at, play
+
+LATER = date(2026, 10, 12)  # the scenario carried on to here
+_INTERVALS = ("month", "quarter")
+_STARTS = (date(2025, 6, 1), SEED_DAY, date(2026, 2, 10), date(2026, 6, 15))
+_ENDS = (SEED_DAY, date(2026, 2, 1), date(2026, 2, 28), date(2026, 6, 1), date(2026, 9, 30))
+
+
+def _run_worker(set_now: Any, since: date, until: date, every: int) -> None:
+    """The worker's pass every `every` days from `since` to `until` (at 06:00), as a running
+    server makes it each day: the days ended since the last pass are kept."""
+    worker = Worker()
+    try:
+        day = since
+        while day <= until:
+            set_now(at(day, 6))
+            worker.run_once()
+            day += timedelta(days=every)
+    finally:
+        worker.close()
+
+
+class _Clock:
+    """The clock, moved by the scenario; the worker runs on each day it passes over."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.monkeypatch = monkeypatch
+        self.now: datetime | None = None
+        self.every = 1  # days between the worker's passes
+
+    def set(self, moment: datetime) -> None:
+        self.monkeypatch.setattr(clock, "utcnow", lambda: moment)
+        self.now = moment
+
+    def walk_to(self, moment: datetime) -> None:
+        if self.now is not None and moment.date() > self.now.date():
+            since = self.now.date() + timedelta(days=1)
+            _run_worker(self.set, since, moment.date(), self.every)
+        self.set(moment)
+
+
+@pytest.fixture
+def carried_on(
+    client: Any, client_as: Any, seed_text: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[_Clock]:
+    """The scripted quarter with the worker's pass on each day, then seven more months of
+    changes with a pass a week; the clock left at LATER, noon, with every day before it kept."""
+    approver = client_as("approver", user="ann")
+    moving = _Clock(monkeypatch)
+    moving.set(datetime.combine(SEED_DAY - timedelta(days=1), datetime.min.time(), UTC))
+    scenario = play(client=client, approver=approver, seed_text=seed_text, set_now=moving.walk_to)
+    d, e, c = scenario.d, scenario.e, scenario.c
+    moving.every = 7
+    moving.walk_to(at(date(2026, 4, 10)))
+    assert move(client, d, "in_progress").status_code == 200
+    moving.walk_to(at(date(2026, 6, 3)))
+    assert move(client, e, "in_progress").status_code == 200
+    assert move(client, e, "blocked", "Waiting").status_code == 200
+    moving.walk_to(at(date(2026, 7, 15)))
+    revised = {"due_date": "2026-08-01", "due_date_reason": "Budget"}
+    assert client.patch(f"/api/v1/actions/{c}", json=revised).status_code == 200
+    moving.walk_to(at(date(2026, 8, 20)))
+    add_note(client, d)
+    assert move(client, d, "pending_sign_off").status_code == 200
+    assert move(approver, d, "completed", "Seen").status_code == 200
+    moving.walk_to(at(LATER, 12))
+    keep_all_day_figures(sessions=SessionLocal, now=clock.utcnow())  # the days since the last pass
+    yield moving
+
+
+def _answer(client: Any, url: str) -> Any:
+    response = client.get(url)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _urls(until: date) -> list[str]:
+    urls = []
+    for interval in _INTERVALS:
+        for start in _STARTS:
+            for end in (*_ENDS, until, None):
+                if end is not None and (end < start or end > until):
+                    continue
+                url = f"/api/v1/stats/trend?interval={interval}&from={start}"
+                urls.append(url + (f"&to={end}" if end is not None else ""))
+    return urls
+
+
+def _kept_used(client: Any, monkeypatch: pytest.MonkeyPatch, url: str) -> tuple[Any, bool]:
+    """The answer, and whether it came from the kept days."""
+    answered: list[bool] = []
+    with monkeypatch.context() as patched:
+        read = trend_kept.figures
+        patched.setattr(
+            trend_kept,
+            "figures",
+            lambda **kw: answered.append((found := read(**kw)) is not None) or found,
+        )
+        body = _answer(client, url)
+    return body, answered == [True]
+
+
+def _each_state_placed(client: Any, monkeypatch: pytest.MonkeyPatch, url: str) -> Any:
+    with monkeypatch.context() as patched:
+        patched.setattr(trend, "by_delta", lambda _shape: False)
+        return _answer(client, url)
+
+
+def _by_delta(client: Any, monkeypatch: pytest.MonkeyPatch, url: str) -> Any:
+    with monkeypatch.context() as patched:
+        patched.setattr(trend, "by_kept", lambda _shape: False)
+        return _answer(client, url)
+
+
+def test_every_day_before_today_is_kept_down_to_one_before_any_action(
+    carried_on: _Clock, session: Any
+) -> None:
+    kept = day_figures.kept_days(session)
+    assert kept[0] <= SEED_DAY - timedelta(days=1)  # the first pass counts a batch of days
+    assert kept == [kept[0] + timedelta(days=k) for k in range((LATER - kept[0]).days)]
+    first = session.get(DayFigure, SEED_DAY - timedelta(days=1))
+    assert (first.actions, first.open, first.opened) == (0, 0, 0)
+    seeded = session.get(DayFigure, SEED_DAY)
+    assert seeded.opened == seeded.actions > 0
+
+
+@pytest.mark.parametrize("batch_days", [None, 1, 5])
+def test_trend_from_kept_days_is_every_state_placed(
+    client: Any,
+    carried_on: _Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    session: Any,
+    batch_days: int | None,
+) -> None:
+    if batch_days is not None:  # counted again from nothing, in batches of that many days
+        session.execute(delete(DayFigure))
+        session.commit()
+        monkeypatch.setattr(day_figures, "BATCH_DAYS", batch_days)
+        assert keep_all_day_figures(sessions=SessionLocal, now=clock.utcnow()) > 0
+    used = 0
+    for url in _urls(LATER):
+        kept, from_kept = _kept_used(client, monkeypatch, url)
+        assert kept == _each_state_placed(client, monkeypatch, url), url
+        assert kept == _by_delta(client, monkeypatch, url), url
+        used += from_kept
+        if "from=2025-06-01" not in url:
+            assert from_kept, url
+    assert used == len(_urls(LATER))  # days before any action are known to be all 0
+
+
+def test_each_day_kept_is_every_state_placed(
+    client: Any, carried_on: _Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each day as the last end of a trend: its open, overdue and ageing (every bucket's edges
+    # are crossed by the dated actions), and completed and opened from its month's start.
+    day = SEED_DAY - timedelta(days=2)
+    while day <= LATER:
+        url = f"/api/v1/stats/trend?interval=month&from={day}&to={day}"
+        kept, from_kept = _kept_used(client, monkeypatch, url)
+        assert from_kept, url
+        assert kept == _each_state_placed(client, monkeypatch, url), url
+        day += timedelta(days=1)
+
+
+def test_every_bucket_and_figure_is_exercised(client: Any, carried_on: _Clock) -> None:
+    seen: dict[str, int] = {}
+    for url in _urls(LATER):
+        body = _answer(client, url)
+        for name, value in body["ageing"].items():
+            if name != "as_of":
+                seen[name] = seen.get(name, 0) + (value > 0)
+        for item in body["items"]:
+            for name in ("open", "overdue", "completed", "opened"):
+                seen[name] = seen.get(name, 0) + (item[name] > 0)
+    assert all(seen.values()), seen
+    assert len(seen) == 8
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        "open",
+        "overdue_0_30",
+        "overdue_31_90",
+        "overdue_91_180",
+        "overdue_over_180",
+        "completed",
+        "opened",
+    ],
+)
+def test_kept_figures_are_what_the_trend_reads(
+    client: Any, carried_on: _Clock, session: Any, column: str
+) -> None:
+    # One kept day changed: an answer whose last period ends on it (or holds it) changes.
+    day = date(2026, 6, 30)
+    url = f"/api/v1/stats/trend?interval=month&from=2026-04-01&to={day}"
+    before = _answer(client, url)
+    session.execute(
+        update(DayFigure)
+        .where(DayFigure.day_date == day)
+        .values({column: getattr(DayFigure, column) + 1})
+    )
+    session.commit()
+    assert _answer(client, url) != before
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    missing=st.sets(st.integers(min_value=0, max_value=(LATER - SEED_DAY).days + 1), max_size=4),
+    start=st.integers(min_value=-40, max_value=(LATER - SEED_DAY).days),
+    length=st.integers(min_value=0, max_value=300),
+    interval=st.sampled_from(_INTERVALS),
+)
+def test_days_not_kept_fall_back_to_the_states(
+    client: Any,
+    carried_on: _Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    session: Any,
+    missing: set[int],
+    start: int,
+    length: int,
+    interval: str,
+) -> None:
+    first = SEED_DAY + timedelta(days=start)
+    end = min(first + timedelta(days=length), LATER)
+    gone = [SEED_DAY - timedelta(days=1) + timedelta(days=k) for k in missing]
+    url = f"/api/v1/stats/trend?interval={interval}&from={first}&to={end}"
+    outer = session.begin_nested()
+    try:
+        session.execute(delete(DayFigure).where(DayFigure.day_date.in_(gone)))
+        session.flush()
+        answer, from_kept = _kept_used(client, monkeypatch, url)
+        assert answer == _each_state_placed(client, monkeypatch, url), url
+        # Kept days used unless a day not kept (today is not) is followed by a kept one, or
+        # more than RECENT_DAYS are not kept at the end; before any action every day is 0.
+        period_first = trend.period_start(first, trend.TrendInterval(interval))
+        needed = [period_first + timedelta(days=k) for k in range((end - period_first).days + 1)]
+        none_through = SEED_DAY - timedelta(days=2 if SEED_DAY - timedelta(days=1) in gone else 1)
+        not_kept = [day for day in needed if day == LATER or (day in gone and day > none_through)]
+        at_the_end = needed[len(needed) - len(not_kept) :] == not_kept
+        expected = at_the_end and len(not_kept) <= trend_kept.RECENT_DAYS
+        assert from_kept is expected, (url, gone)
+    finally:
+        outer.rollback()
+
+
+def test_a_write_dated_on_a_kept_day_forgets_it_and_every_later_one(
+    client: Any, carried_on: _Clock, monkeypatch: pytest.MonkeyPatch, session: Any
+) -> None:
+    day = date(2026, 5, 20)
+    carried_on.set(at(day, 15))  # the clock moved back: the states after it are "to come"
+    ids = [item["id"] for item in _answer(client, "/api/v1/actions?limit=3")["items"]]
+    assert move(client, ids[2], "in_progress").status_code == 200
+    kept = day_figures.kept_days(session)
+    assert kept[-1] == day - timedelta(days=1)
+    for url in (
+        "/api/v1/stats/trend?interval=month&from=2026-01-01&to=2026-05-19",
+        "/api/v1/stats/trend?interval=quarter&from=2025-10-01&to=2026-04-30",
+    ):
+        answer, from_kept = _kept_used(client, monkeypatch, url)
+        assert from_kept
+        assert answer == _each_state_placed(client, monkeypatch, url)
+    # The days forgotten are not counted again before their end (plus the grace) has come.
+    assert keep_day_figures(sessions=SessionLocal, now=clock.utcnow()) == 0
+    carried_on.set(at(LATER, 12))
+    assert keep_all_day_figures(sessions=SessionLocal, now=clock.utcnow()) == (LATER - day).days
+    url = "/api/v1/stats/trend?interval=month&from=2026-04-01&to=2026-09-30"
+    answer, from_kept = _kept_used(client, monkeypatch, url)
+    assert from_kept
+    assert answer == _each_state_placed(client, monkeypatch, url)
+
+
+def test_a_day_is_kept_only_once_it_ended_a_grace_ago(
+    client: Any, carried_on: _Clock, monkeypatch: pytest.MonkeyPatch, session: Any
+) -> None:
+    yesterday = LATER - timedelta(days=1)
+    session.execute(delete(DayFigure).where(DayFigure.day_date == yesterday))
+    session.commit()
+    just_after = day_end(yesterday) + day_figures.GRACE - timedelta(minutes=1)
+    assert keep_day_figures(sessions=SessionLocal, now=just_after) == 0
+    # Meanwhile the trend counts the days since the last kept one by the delta.
+    carried_on.set(just_after)
+    for url in ("/api/v1/stats/trend?interval=month", "/api/v1/stats/trend?interval=quarter"):
+        answer, from_kept = _kept_used(client, monkeypatch, url)
+        assert from_kept
+        assert answer == _each_state_placed(client, monkeypatch, url)
+    assert keep_day_figures(sessions=SessionLocal, now=just_after + timedelta(minutes=1)) == 1
+    assert day_figures.kept_days(session)[-1] == yesterday
+
+
+def test_days_kept_in_another_time_zone_are_not_read_and_are_dropped(
+    client: Any, carried_on: _Clock, monkeypatch: pytest.MonkeyPatch, session: Any
+) -> None:
+    session.execute(update(DayFigure).values(time_zone="Europe/Paris"))
+    session.commit()
+    url = "/api/v1/stats/trend?interval=month&from=2026-01-01&to=2026-09-30"
+    answer, from_kept = _kept_used(client, monkeypatch, url)
+    assert not from_kept
+    assert keep_day_figures(sessions=SessionLocal, now=clock.utcnow()) > 0
+    count = session.scalar(
+        select(func.count()).select_from(DayFigure).where(DayFigure.time_zone == "Europe/Paris")
+    )
+    assert count == 0
+    assert keep_all_day_figures(sessions=SessionLocal, now=clock.utcnow()) > 0
+    again, from_kept = _kept_used(client, monkeypatch, url)
+    assert from_kept and again == answer
+
+
+def test_with_no_action_every_day_is_nothing(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(clock, "utcnow", lambda: at(TODAY, 12))
+    assert keep_all_day_figures(sessions=SessionLocal, now=clock.utcnow()) == day_figures.BATCH_DAYS
+    url = "/api/v1/stats/trend?interval=quarter&from=2024-01-01&to=2026-02-01"
+    answer, from_kept = _kept_used(client, monkeypatch, url)
+    assert from_kept
+    assert answer == _each_state_placed(client, monkeypatch, url)
+    assert all(item["open"] == 0 for item in answer["items"])
+
+
+def test_keep_figures_command_counts_every_day_missing(
+    client: Any, carried_on: _Clock, session: Any
+) -> None:
+    session.execute(delete(DayFigure).where(DayFigure.day_date >= date(2026, 9, 1)))
+    session.commit()
+    result = CliRunner().invoke(cli, ["keep-figures"])
+    assert result.exit_code == 0, result.output
+    assert "Days counted and kept: 41." in result.output
+    assert day_figures.kept_days(session)[-1] == LATER - timedelta(days=1)
