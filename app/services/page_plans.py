@@ -62,6 +62,9 @@ class Plan(StrEnum):
     # the ids from the states that held alone, in one pass over ix_action_state_held keeping
     # the page's best, rather than each action joined to its state before they are sorted.
     STATES = "states"
+    # A past day's overdue actions by days overdue: the states walked in due-date order through
+    # ix_action_state_due_date from the earliest (latest) due date, stopping at the page's end.
+    STATES_BY_DUE = "states_by_due"
 
 
 # Shapes with one of these filters select few enough actions that finding them through an index
@@ -72,6 +75,16 @@ _POINTED = frozenset({"owner_id", "report_id", "q"})
 # actions sit together in it (they are imported together), so for report filters this narrow
 # it reads far more of the order than it expects: it is told to collect the matches instead.
 _FEW_REPORTS = {"sqlite": 0.02, "postgresql": 0.005}
+
+
+# On a past day, filters that leave so few states that walking them in due-date order would
+# read most of the index to fill a page: those are collected and sorted (Plan.STATES).
+_FEW_STATES = frozenset({"owner_id", "report_id"})
+
+
+def past_overdue_plan(shape: tuple[str, ...]) -> Plan:
+    """How a past day's overdue actions are read in order of days overdue."""
+    return Plan.STATES if _FEW_STATES.intersection(shape) else Plan.STATES_BY_DUE
 
 
 def plan_for(
