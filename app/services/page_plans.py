@@ -114,31 +114,36 @@ def _walk_search(db: Reader, shape: tuple[str, ...], params: dict[str, Any]) -> 
     return not report_conditions(shape) or not _few_reports(db, "sqlite", shape, params)
 
 
-# Whether report filters select few reports, kept a while per database and filter values: it
-# only chooses a plan, never the answer, and counting the reports took longer than the page
-# itself on PostgreSQL (10 to 30 ms at 40,000 reports, against 2 to 8 ms); a cursor's later
-# pages ask again with the same values.
+# The reports that report filters match, and all reports, kept a while per database and
+# filter values: they only choose a plan, never the answer, and counting them took longer than
+# the page itself on PostgreSQL (10 to 30 ms at 40,000 reports, against 2 to 8 ms); the next
+# request, or a cursor's later pages, ask again with the same values.
 _KEEP_SHARE_SECONDS = 300.0
 _KEEP_SHARES = 512
-_kept_shares: dict[tuple[Any, ...], tuple[float, bool]] = {}
+_kept_shares: dict[tuple[Any, ...], tuple[float, int, int]] = {}
 _kept_lock = threading.Lock()
 _REPORT_PARAMS = ("force", "year", "start_year", "programme", "pillar")
 
 
 def _few_reports(db: Reader, dialect: str, shape: tuple[str, ...], params: dict[str, Any]) -> bool:
+    matching, total = _report_share(db, shape, params)
+    return not total or matching <= _FEW_REPORTS[dialect] * total
+
+
+def _report_share(db: Reader, shape: tuple[str, ...], params: dict[str, Any]) -> tuple[int, int]:
     key = (_database(db), shape, *(params.get(name) for name in _REPORT_PARAMS))
     now = time.monotonic()
     with _kept_lock:
         kept = _kept_shares.get(key)
     if kept is not None and now - kept[0] < _KEEP_SHARE_SECONDS:
-        return kept[1]
+        return kept[1], kept[2]
     counts = db.execute(_report_share_statement(shape), params).one()
-    few = not counts.total or counts.matching <= _FEW_REPORTS[dialect] * counts.total
+    matching, total = int(counts.matching), int(counts.total)
     with _kept_lock:
         if len(_kept_shares) >= _KEEP_SHARES:
             _kept_shares.clear()
-        _kept_shares[key] = (now, few)
-    return few
+        _kept_shares[key] = (now, matching, total)
+    return matching, total
 
 
 @lru_cache(maxsize=64)
