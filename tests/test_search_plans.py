@@ -5,6 +5,7 @@ page's end; a walk in sort order first asks the filters' index whether anything 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 
 import pytest
@@ -86,3 +87,31 @@ def test_a_walk_first_asks_through_the_filters_index_whether_anything_matches(
     text = "\n".join(plan_text(plan) for plan in plans)
     assert re.search(rf"SEARCH action USING COVERING INDEX {index} \(\w+=\?", text), text
     assert re.search(r"^SCAN action\b(?!_)", text, re.MULTILINE), text  # the walk, in id order
+
+
+def test_whether_report_filters_select_few_reports_is_counted_once_per_values(
+    sqlite_engine: Engine,
+) -> None:
+    # Counting the matching reports only chooses the plan: kept a while, so that the next
+    # request or a cursor's later pages with the same values do not count them again.
+    def page(force: str) -> Callable[[Connection], None]:
+        def run(connection: Connection) -> None:
+            action_reads.fetch_batch(
+                db=connection,
+                filters=ActionFilters(force=force),
+                sort=ActionSort.ID,
+                as_of=AS_OF,
+                after=None,
+                limit=50,
+            )
+
+        return run
+
+    def counts_reports(plan: dict[int, list[str]]) -> bool:
+        return "action" not in plan_text(plan) and "report" in plan_text(plan)
+
+    first, again, other = (
+        plans_of(sqlite_engine, page(f)) for f in ("force 7", "force 7", "force 8")
+    )
+    assert [sum(map(counts_reports, plans)) for plans in (first, again, other)] == [1, 0, 1]
+    assert len(again) == len(first) - 1

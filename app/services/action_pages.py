@@ -154,7 +154,7 @@ def paged(
     """A page in two steps: the ids in order from the action table alone (a narrow sort when
     there is one to do), then their columns and joins for those ids only. `order` is
     (expression, descending) pairs, `key` the sort key shown in cursors."""
-    if plan is Plan.STATES:
+    if plan in (Plan.STATES, Plan.STATES_BY_DUE):
         return _paged_from_states(where=where, order=order, after=after, key=key, columns=columns)
     ordering = [expression.label(f"order_{i}") for i, (expression, _) in enumerate(order)]
     ids = select(A.id.label("page_id"), *ordering).select_from(source)
@@ -181,8 +181,9 @@ def _paged_from_states(
     key: ColumnElement[Any] | None,
     columns: Columns,
 ) -> Select[*tuple[Any, ...]]:
-    """Plan.STATES: the ids step over the states that held at the day's end (conditions and
-    keys on the state's own columns); the columns step is rewritten by `at_day` as any page."""
+    """Plan.STATES and STATES_BY_DUE: the ids step over the states that held at the day's end
+    (conditions and keys on the state's own columns); the columns step is rewritten by
+    `at_day` as any page."""
     on_state = [on_states(expression) for expression, _ in order]
     ordering = [expression.label(f"order_{i}") for i, expression in enumerate(on_state)]
     ids = select(STATE.c.action_id.label("page_id"), *ordering).where(holding(STATE))

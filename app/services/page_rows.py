@@ -16,7 +16,7 @@ from app.services.action_pages import PAGE_COLUMNS, Columns, page_statement, pag
 from app.services.as_of import at_day, is_past
 from app.services.cursors import Position
 from app.services.overdue_rule import DAYS_OVERDUE
-from app.services.page_plans import Plan, plan_for
+from app.services.page_plans import Plan, past_overdue_plan, plan_for
 
 
 def fetch_rows(
@@ -75,8 +75,10 @@ def _segments(descending: bool) -> tuple[str, str]:
 def _overdue_segment_statement(
     shape: tuple[str, ...], descending: bool, after: bool, plan: Plan, columns: Columns
 ) -> Select[*tuple[Any, ...]]:
-    # Through the due-date sort's indexed expression; overdue actions all have a due date.
-    due = sort_key(ActionSort.DUE_DATE)
+    # Overdue actions all have a due date, so the due-date sort's key orders them as the due
+    # date itself does. Today through the key's indexed expression; on a past day through the
+    # states' due date, which ix_action_state_due_date holds in order (Plan.STATES_BY_DUE).
+    due = A.due_date if plan is Plan.STATES_BY_DUE else sort_key(ActionSort.DUE_DATE)
     assert due is not None
     position = None
     if after:
@@ -126,7 +128,11 @@ def _fetch_by_days_overdue(
             if resume:
                 assert after is not None
                 segment_params["after_due"] = as_of - timedelta(days=after.key)
-            plan = Plan.STATES if is_past(as_of) else plan_for(db, segment_shape, segment_params)
+            plan = (
+                past_overdue_plan(shape)
+                if is_past(as_of)
+                else plan_for(db, segment_shape, segment_params)
+            )
             statement = _overdue_segment_statement(segment_shape, descending, resume, plan, columns)
             rows.extend(db.execute(at_day(statement, as_of), segment_params).all())
         else:
