@@ -4,12 +4,12 @@ the planner misjudges a LIMIT; and the SQL hint that makes SQLite read in its so
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
+from cachetools import TTLCache
 from sqlalchemy import Boolean, ColumnElement, Exists, Select, func, literal_column, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
@@ -118,9 +118,7 @@ def _walk_search(db: Reader, shape: tuple[str, ...], params: dict[str, Any]) -> 
 # filter values: they only choose a plan, never the answer, and counting them took longer than
 # the page itself on PostgreSQL (10 to 30 ms at 40,000 reports, against 2 to 8 ms); the next
 # request, or a cursor's later pages, ask again with the same values.
-_KEEP_SHARE_SECONDS = 300.0
-_KEEP_SHARES = 512
-_kept_shares: dict[tuple[Any, ...], tuple[float, int, int]] = {}
+_kept_shares: TTLCache[tuple[Any, ...], tuple[int, int]] = TTLCache(maxsize=512, ttl=300)
 _kept_lock = threading.Lock()
 _REPORT_PARAMS = ("force", "year", "start_year", "programme", "pillar")
 
@@ -132,18 +130,15 @@ def _few_reports(db: Reader, dialect: str, shape: tuple[str, ...], params: dict[
 
 def _report_share(db: Reader, shape: tuple[str, ...], params: dict[str, Any]) -> tuple[int, int]:
     key = (_database(db), shape, *(params.get(name) for name in _REPORT_PARAMS))
-    now = time.monotonic()
     with _kept_lock:
         kept = _kept_shares.get(key)
-    if kept is not None and now - kept[0] < _KEEP_SHARE_SECONDS:
-        return kept[1], kept[2]
+    if kept is not None:
+        return kept
     counts = db.execute(_report_share_statement(shape), params).one()
-    matching, total = int(counts.matching), int(counts.total)
+    share = int(counts.matching), int(counts.total)
     with _kept_lock:
-        if len(_kept_shares) >= _KEEP_SHARES:
-            _kept_shares.clear()
-        _kept_shares[key] = (now, matching, total)
-    return matching, total
+        _kept_shares[key] = share
+    return share
 
 
 @lru_cache(maxsize=64)
