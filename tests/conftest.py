@@ -100,6 +100,17 @@ def _shared_connection_database(connection: Any) -> Any:
 
 
 @pytest.fixture(autouse=True)
+def _no_kept_report_counts() -> Iterator[None]:
+    """The report counts page plans keep a while (per process) start empty in every test, so
+    that no test's plans or statements depend on what an earlier one asked."""
+    from app.services import page_plans
+
+    page_plans._kept_shares.clear()
+    yield
+    page_plans._kept_shares.clear()
+
+
+@pytest.fixture(autouse=True)
 def db_connection(_migrated: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     """Every session and read the code under test opens joins one outer transaction, rolled
     back after. The API gets this database through `app.dependency_overrides` (see make_app);

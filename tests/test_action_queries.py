@@ -552,14 +552,10 @@ _REPORT_SHARE = 1
 def test_one_statement_per_page(
     reader: TestClient,
     dataset: Dataset,
-    monkeypatch: pytest.MonkeyPatch,
     query: str,
     most: int,
     selects: int,
 ) -> None:
-    from app.services import page_plans
-
-    monkeypatch.setattr(page_plans, "_kept_shares", {})  # none kept from an earlier test
     reader.get("/api/v1/actions")  # warm up: no first-request-only queries counted
     with sql_statements() as statements:
         response = reader.get(f"/api/v1/actions?{query}&limit=2")

@@ -84,9 +84,15 @@ _FEW_REPORTS = {"sqlite": 0.02, "postgresql": 0.005}
 _FEW_STATES = frozenset({"owner_id", "report_id"})
 
 
-def past_overdue_plan(shape: tuple[str, ...]) -> Plan:
-    """How a past day's overdue actions are read in order of days overdue."""
-    return Plan.STATES if _FEW_STATES.intersection(shape) else Plan.STATES_BY_DUE
+def past_overdue_plan(db: Reader, shape: tuple[str, ...], params: dict[str, Any]) -> Plan:
+    """How a past day's overdue actions are read in order of days overdue: collected and sorted
+    when an owner, a report or report filters that match few reports leave few states."""
+    if _FEW_STATES.intersection(shape):
+        return Plan.STATES
+    dialect = _dialect(db)
+    if report_conditions(shape) and dialect in _FEW_REPORTS:
+        return Plan.STATES if _few_reports(db, dialect, shape, params) else Plan.STATES_BY_DUE
+    return Plan.STATES_BY_DUE
 
 
 def plan_for(

@@ -129,7 +129,7 @@ def _fetch_by_days_overdue(
                 assert after is not None
                 segment_params["after_due"] = as_of - timedelta(days=after.key)
             plan = (
-                past_overdue_plan(shape)
+                past_overdue_plan(db, segment_shape, segment_params)
                 if is_past(as_of)
                 else plan_for(db, segment_shape, segment_params)
             )
