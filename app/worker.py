@@ -89,8 +89,9 @@ def keep_day_figures(*, sessions: sessionmaker[Session], now: datetime) -> int:
         figures = day_figures.count(db=session, first=batch[0], last=batch[1]) if batch else []
     if stale or figures:
         with sessions.begin() as session:
-            if stale:
-                day_figures.forget_other_zones(session=session)
+            # Always, not only when the read saw some: a row of another zone written since
+            # would make the insert skip that day, and the next pass count it again, forever.
+            day_figures.forget_other_zones(session=session)
             if batch and figures:
                 day_figures.keep(session=session, first=batch[0], figures=figures)
     return len(figures)

@@ -34,11 +34,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.db import Reader
-from app.enums import ActionStatus
 from app.models import DayFigure
-from app.services.overdue_rule import ACTIVE_STATUSES
 from app.services.states import STATE, day_end
-from app.services.trend_delta import position
+from app.services.trend_delta import position, state_flags
 from app.settings import get_settings
 
 DAY_FIGURE = cast(Table, DayFigure.__table__)
@@ -48,7 +46,6 @@ S = STATE.c
 GRACE = timedelta(hours=1)
 # Days counted in one pass over the states.
 BATCH_DAYS = 62
-_CLOSED = (ActionStatus.COMPLETED, ActionStatus.SUPERSEDED, ActionStatus.WITHDRAWN)
 # The ageing buckets by days past due, as the trend reports them: (first day, last day).
 BUCKETS = ((1, 30), (31, 90), (91, 180), (181, None))
 OVERDUE_COLUMNS = ("overdue_0_30", "overdue_31_90", "overdue_91_180", "overdue_over_180")
@@ -101,7 +98,8 @@ def count(*, db: Reader, first: date, last: date) -> list[Figures]:
     bounds = [day_end(first - timedelta(days=1)), *(day_end(day) for day in days)]
     began = position(S.valid_from, bounds, "began")  # k: begun on day k (0: before)
     last_held = position(S.valid_to, bounds[1:], "held")  # held at the ends of days .. k
-    active = and_(S.status.in_(ACTIVE_STATUSES), S.finding_withdrawn_at.is_(None))
+    rules = state_flags()
+    active = rules["active"]
     # Due dates earlier than this are in the oldest bucket on every day of the batch.
     floor = first - timedelta(days=_OLDEST)
     due = type_coerce(
@@ -112,11 +110,7 @@ def count(*, db: Reader, first: date, last: date) -> list[Figures]:
         Date,
     )
     keys = (began.label("began"), last_held.label("last_held"), due.label("due"))
-    flags = (
-        S.status.not_in(_CLOSED),
-        and_(S.status == ActionStatus.COMPLETED, S.closed_at == S.valid_from),
-        S.valid_from == S.created_at,
-    )
+    flags = (rules["open"], rules["completed"], rules["opened"])
     placed = (
         select(*keys, *(case((flag, 1), else_=0).label(f"f{i}") for i, flag in enumerate(flags)))
         .where(S.valid_to >= bounds[0], S.valid_from < bounds[-1])

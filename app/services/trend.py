@@ -33,14 +33,12 @@ from sqlalchemy import (
 
 from app import clock
 from app.db import Reader
-from app.enums import ActionStatus
 from app.errors import InvalidInput
 from app.schemas.filters import ActionFilters
 from app.schemas.trend import TrendInterval, TrendOut
 from app.services import trend_delta, trend_kept
 from app.services.action_filters import filter_conditions, filter_values
 from app.services.as_of import on_states
-from app.services.overdue_rule import ACTIVE_STATUSES
 from app.services.states import STATE, day_end
 from app.services.trend_delta import Figures, position
 
@@ -49,7 +47,6 @@ S = STATE.c
 MAX_PERIODS = 120
 DEFAULT_PERIODS = 12
 _MONTHS = {TrendInterval.MONTH: 1, TrendInterval.QUARTER: 3}
-_CLOSED = (ActionStatus.COMPLETED, ActionStatus.SUPERSEDED, ActionStatus.WITHDRAWN)
 # Filters that ask about one day: the trend has its own days.
 _ONE_DAY = ("as_of", "overdue", "stale")
 
@@ -136,15 +133,6 @@ def by_kept(shape: tuple[str, ...]) -> bool:
     return not shape
 
 
-def _flags() -> dict[str, ColumnElement[bool]]:
-    return {
-        "open": S.status.not_in(_CLOSED),
-        "active": and_(S.status.in_(ACTIVE_STATUSES), S.finding_withdrawn_at.is_(None)),
-        "completed": and_(S.status == ActionStatus.COMPLETED, S.closed_at == S.valid_from),
-        "opened": S.valid_from == S.created_at,
-    }
-
-
 def _bounds(first: date, ends: list[date]) -> list[datetime]:
     """The moments that bound the periods: the start of the first, then each period's end."""
     return [day_end(first - timedelta(days=1)), *(day_end(day) for day in ends)]
@@ -171,7 +159,7 @@ def by_changes(*, db: Reader, first: date, ends: list[date]) -> Figures:
         ends=ends,
         days_late=_days_late(ends[-1]),
         late_from=_late_from(ends, position),
-        flags=_flags(),
+        flags=trend_delta.state_flags(),
     )
     return figures
 
@@ -192,7 +180,7 @@ def trend(
     first = period_start(start, interval)
     shape, params = filter_values(filters=replace(filters, as_of=None), as_of=ends[-1])
     kept = None
-    if by_delta(shape) and by_kept(shape):
+    if by_kept(shape):
         kept = trend_kept.figures(
             db=db,
             first=first,
@@ -243,9 +231,9 @@ def _each_state_placed(
     began = _position(S.valid_from, bounds, "began")  # k: began in period k (0: before)
     # k: the state still held at the end of periods before k (valid_to >= bound k)
     ended = _position_from_top(S.valid_to, bounds[1:], "ended") + 1
-    active = and_(S.status.in_(ACTIVE_STATUSES), S.finding_withdrawn_at.is_(None))
+    flags = trend_delta.state_flags()
+    active = flags["active"]
     days_late = _days_late(last)
-    flags = _flags()
     ages = {
         "age_0": and_(active, S.due_date >= days_late[0]),
         "age_1": and_(active, S.due_date < days_late[0], S.due_date >= days_late[1]),

@@ -52,6 +52,18 @@ _ACTIVE = tuple(status.value for status in ACTIVE_STATUSES)
 _OLDEST_BUCKET = 3
 
 
+def state_flags() -> dict[str, ColumnElement[bool]]:
+    """What the trend asks of a state, defined once for every way it is counted (every state
+    placed, the delta, the kept days): open; active (so overdue once past due); completed by
+    the change that began it; begun when its action was made."""
+    return {
+        "open": S.status.not_in(_CLOSED),
+        "active": and_(S.status.in_(_ACTIVE), S.finding_withdrawn_at.is_(None)),
+        "completed": and_(S.status == ActionStatus.COMPLETED, S.closed_at == S.valid_from),
+        "opened": S.valid_from == S.created_at,
+    }
+
+
 class Figures:
     """The trend's figures as states are placed: per period end (1..n) how many were open and
     overdue, per period (0: before the range) how many completed and opened, the ageing."""
