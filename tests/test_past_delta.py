@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 
+from app import clock
 from app.schemas.filters import ActionFilters
 from app.schemas.stats import StatsGroupBy
-from app.services import overdue, stats_delta, tallies, trend
-from tests.history_scenario import SEED_DAY, TODAY, clock_at, play
+from app.services import overdue, stats_by_report_past, stats_delta, stats_past, tallies, trend
+from tests.helpers import add_note, move
+from tests.history_scenario import SEED_DAY, TODAY, at, clock_at, play
 
 _GROUPS = [
     StatsGroupBy.STATUS,
@@ -65,6 +67,80 @@ def test_past_stats_by_delta_are_the_scanned_ones(
             _both_ways(client, monkeypatch, url, stats_delta, "answers")
 
 
+def _completed_on_time_then_revised(
+    client: Any, client_as: Any, scenario: Any, monkeypatch: pytest.MonkeyPatch
+) -> list[date]:
+    """After the quarter, c completed by its due date, then that date revised to before the
+    completion: on the days between, c held a state completed on time since ended; and another
+    action dated and completed by its date in between. The clock is left after them; the days
+    after today are given."""
+    approver = client_as("approver", user="ann")
+    later = [TODAY + timedelta(days=n) for n in range(1, 6)]
+    monkeypatch.setattr(clock, "utcnow", lambda: at(later[0]))
+    assert move(client, scenario.c, "pending_sign_off").status_code == 200
+    assert move(approver, scenario.c, "completed", "Seen").status_code == 200
+    other = next(
+        item["id"]
+        for item in client.get("/api/v1/actions?status=open&limit=50").json()["items"]
+        if item["id"] not in scenario.ids().values()
+    )
+    monkeypatch.setattr(clock, "utcnow", lambda: at(later[2]))
+    dated = {"due_date": str(later[-1] + timedelta(days=5)), "due_date_reason": "Set"}
+    assert client.patch(f"/api/v1/actions/{other}", json=dated).status_code == 200
+    add_note(client, other)
+    assert move(client, other, "in_progress").status_code == 200
+    assert move(client, other, "pending_sign_off").status_code == 200
+    assert move(approver, other, "completed", "Seen").status_code == 200
+    monkeypatch.setattr(clock, "utcnow", lambda: at(later[3]))
+    revised = {"due_date": str(TODAY), "due_date_reason": "Brought forward"}
+    assert client.patch(f"/api/v1/actions/{scenario.c}", json=revised).status_code == 200
+    monkeypatch.setattr(clock, "utcnow", lambda: at(later[-1]))
+    return later[:-1]
+
+
+def test_past_stats_by_report_by_delta_are_the_scanned_ones_byte_for_byte(
+    client: Any, client_as: Any, scenario: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Written straight to JSON from today's rows and the states changed since, against
+    # orjson of the answer built from every state that held. Changed today: e overdue since
+    # before d by its new due date, so that on a past day the first overdue action of their
+    # report by today's rows (e) did not hold then, and the next (d) is its oldest.
+    revised = {"due_date": "2025-11-01", "due_date_reason": "Re-planned"}
+    assert client.patch(f"/api/v1/actions/{scenario.e}", json=revised).status_code == 200
+    next_found: list[int] = []
+    next_held = stats_by_report_past._next_held
+
+    def spied(*args: Any, **kwargs: Any) -> Any:
+        found = next_held(*args, **kwargs)
+        next_found.append(len(found))
+        return found
+
+    after = _completed_on_time_then_revised(client, client_as, scenario, monkeypatch)
+    on_time_seen = 0
+    for day in [*_days(), *after]:
+        for statuses in _STATUSES:
+            url = f"/api/v1/stats?as_of={day}&group_by=report{statuses}"
+            with monkeypatch.context() as patched:
+                patched.setattr(stats_by_report_past, "_next_held", spied)
+                patched.setattr(stats_past, "figures", _not_called)
+                delta = client.get(url)
+            with monkeypatch.context() as patched:
+                patched.setattr(stats_by_report_past, "answers", lambda **_: False)
+                scanned = client.get(url)
+            assert delta.status_code == scanned.status_code == 200, url
+            assert delta.content == scanned.content, url
+            totals = scanned.json()["totals"]
+            on_time_seen += totals["completed_on_time_revised"] > 0
+            on_time_seen += totals["completed_on_time_original"] > 0
+    assert on_time_seen
+    # The first overdue action by today's rows was passed over, and a next one found.
+    assert any(next_found)
+
+
+def _not_called(*_: Any, **__: Any) -> Any:
+    raise AssertionError("read from every state")
+
+
 def test_past_stats_fall_back_to_the_states_when_todays_figures_disagree_with_them(
     client: Any, scenario: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -75,7 +151,7 @@ def test_past_stats_fall_back_to_the_states_when_todays_figures_disagree_with_th
     # As if an overdue action's row had been changed without its state: the walk of today's
     # overdue actions finds no oldest for any group.
     monkeypatch.setattr(stats_delta, "oldest_overdue", lambda *_, **__: {})
-    monkeypatch.setattr(stats_delta, "_part", _without_oldest(stats_delta._part))
+    monkeypatch.setattr(stats_delta, "part", _without_oldest(stats_delta.part))
     answer = client.get(url)
     assert answer.status_code == 200
     assert answer.json() == scanned

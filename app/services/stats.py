@@ -35,7 +35,13 @@ from app.enums import ActionStatus, Priority, Rag
 from app.models import Action, Owner
 from app.schemas.filters import ActionFilters
 from app.schemas.stats import StatsGroupBy
-from app.services import stats_by_report, stats_delta, stats_past, stats_tallied
+from app.services import (
+    stats_by_report,
+    stats_by_report_past,
+    stats_delta,
+    stats_past,
+    stats_tallied,
+)
 from app.services.action_filters import A, R, filter_conditions, filter_values
 from app.services.as_of import at_day, is_past
 from app.services.overdue_rule import OVERDUE
@@ -220,13 +226,17 @@ def _references(db: Reader, action_ids: list[int]) -> dict[int, str]:
 def answer_json(
     *, db: Reader, filters: ActionFilters, group_by: StatsGroupBy = StatsGroupBy.STATUS
 ) -> bytes | Iterator[bytes]:
-    """`action_stats` as JSON: by report today (tens of thousands of groups), the chunks of
-    the body, written a part at a time from rows already read (app.services.stats_by_report);
-    else the whole body."""
-    if stats_by_report.answers(
-        filters=filters, as_of=filters.as_of or clock.today(), group_by=group_by
-    ):
+    """`action_stats` as JSON: by report today or on a past day (tens of thousands of groups),
+    the chunks of the body, written a part at a time from rows already read
+    (app.services.stats_by_report, app.services.stats_by_report_past); else the whole body."""
+    as_of = filters.as_of or clock.today()
+    if stats_by_report.answers(filters=filters, as_of=as_of, group_by=group_by):
         return stats_by_report.today(db=db, filters=filters).chunks()
+    if stats_by_report_past.answers(filters=filters, as_of=as_of, group_by=group_by):
+        try:
+            return stats_by_report_past.read(db=db, filters=filters, as_of=as_of).chunks()
+        except stats_delta.Disagreement as disagreement:
+            logger.warning("past-day stats read from the states: %s", disagreement)
     answer = action_stats(db=db, filters=filters, group_by=group_by)
     return orjson.dumps(answer, option=orjson.OPT_UTC_Z)
 

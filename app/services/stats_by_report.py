@@ -42,11 +42,11 @@ _FETCH_BATCH = 5000
 _STATUS_COUNT = len(STATUSES)
 # A row: report id, the counts per status, their total, the dated actions held to their due
 # date of the wanted active statuses, the two on-time figures, the oldest overdue action.
-_ID, _COUNTS = 0, 1
-_TOTAL = _COUNTS + _STATUS_COUNT
-_DATED, _ON_TIME_ORIGINAL, _ON_TIME_REVISED, _OLDEST = range(_TOTAL + 1, _TOTAL + 5)
-_SUMMED = slice(_COUNTS, _ON_TIME_REVISED + 1)
-_COMPLETED_AT = _COUNTS + STATUSES.index(_COMPLETED)
+ID, COUNTS = 0, 1
+TOTAL = COUNTS + _STATUS_COUNT
+DATED, ON_TIME_ORIGINAL, ON_TIME_REVISED, OLDEST = range(TOTAL + 1, TOTAL + 5)
+_SUMMED = slice(COUNTS, ON_TIME_REVISED + 1)
+_COMPLETED_AT = COUNTS + STATUSES.index(_COMPLETED)
 _GROUP = (
     b'{"key":%d,"label":%b,"counts":{'
     + b",".join(b'"%s":%%d' % status.encode() for status in STATUSES)
@@ -88,16 +88,16 @@ class ReportStats:
         for start in range(0, len(rows), GROUPS_PER_CHUNK):
             parts = []
             for label, row in rows[start : start + GROUPS_PER_CHUNK]:
-                report_id = row[_ID]
-                completed_share = row[_COMPLETED_AT] / row[_TOTAL]
+                report_id = row[ID]
+                completed_share = row[_COMPLETED_AT] / row[TOTAL]
                 share = shares.get(completed_share)
                 if share is None:
                     share = shares[completed_share] = dumps(completed_share)
-                overdue = row[_DATED] - not_yet_due.get(report_id, 0)
+                overdue = row[DATED] - not_yet_due.get(report_id, 0)
                 overdue_total += overdue
                 written = b"null"
-                if overdue and row[_OLDEST] is not None:
-                    due_text, action_id, reference = loads(row[_OLDEST])
+                if overdue and row[OLDEST] is not None:
+                    due_text, action_id, reference = loads(row[OLDEST])
                     due = day(due_text)
                     written = _OLDEST_OVERDUE % (
                         action_id,
@@ -116,19 +116,19 @@ class ReportStats:
                     % (
                         report_id,
                         dumps(label),
-                        *row[_COUNTS : _TOTAL + 1],
+                        *row[COUNTS : TOTAL + 1],
                         overdue,
                         share,
                         written,
-                        row[_ON_TIME_ORIGINAL],
-                        row[_ON_TIME_REVISED],
+                        row[ON_TIME_ORIGINAL],
+                        row[ON_TIME_REVISED],
                     )
                 )
             chunk = rows[start : start + GROUPS_PER_CHUNK]  # its columns added up
             for index, column in enumerate(zip(*(row[_SUMMED] for _, row in chunk), strict=True)):
                 sums[index] += sum(column)
             yield (b"," if start else b"") + b",".join(parts)
-        sums[_DATED - _COUNTS] = overdue_total
+        sums[DATED - COUNTS] = overdue_total
         oldest = None if oldest_due is None else (oldest_due, oldest_id, oldest_reference)
         yield b'],"totals":' + dumps(_totals(sums, oldest, as_of)) + b"}"
 
@@ -151,7 +151,7 @@ def _totals(sums: list[int], oldest: tuple[date, int, str] | None, as_of: date) 
 @lru_cache(maxsize=32)
 def _statement(statuses: tuple[str, ...], as_of: date) -> Select[Any]:
     """Per report in the tallies (folded, then pending: a report may come twice), a row's
-    values (see _ID and after): its oldest overdue action as a JSON array, or NULL."""
+    values (see ID and after): its oldest overdue action as a JSON array, or NULL."""
     active = tuple(status for status in _ACTIVE if status in statuses)
     sources = [tallies.folded_figures("report"), tallies.pending_figures("report")]
     parts = []
@@ -189,28 +189,46 @@ def read(*, db: Reader, statuses: tuple[str, ...], as_of: date) -> ReportStats:
     """Today's figures per report of the actions of `statuses` (every status when empty)."""
     statuses = statuses or STATUSES
     active = tuple(status for status in _ACTIVE if status in statuses)
+    not_yet_due = (
+        stats_tallied.not_yet_due(db, StatsGroupBy.REPORT, active, as_of) if active else {}
+    )
+    return shown(
+        db=db,
+        rows=tallied_rows(db=db, statuses=statuses, as_of=as_of),
+        as_of=as_of,
+        not_yet_due=not_yet_due,
+    )
+
+
+def tallied_rows(*, db: Reader, statuses: tuple[str, ...], as_of: date) -> list[Any]:
+    """One row per report in the tallies (see ID and after) of the actions of `statuses` (not
+    empty): today's figures, and the first action of the report overdue on `as_of` by today's
+    rows (a JSON array, or None)."""
     bind = db.get_bind() if isinstance(db, Session) else db
     if bind.dialect.name == "postgresql":
         # Estimated dear (tens of thousands of seeks), the statement would be compiled (JIT)
         # first: 100 to 200 ms, for seeks that take microseconds each.
         db.execute(text("SET LOCAL jit = off"))
-    not_yet_due = (
-        stats_tallied.not_yet_due(db, StatsGroupBy.REPORT, active, as_of) if active else {}
-    )
     rows = _fetched(db, _statement(tuple(statuses), as_of))
-    if len({row[_ID] for row in rows}) < len(rows):
+    if len({row[ID] for row in rows}) < len(rows):
         rows = _added_up(rows)
+    return rows
+
+
+def shown(*, db: Reader, rows: list[Any], as_of: date, not_yet_due: dict[int, int]) -> ReportStats:
+    """The answer of these rows (those with no action left out), each with its title, sorted
+    as app.services.stats sorts its groups."""
     # The titles from their own index (ix_report_title): joined to each tally row, SQLite
     # would read each report's row in its table, wide with the report's text.
     titles = dict(_fetched(db, select(R.id, R.title)))
-    rows = [row for row in rows if row[_TOTAL]]
-    labels = [titles.get(row[_ID], _NO_LABEL) for row in rows]
+    rows = [row for row in rows if row[TOTAL]]
+    labels = [titles.get(row[ID], _NO_LABEL) for row in rows]
     del titles  # its memory reused by the sort keys rather than added to it
     # Shown by label (casefolded), then key as text, as app.services.stats sorts its groups:
     # the sort keys made by map and zip rather than a Python function per row.
-    ids = (str(row[_ID]) for row in rows)
-    shown = sorted(zip(map(str.casefold, labels), ids, labels, rows, strict=True))
-    return ReportStats(as_of, [(label, row) for _, _, label, row in shown], not_yet_due)
+    ids = (str(row[ID]) for row in rows)
+    ordered = sorted(zip(map(str.casefold, labels), ids, labels, rows, strict=True))
+    return ReportStats(as_of, [(label, row) for _, _, label, row in ordered], not_yet_due)
 
 
 def _fetched(db: Reader, statement: Select[Any]) -> list[Any]:
@@ -232,9 +250,9 @@ def _added_up(rows: list[Any]) -> list[Any]:
     its figures added up."""
     found: dict[int, list[Any]] = {}
     for row in rows:
-        before = found.get(row[_ID])
+        before = found.get(row[ID])
         if before is None:
-            found[row[_ID]] = list(row)
+            found[row[ID]] = list(row)
             continue
         for index in range(_SUMMED.start, _SUMMED.stop):
             before[index] += row[index]

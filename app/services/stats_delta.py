@@ -15,7 +15,8 @@ whose current state began after c (it did not hold then); and the oldest of its 
 overdue then. The walk looks only for the groups that have such an action today.
 
 Only filters the tallies hold (statuses) and the groups of a few keys are answered here; the
-others (by report, by stale, other filters) read the states that held (stats_past).
+others read the states that held (stats_past), but by report (app.services.stats_by_report_past,
+the same principle written straight to JSON).
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def answers(*, filters: ActionFilters, as_of: date, group_by: StatsGroupBy | Non
     return set(shape) <= {"statuses"}
 
 
-class _Part(NamedTuple):
+class Part(NamedTuple):
     """Per group, over a set of states: counts per status, overdue, oldest overdue (encoded),
     completed on time by the original and by the revised due date."""
 
@@ -73,20 +74,22 @@ class _Part(NamedTuple):
     on_time: dict[Any, tuple[int, int]]
 
 
-def _part(
+def part(
     db: Reader, shape: tuple[str, ...], group_by: StatsGroupBy, params: dict[str, Any], which: str
-) -> _Part:
-    part = _Part({}, {}, {}, {})
+) -> Part:
+    """The figures per group over the `which` states (RECENT or ENDED) of the day in
+    `params`."""
+    found = Part({}, {}, {}, {})
     # The current states begun since count against today's figures; their oldest is not read.
     statement = on_states_of(figures_statement(shape, group_by, which == ENDED), which)
     for key, status, n, overdue, oldest, on_original, on_revised in db.execute(statement, params):
-        part.counts.setdefault(key, dict.fromkeys(STATUSES, 0))[status] += int(n)
-        part.overdue[key] = part.overdue.get(key, 0) + int(overdue)
-        if oldest is not None and (key not in part.oldest or oldest < part.oldest[key]):
-            part.oldest[key] = oldest
-        before = part.on_time.get(key, (0, 0))
-        part.on_time[key] = (before[0] + int(on_original), before[1] + int(on_revised))
-    return part
+        found.counts.setdefault(key, dict.fromkeys(STATUSES, 0))[status] += int(n)
+        found.overdue[key] = found.overdue.get(key, 0) + int(overdue)
+        if oldest is not None and (key not in found.oldest or oldest < found.oldest[key]):
+            found.oldest[key] = oldest
+        before = found.on_time.get(key, (0, 0))
+        found.on_time[key] = (before[0] + int(on_original), before[1] + int(on_revised))
+    return found
 
 
 class Disagreement(Exception):
@@ -135,8 +138,8 @@ def figures(
     active = tuple(status for status in _ACTIVE if status in wanted)
     tallied = tallies.read(db, _DIMENSION[group_by])
     pending = not_yet_due(db, group_by, active, as_of) if active else {}
-    recent = _part(db, shape, group_by, params, RECENT)
-    ended = _part(db, shape, group_by, params, ENDED)
+    recent = part(db, shape, group_by, params, RECENT)
+    ended = part(db, shape, group_by, params, ENDED)
     counts: dict[Any, dict[str, int]] = {}
     late: dict[Any, int] = {}
     late_now: set[Any] = set()
