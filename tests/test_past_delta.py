@@ -12,9 +12,12 @@ from typing import Any
 import pytest
 
 from app import clock
+from app.db import SessionLocal
+from app.principal import system
 from app.schemas.filters import ActionFilters
 from app.schemas.stats import StatsGroupBy
 from app.services import overdue, stats_by_report_past, stats_delta, stats_past, tallies, trend
+from app.services.reports import import_text
 from tests.helpers import add_note, move
 from tests.history_scenario import SEED_DAY, TODAY, at, clock_at, play
 
@@ -67,39 +70,50 @@ def test_past_stats_by_delta_are_the_scanned_ones(
             _both_ways(client, monkeypatch, url, stats_delta, "answers")
 
 
-def _completed_on_time_then_revised(
-    client: Any, client_as: Any, scenario: Any, monkeypatch: pytest.MonkeyPatch
+def _after_the_quarter(
+    client: Any, client_as: Any, scenario: Any, monkeypatch: pytest.MonkeyPatch, seed_text: str
 ) -> list[date]:
-    """After the quarter, c completed by its due date, then that date revised to before the
-    completion: on the days between, c held a state completed on time since ended; and another
-    action dated and completed by its date in between. The clock is left after them; the days
-    after today are given."""
+    """Days after the quarter: one action completed by its due date, then that date revised to
+    before the completion (on the days between, it held a state completed on time since
+    ended); another dated and completed by its date in between; and another report imported,
+    one of its actions given a due date still to come, then left alone. The clock is left
+    after them; the days after today are given."""
     approver = client_as("approver", user="ann")
+    items = client.get("/api/v1/actions?status=open&limit=200").json()["items"]
+    spare = [item["id"] for item in items if item["id"] not in scenario.ids().values()]
+    first, second = spare[:2]
     later = [TODAY + timedelta(days=n) for n in range(1, 6)]
     monkeypatch.setattr(clock, "utcnow", lambda: at(later[0]))
-    assert move(client, scenario.c, "pending_sign_off").status_code == 200
-    assert move(approver, scenario.c, "completed", "Seen").status_code == 200
-    other = next(
-        item["id"]
-        for item in client.get("/api/v1/actions?status=open&limit=50").json()["items"]
-        if item["id"] not in scenario.ids().values()
-    )
+    with SessionLocal.begin() as session:
+        other = seed_text.replace("Cumbria PEEL 2015", "Kent PEEL 2015", 1)
+        imported = import_text(session=session, raw=other, metadata={}, actor=system("tests"))
+    items = client.get(f"/api/v1/actions?report_id={imported.report.id}&limit=1").json()["items"]
+    elsewhere = items[0]["id"]
+
+    def complete(action_id: int) -> None:
+        add_note(client, action_id)
+        for to in ("in_progress", "pending_sign_off"):
+            assert move(client, action_id, to).status_code == 200
+        assert move(approver, action_id, "completed", "Seen").status_code == 200
+
+    def revise(action_id: int, day: date) -> None:
+        revised = {"due_date": str(day), "due_date_reason": "Re-planned"}
+        assert client.patch(f"/api/v1/actions/{action_id}", json=revised).status_code == 200
+
+    revise(first, later[1])
+    complete(first)
+    revise(elsewhere, later[-1] + timedelta(days=30))
     monkeypatch.setattr(clock, "utcnow", lambda: at(later[2]))
-    dated = {"due_date": str(later[-1] + timedelta(days=5)), "due_date_reason": "Set"}
-    assert client.patch(f"/api/v1/actions/{other}", json=dated).status_code == 200
-    add_note(client, other)
-    assert move(client, other, "in_progress").status_code == 200
-    assert move(client, other, "pending_sign_off").status_code == 200
-    assert move(approver, other, "completed", "Seen").status_code == 200
+    revise(second, later[-1] + timedelta(days=5))
+    complete(second)
     monkeypatch.setattr(clock, "utcnow", lambda: at(later[3]))
-    revised = {"due_date": str(TODAY), "due_date_reason": "Brought forward"}
-    assert client.patch(f"/api/v1/actions/{scenario.c}", json=revised).status_code == 200
+    revise(first, TODAY)
     monkeypatch.setattr(clock, "utcnow", lambda: at(later[-1]))
     return later[:-1]
 
 
 def test_past_stats_by_report_by_delta_are_the_scanned_ones_byte_for_byte(
-    client: Any, client_as: Any, scenario: Any, monkeypatch: pytest.MonkeyPatch
+    client: Any, client_as: Any, scenario: Any, monkeypatch: pytest.MonkeyPatch, seed_text: str
 ) -> None:
     # Written straight to JSON from today's rows and the states changed since, against
     # orjson of the answer built from every state that held. Changed today: e overdue since
@@ -115,7 +129,7 @@ def test_past_stats_by_report_by_delta_are_the_scanned_ones_byte_for_byte(
         next_found.append(len(found))
         return found
 
-    after = _completed_on_time_then_revised(client, client_as, scenario, monkeypatch)
+    after = _after_the_quarter(client, client_as, scenario, monkeypatch, seed_text)
     on_time_seen = 0
     for day in [*_days(), *after]:
         for statuses in _STATUSES:

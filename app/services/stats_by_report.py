@@ -41,7 +41,8 @@ GROUPS_PER_CHUNK = 2000
 _FETCH_BATCH = 5000
 _STATUS_COUNT = len(STATUSES)
 # A row: report id, the counts per status, their total, the dated actions held to their due
-# date of the wanted active statuses, the two on-time figures, the oldest overdue action.
+# date of the wanted active statuses (a past day's rows: the overdue), the two on-time figures,
+# the oldest overdue action (a JSON array as read; a past day's: due date text, id, reference).
 ID, COUNTS = 0, 1
 TOTAL = COUNTS + _STATUS_COUNT
 DATED, ON_TIME_ORIGINAL, ON_TIME_REVISED, OLDEST = range(TOTAL + 1, TOTAL + 5)
@@ -96,8 +97,12 @@ class ReportStats:
                 overdue = row[DATED] - not_yet_due.get(report_id, 0)
                 overdue_total += overdue
                 written = b"null"
-                if overdue and row[OLDEST] is not None:
-                    due_text, action_id, reference = loads(row[OLDEST])
+                oldest_found = row[OLDEST]
+                if overdue and oldest_found is not None:
+                    # A JSON array as read; (due date text, id, reference) when made here.
+                    if type(oldest_found) is not tuple:
+                        oldest_found = loads(oldest_found)
+                    due_text, action_id, reference = oldest_found
                     due = day(due_text)
                     written = _OLDEST_OVERDUE % (
                         action_id,

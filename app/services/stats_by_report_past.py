@@ -19,7 +19,6 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-import orjson
 from sqlalchemy import Select, bindparam, select
 
 from app.db import Reader
@@ -97,10 +96,6 @@ def _references(db: Reader, action_ids: Iterable[int]) -> dict[int, str]:
     return found
 
 
-def _as_json(due: date, action_id: int, reference: str) -> bytes:
-    return orjson.dumps([due.isoformat(), action_id, reference])
-
-
 def read(*, db: Reader, filters: ActionFilters, as_of: date) -> ReportStats:
     """The figures per report on `as_of` (a past day) of the actions of `filters.statuses`
     (every status when empty), as they stood at its end. Raises Disagreement when today's
@@ -113,10 +108,16 @@ def read(*, db: Reader, filters: ActionFilters, as_of: date) -> ReportStats:
     recent = part(db, shape, StatsGroupBy.REPORT, params, RECENT)
     ended = part(db, shape, StatsGroupBy.REPORT, params, ENDED)
     skipped = skipped_ids(db, active, params) if active else frozenset()
+    # Rows as tuples of plain values (see stats_by_report._fetched). A report no state of
+    # which changed since the day keeps today's row: its overdue on the day are its dated
+    # less those not yet due then (`pending`, subtracted as the answer is written), and its
+    # first action overdue then by today's rows held then.
+    changed = recent.counts.keys() | ended.counts.keys()
+    rows = [row for row in today.values() if row[ID] not in changed]
     none = dict.fromkeys(STATUSES, 0)
-    rows: list[Any] = []
-    oldest_wanted: dict[int, Any] = {}  # per report overdue on the day: its today's first
-    for report_id in {**today, **recent.counts, **ended.counts}:
+    firsts: dict[int, tuple[date, int, str]] = {}
+    passed_over = []  # reports whose first overdue by today's rows did not hold on the day
+    for report_id in changed:
         row = today.get(report_id)
         gone, came = recent.counts.get(report_id, none), ended.counts.get(report_id, none)
         counts = [
@@ -126,30 +127,28 @@ def read(*, db: Reader, filters: ActionFilters, as_of: date) -> ReportStats:
         still = (row[DATED] - pending.get(report_id, 0) if row else 0) - recent.overdue.get(
             report_id, 0
         )
-        overdue = still + ended.overdue.get(report_id, 0)
         less = recent.on_time.get(report_id, (0, 0))
         more = ended.on_time.get(report_id, (0, 0))
-        on_time = [
+        on_time = (
             (row[ON_TIME_ORIGINAL] if row else 0) - less[0] + more[0],
             (row[ON_TIME_REVISED] if row else 0) - less[1] + more[1],
-        ]
+        )
         if still > 0:
-            oldest_wanted[report_id] = row[OLDEST] if row else None
-        rows.append([report_id, *counts, sum(counts), overdue, *on_time, None])
-    firsts: dict[int, tuple[date, int, str]] = {}
-    again = []
-    for report_id, first in oldest_wanted.items():
-        held = report_oldest.from_json_array(first)
-        if held is None or held[1] in skipped:
-            again.append(report_id)
-        else:
-            firsts[report_id] = held
-    firsts.update(_next_held(db, active, as_of, sorted(again), skipped))
+            held = report_oldest.from_json_array(row[OLDEST] if row else None)
+            if held is None or held.action_id in skipped:
+                passed_over.append(report_id)
+            else:
+                firsts[report_id] = held
+        # As the dated: the answer subtracts those not yet due.
+        dated = still + ended.overdue.get(report_id, 0) + pending.get(report_id, 0)
+        rows.append((report_id, *counts, sum(counts), dated, *on_time, None))
+    firsts.update(_next_held(db, active, as_of, sorted(passed_over), skipped))
     ended_oldest = {key: decode_oldest(value) for key, value in ended.oldest.items()}
     references = _references(db, (action_id for _, action_id in ended_oldest.values()))
-    for row in rows:
-        report_id, overdue = row[ID], row[DATED]
-        if not overdue:
+    for index in range(len(rows) - len(changed), len(rows)):
+        row = rows[index]
+        report_id = row[ID]
+        if row[DATED] == pending.get(report_id, 0):  # none overdue
             continue
         candidates = [firsts[report_id]] if report_id in firsts else []
         if report_id in ended_oldest:
@@ -157,5 +156,6 @@ def read(*, db: Reader, filters: ActionFilters, as_of: date) -> ReportStats:
             candidates.append((due, action_id, references[action_id]))
         if not candidates:
             raise Disagreement(f"stats by report on {as_of}: report {report_id}")
-        row[OLDEST] = _as_json(*min(candidates, key=lambda found: found[:2]))
-    return shown(db=db, rows=rows, as_of=as_of, not_yet_due={})
+        due, action_id, reference = min(candidates, key=lambda found: found[:2])
+        rows[index] = (*row[:OLDEST], (due.isoformat(), action_id, reference))
+    return shown(db=db, rows=rows, as_of=as_of, not_yet_due=pending)
