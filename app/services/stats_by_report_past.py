@@ -158,4 +158,5 @@ def read(*, db: Reader, filters: ActionFilters, as_of: date) -> ReportStats:
             raise Disagreement(f"stats by report on {as_of}: report {report_id}")
         due, action_id, reference = min(candidates, key=lambda found: found[:2])
         rows[index] = (*row[:OLDEST], (due.isoformat(), action_id, reference))
+    del today, recent, ended  # their memory reused by the titles and the sort
     return shown(db=db, rows=rows, as_of=as_of, not_yet_due=pending)
