@@ -104,7 +104,6 @@ def read(*, db: Reader, filters: ActionFilters, as_of: date) -> ReportStats:
     wanted = filters.statuses or STATUSES
     active = tuple(status for status in _ACTIVE if status in wanted)
     pending = stats_tallied.not_yet_due(db, StatsGroupBy.REPORT, active, as_of) if active else {}
-    today = {row[ID]: row for row in tallied_rows(db=db, statuses=wanted, as_of=as_of)}
     recent = part(db, shape, StatsGroupBy.REPORT, params, RECENT)
     ended = part(db, shape, StatsGroupBy.REPORT, params, ENDED)
     skipped = skipped_ids(db, active, params) if active else frozenset()
@@ -113,7 +112,9 @@ def read(*, db: Reader, filters: ActionFilters, as_of: date) -> ReportStats:
     # less those not yet due then (`pending`, subtracted as the answer is written), and its
     # first action overdue then by today's rows held then.
     changed = recent.counts.keys() | ended.counts.keys()
-    rows = [row for row in today.values() if row[ID] not in changed]
+    rows = tallied_rows(db=db, statuses=wanted, as_of=as_of)
+    today = {row[ID]: row for row in rows if row[ID] in changed}
+    rows = [row for row in rows if row[ID] not in changed]
     none = dict.fromkeys(STATUSES, 0)
     firsts: dict[int, tuple[date, int, str]] = {}
     passed_over = []  # reports whose first overdue by today's rows did not hold on the day
