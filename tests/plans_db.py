@@ -21,7 +21,8 @@ from app.models import Report
 # sqlite_stat1 of the benchmark's 1,000,000 actions (40,025 reports), as ANALYZE wrote it;
 # ix_action_rag_status and ix_action_last_progress_at (migration 0009) as the priority index
 # and as a timestamp column most actions have set; ix_action_id_filters (migration 0021) as
-# ANALYZE writes a unique first column.
+# ANALYZE writes a unique first column; the indexes of an owner's and a report's states
+# (migration 0024) as ANALYZE wrote them at 4,249,756 states, scaled to this count.
 MILLION_ACTIONS_STATISTICS = """
 action ix_action_due_date 1000000 168
 action ix_action_due_date_sort 1000000 168 1
@@ -55,6 +56,9 @@ report sqlite_autoindex_report_1 40025 1
 action_state ix_action_state_held 3317149 2 1 1 1 1 1 1 1 1 1 1 1 1 1 1
 action_state ix_action_state_action_id_valid_to 3317149 4 1
 action_state ix_action_state_due_date 3317168 555 3 2 2 1 1
+action_state ix_action_state_owner_id 3317149 8272 2
+action_state ix_action_state_owner_due 3317149 8272 7 2
+action_state ix_action_state_report_id 3317149 83 4
 """
 
 

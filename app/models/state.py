@@ -58,6 +58,12 @@ class ActionState(Base):
             "valid_from",
             "valid_to",
         ),
+        # An owner's states in action order and in due-date order, and a report's in action
+        # order: a past day's page of one owner or one report reads those few states rather
+        # than every state that held (migration 0024).
+        Index("ix_action_state_owner_id", "owner_id", "action_id"),
+        Index("ix_action_state_owner_due", "owner_id", "due_date", "action_id"),
+        Index("ix_action_state_report_id", "report_id", "action_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

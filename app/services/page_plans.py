@@ -84,6 +84,18 @@ _FEW_REPORTS = {"sqlite": 0.02, "postgresql": 0.005}
 _FEW_STATES = frozenset({"owner_id", "report_id"})
 
 
+def past_plan(
+    db: Reader, shape: tuple[str, ...], params: dict[str, Any], *, by_id: bool = False
+) -> Plan:
+    """How a page of a past day is best read, in id order or by a sort the action's row keeps:
+    an owner's or a report's states that held, from the states alone through the index that
+    starts with the owner or the report (migration 0024), rather than every action in id
+    order joined to its state to find the few the owner held then; else as today's page."""
+    if by_id and _FEW_STATES.intersection(shape):
+        return Plan.STATES
+    return plan_for(db, shape, params, by_id=by_id)
+
+
 def past_overdue_plan(db: Reader, shape: tuple[str, ...], params: dict[str, Any]) -> Plan:
     """How a past day's overdue actions are read in order of days overdue: collected and sorted
     when an owner, a report or report filters that match few reports leave few states."""

@@ -1,0 +1,173 @@
+"""A past day's list filtered by an owner or a report, by id and by days overdue: read from the
+states alone through the index that starts with the owner or the report (Plan.STATES), the
+same pages, cursors included, as the plan of before (every action joined to its state), and
+the actions a recount of the scripted changes gives, in the order of the sort."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from app import clock
+from app.db import SessionLocal
+from app.principal import system
+from app.services import page_plans, page_rows
+from app.services.overdue_rule import days_overdue
+from app.services.reports import import_text
+from tests.helpers import move
+
+FIRST_DAY = date(2026, 1, 5)
+DAYS = 8  # of changes, one a day from FIRST_DAY on; today is the day after the last
+TODAY = FIRST_DAY + timedelta(days=DAYS)
+SECOND_REPORT = (
+    "Kent PEEL 2019/20\nAreas for improvement\n- The force should improve its vetting.\n"
+    "- The force should improve its training.\n- The force should improve its audits.\n"
+)
+_STEPS = {"open": ("in_progress", "blocked"), "in_progress": ("blocked", "open", "withdrawn")}
+_STEPS |= {"blocked": ("in_progress", "open"), "withdrawn": ("open",)}
+
+
+@dataclass(frozen=True)
+class Held:
+    report_id: int
+    owner_id: int | None = None
+    status: str = "open"
+    due_date: date | None = None
+
+
+@dataclass
+class History:
+    owners: tuple[int, int]
+    reports: tuple[int, int]
+    days: dict[date, dict[int, Held]]  # each day's end: every action as it stood
+
+
+def _at(day: date, hour: int) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+
+
+def _ok(response: Any) -> Any:
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+@pytest.fixture
+def history(client: Any, seed_text: str, monkeypatch: pytest.MonkeyPatch) -> History:
+    """Two reports; then each day a few actions given another owner, due date or status."""
+    now = {"moment": _at(FIRST_DAY, 9)}
+    monkeypatch.setattr(clock, "utcnow", lambda: now["moment"])
+    reports = []
+    for text in (seed_text, SECOND_REPORT):
+        with SessionLocal.begin() as session:
+            result = import_text(session=session, raw=text, metadata={}, actor=system("tests"))
+            reports.append(result.report.id)
+    owners = tuple(_ok(client.post("/api/v1/owners", json={"name": n}))["id"] for n in "AB")
+    items = _ok(client.get("/api/v1/actions?limit=500"))["items"]
+    held = {item["id"]: Held(report_id=item["report_id"]) for item in items}
+    days = {FIRST_DAY - timedelta(days=1): {}, FIRST_DAY: dict(held)}
+    rng = random.Random(24)
+    for number in range(1, DAYS):
+        day = FIRST_DAY + timedelta(days=number)
+        now["moment"] = _at(day, 10)
+        for action_id in rng.sample(sorted(held), 10):
+            state = held[action_id]
+            change = rng.choice(("owner", "due", "status"))
+            if change == "owner":
+                owner = rng.choice((*owners, None))
+                _ok(client.patch(f"/api/v1/actions/{action_id}", json={"owner_id": owner}))
+                state = replace(state, owner_id=owner)
+            elif change == "due":
+                due = FIRST_DAY + timedelta(days=rng.randrange(-30, 20))
+                body = {"due_date": str(due), "due_date_reason": "Revised"}
+                _ok(client.patch(f"/api/v1/actions/{action_id}", json=body))
+                state = replace(state, due_date=due)
+            else:
+                to = rng.choice(_STEPS[state.status])
+                _ok(move(client, action_id, to))
+                state = replace(state, status=to)
+            held[action_id] = state
+        days[day] = dict(held)
+    now["moment"] = _at(TODAY, 12)
+    return History(owners=owners, reports=(reports[0], reports[1]), days=days)
+
+
+def _pages(client: Any, query: str) -> list[dict[str, Any]]:
+    """Every page of `query`, two actions a page, through the cursor."""
+    pages = []
+    url = f"/api/v1/actions?limit=2&{query}"
+    while True:
+        page = _ok(client.get(url))
+        pages.append(page)
+        if page["next_cursor"] is None:
+            return pages
+        url = f"/api/v1/actions?limit=2&{query}&cursor={page['next_cursor']}"
+
+
+def _recount(history: History, day: date, query: dict[str, Any], sort: str) -> list[int]:
+    """The ids of the actions that match on `day`, in the order of `sort`, from the script."""
+    held = history.days[max(d for d in history.days if d <= day)]
+    found = [
+        (days_overdue(status=h.status, due_date=h.due_date, finding_withdrawn=False, as_of=day), i)
+        for i, h in held.items()
+        if all(
+            (getattr(h, name) in value if name == "status" else getattr(h, name) == value)
+            for name, value in query.items()
+        )
+    ]
+    by_days = "days_overdue" in sort
+    found.sort(key=lambda pair: pair if by_days else pair[1], reverse=sort.startswith("-"))
+    return [action_id for _, action_id in found]
+
+
+def _queries(history: History) -> list[tuple[str, dict[str, Any]]]:
+    owner_1, owner_2 = history.owners
+    report_1, report_2 = history.reports
+    active = ("open", "in_progress", "blocked")
+    return [
+        (f"owner_id={owner_1}", {"owner_id": owner_1}),
+        (f"owner_id={owner_2}", {"owner_id": owner_2}),
+        (f"report_id={report_1}", {"report_id": report_1}),
+        (f"report_id={report_2}", {"report_id": report_2}),
+        (
+            f"owner_id={owner_1}&status=open&status=in_progress&status=blocked",
+            {"owner_id": owner_1, "status": active},
+        ),
+        (f"report_id={report_1}&status=blocked", {"report_id": report_1, "status": ("blocked",)}),
+    ]
+
+
+def test_a_past_days_owner_and_report_pages_are_those_of_before_and_the_recount(
+    client: Any, history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chosen: list[page_plans.Plan] = []
+    past_plan = page_plans.past_plan
+
+    def spied(*args: Any, **kwargs: Any) -> page_plans.Plan:
+        chosen.append(past_plan(*args, **kwargs))
+        return chosen[-1]
+
+    def before(db: Any, shape: Any, params: Any, *, by_id: bool = False) -> page_plans.Plan:
+        return page_plans.plan_for(db, shape, params, by_id=by_id)
+
+    longest: dict[str, int] = {}
+    for day in sorted(history.days)[1:]:
+        for query, wanted in _queries(history):
+            for sort in ("id", "-id", "-days_overdue", "days_overdue"):
+                url = f"as_of={day}&{query}&sort={sort}"
+                with monkeypatch.context() as patched:
+                    patched.setattr(page_rows, "past_plan", spied)
+                    now = _pages(client, url)
+                with monkeypatch.context() as patched:
+                    patched.setattr(page_rows, "past_plan", before)
+                    then = _pages(client, url)
+                assert now == then, url
+                ids = [item["id"] for page in now for item in page["items"]]
+                assert ids == _recount(history, day, wanted, sort), url
+                longest[query] = max(longest.get(query, 0), len(now))
+    assert page_plans.Plan.STATES in chosen
+    # Every filter had several pages to follow on some day.
+    assert min(longest.values()) > 1, longest
