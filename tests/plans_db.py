@@ -58,7 +58,7 @@ action_state ix_action_state_action_id_valid_to 3317149 4 1
 action_state ix_action_state_due_date 3317168 555 3 2 2 1 1
 action_state ix_action_state_owner_id 3317149 8272 2
 action_state ix_action_state_owner_due 3317149 8272 7 2
-action_state ix_action_state_report_id 3317149 83 4
+action_state ix_action_state_report 3317149 107 2 1 1 1 1 1 1 1
 """
 
 

@@ -354,3 +354,28 @@ def test_keep_figures_command_counts_every_day_missing(
     assert result.exit_code == 0, result.output
     assert "Days counted and kept: 41." in result.output
     assert day_figures.kept_days(session)[-1] == LATER - timedelta(days=1)
+
+
+def test_trends_by_report_and_by_owner_add_up_to_the_kept_one(
+    client: Any, carried_on: _Clock
+) -> None:
+    # With filters each state is placed (through ix_action_state_report, and on PostgreSQL
+    # ix_action_state_owner): the report's force selects every action, and the owners with the
+    # unassigned split them; each adds up to the trend from the kept days.
+    reports = _answer(client, "/api/v1/reports")["items"]
+    forces = {report["force"] for report in reports}
+    owners = [owner["id"] for owner in _answer(client, "/api/v1/owners?limit=200")["items"]]
+    assert len(forces) == 1 and len(owners) >= 2
+    (force,) = forces
+    parts = [f"owner_id={owner}" for owner in owners] + ["unassigned=true"]
+    for url in _urls(LATER):
+        whole = _answer(client, url)
+        assert _answer(client, f"{url}&force={force}") == whole
+        split = [_answer(client, f"{url}&{part}") for part in parts]
+        assert sum(item["open"] > 0 for body in split for item in body["items"]) > 0, url
+        for k, item in enumerate(whole["items"]):
+            for name in ("open", "overdue", "completed", "opened"):
+                assert sum(body["items"][k][name] for body in split) == item[name], (url, k)
+        for name, value in whole["ageing"].items():
+            if name != "as_of":
+                assert sum(body["ageing"][name] for body in split) == value, url

@@ -119,16 +119,10 @@ def report_conditions(shape: tuple[str, ...]) -> list[ColumnElement[bool]]:
     return [_REPORT_CONDITIONS[name] for name in shape if name in _REPORT_CONDITIONS]
 
 
-def in_reports(shape: tuple[str, ...]) -> ColumnElement[bool] | None:
-    """The shape's report filters as one condition on the action (None without any)."""
-    on_report = report_conditions(shape)
-    return A.report_id.in_(select(R.id).where(*on_report)) if on_report else None
-
-
 def filter_conditions(shape: tuple[str, ...]) -> list[ColumnElement[bool]]:
     """WHERE conditions for a shape, on the action table alone."""
     conditions = [_CONDITIONS[name] for name in shape if name in _CONDITIONS]
-    reports = in_reports(shape)
-    if reports is not None:
-        conditions.append(reports)
+    on_report = report_conditions(shape)
+    if on_report:
+        conditions.append(A.report_id.in_(select(R.id).where(*on_report)))
     return conditions

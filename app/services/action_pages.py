@@ -27,6 +27,7 @@ from sqlalchemy import (
     select,
     tuple_,
 )
+from sqlalchemy.sql.elements import BinaryExpression
 
 from app.errors import InvalidInput
 from app.models.action import FAR_FUTURE
@@ -155,7 +156,10 @@ def paged(
     there is one to do), then their columns and joins for those ids only. `order` is
     (expression, descending) pairs, `key` the sort key shown in cursors."""
     if plan in (Plan.STATES, Plan.STATES_BY_DUE):
-        return _paged_from_states(where=where, order=order, after=after, key=key, columns=columns)
+        walked = plan is Plan.STATES_BY_DUE
+        return _paged_from_states(
+            where=where, order=order, after=after, key=key, columns=columns, walked=walked
+        )
     ordering = [expression.label(f"order_{i}") for i, (expression, _) in enumerate(order)]
     ids = select(A.id.label("page_id"), *ordering).select_from(source)
     if key is not None:
@@ -180,19 +184,28 @@ def _paged_from_states(
     after: ColumnElement[bool] | None,
     key: ColumnElement[Any] | None,
     columns: Columns,
+    walked: bool,
 ) -> Select[*tuple[Any, ...]]:
     """Plan.STATES and STATES_BY_DUE: the ids step over the states that held at the day's end
     (conditions and keys on the state's own columns); the columns step is rewritten by
-    `at_day` as any page."""
+    `at_day` as any page. `walked` (STATES_BY_DUE): SQLite is not to look the report filters
+    up in ix_action_state_report (it would collect a programme's states and sort them, rather
+    than walk the due dates to the page's end: 9 against 215 ms of CPU for PEEL at 1M)."""
     on_state = [on_states(expression) for expression, _ in order]
     ordering = [expression.label(f"order_{i}") for i, expression in enumerate(on_state)]
     ids = select(STATE.c.action_id.label("page_id"), *ordering).where(holding(STATE))
     if key is not None:
         ids = ids.add_columns(on_states(key).label("sort_key"))
-    ids = ids.where(*(on_states(condition) for condition in where))
+    conditions = [on_states(condition) for condition in where]
+    ids = ids.where(*(unindexed(c) if walked and _on_reports(c) else c for c in conditions))
     if after is not None:
         ids = ids.where(on_states(after))
     return _page_of(ids, order=order, key=key, plan=Plan.STATES, columns=columns, by=on_state)
+
+
+def _on_reports(condition: ColumnElement[bool]) -> bool:
+    """Whether `condition` (on the states) is the report filters' `report_id IN (reports)`."""
+    return isinstance(condition, BinaryExpression) and condition.left is STATE.c.report_id
 
 
 def _page_of(

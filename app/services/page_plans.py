@@ -89,7 +89,7 @@ def past_plan(
 ) -> Plan:
     """How a page of a past day is best read, in id order or by a sort the action's row keeps:
     an owner's or a report's states that held, from the states alone through the index that
-    starts with the owner or the report (migration 0024), rather than every action in id
+    starts with the owner or the report (0024, 0027), rather than every action in id
     order joined to its state to find the few the owner held then; else as today's page."""
     if by_id and _FEW_STATES.intersection(shape):
         return Plan.STATES

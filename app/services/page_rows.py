@@ -11,18 +11,12 @@ from sqlalchemy import Date, Integer, Row, Select, and_, bindparam, or_
 
 from app.db import Reader
 from app.schemas.filters import ActionFilters, ActionSort
-from app.services.action_filters import (
-    A,
-    filter_conditions,
-    filter_values,
-    in_reports,
-    report_conditions,
-)
+from app.services.action_filters import A, filter_conditions, filter_values
 from app.services.action_pages import PAGE_COLUMNS, Columns, page_statement, paged, sort_key
 from app.services.as_of import at_day, is_past
 from app.services.cursors import Position
 from app.services.overdue_rule import DAYS_OVERDUE
-from app.services.page_plans import Plan, past_overdue_plan, past_plan, plan_for, unindexed
+from app.services.page_plans import Plan, past_overdue_plan, past_plan, plan_for
 
 
 def fetch_rows(
@@ -101,16 +95,10 @@ def _overdue_segment_statement(
         # Bounded below (above) by the last due date, so the index range starts there.
         bound = due >= last_due if descending else due <= last_due
         position = and_(bound, or_(further, and_(due == last_due, same_due_further)))
-    where = filter_conditions(shape)
-    reports = in_reports(shape)
-    if plan is Plan.STATES_BY_DUE and reports is not None:
-        # Report filters that match many reports are tested on each state walked in due-date
-        # order; SQLite would otherwise look up every matching report's states through
-        # ix_action_state_report_id (migration 0024) and sort them all.
-        others = tuple(name for name in shape if not report_conditions((name,)))
-        where = [*filter_conditions(others), unindexed(reports)]
+    # Report filters on a walk in due-date order are tested on each state walked
+    # (app.services.action_pages: the states' report indexes left unused).
     return paged(
-        where=where,
+        where=filter_conditions(shape),
         order=[(due, not descending), (A.id, descending)],
         after=position,
         key=DAYS_OVERDUE,

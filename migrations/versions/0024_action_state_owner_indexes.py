@@ -1,13 +1,13 @@
-"""action_state: an owner's and a report's states, in id and in due-date order
+"""action_state: an owner's states, in id and in due-date order
 
-A past day's list filtered by an owner or a report read every state that held at the day's end
-(at 1M actions, a range of about a million entries of ix_action_state_held) to find the few of
-that owner or report, or walked every action in id order joined to its state: 150 ms to 2 s a
-page. These indexes find them directly: an owner's states in action order (pages by id, and the
-actions not overdue of the days-overdue sort) and in due-date order (the overdue ones, worst
-first), a report's in action order. They are narrow (no timestamps: about 60 to 90 MB each at
-4.2M states on SQLite, against 400 MB with every column a page tests): a page reads its few
-dozen states from the table.
+A past day's list filtered by an owner read every state that held at the day's end (at 1M
+actions, a range of about a million entries of ix_action_state_held) to find the few of that
+owner, or walked every action in id order joined to its state: 150 ms to 2 s a page. These
+indexes find them directly: an owner's states in action order (pages by id, and the actions not
+overdue of the days-overdue sort) and in due-date order (the overdue ones, worst first). They
+are narrow (no timestamps: about 60 to 90 MB each at 4.2M states on SQLite, against 400 MB with
+every column a page tests): a page reads its few dozen states from the table. A report's states
+come from ix_action_state_report (0027), which also serves the trend.
 
 Revision ID: 0024
 Revises: 0023
@@ -31,7 +31,6 @@ changes_schema = False
 INDEXES = {
     "ix_action_state_owner_id": ["owner_id", "action_id"],
     "ix_action_state_owner_due": ["owner_id", "due_date", "action_id"],
-    "ix_action_state_report_id": ["report_id", "action_id"],
 }
 
 
