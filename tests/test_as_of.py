@@ -6,16 +6,18 @@ from __future__ import annotations
 import csv
 import importlib.util
 import io
+import re
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import delete, select
+from typer.testing import CliRunner
 
 from app.models import ActionState
 from tests.helpers import assert_problem
 from tests.history_scenario import SEED_DAY, TODAY, Expected, Scenario, at, clock_at, play
-from tests.query_data import fetch_all
+from tests.query_data import fetch_all, sql_statements
 
 ROOT_MIGRATION = "migrations/versions/0012_action_state.py"
 
@@ -254,3 +256,53 @@ def test_a_past_days_notes_and_revisions_are_the_ones_given_that_day(
             assert _without(client.get(f"/api/v1/actions/{action_id}?as_of={day}").json()) == one
         for sort, rows in exported.items():
             assert _csv_rows(client, f"as_of={day}&sort={sort}") == rows, sort
+
+
+def _reads_of_events(statements: list[str]) -> list[str]:
+    """The statements that read the history itself (app.services.past_progress), not the page
+    statement, whose revision count is a subquery of the history."""
+    return [s for s in statements if re.match(r"\s*SELECT action_event\.", s)]
+
+
+def test_the_calendar_and_the_overdue_check_of_a_past_day_do_not_rebuild_notes(
+    client: Any, seed_text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Neither the calendar feed nor any format of `afi overdue` shows the progress note or
+    the revision count, so on a past day they read nothing of the history for them; the list
+    of that day still shows the note and count as they were."""
+    from app.cli import cli
+    from app.db import SessionLocal
+    from app.principal import system
+    from app.services.reports import import_text
+
+    day = date(2026, 1, 6)
+    with clock_at(monkeypatch) as set_now:
+        set_now(at(SEED_DAY, 9))
+        with SessionLocal.begin() as session:
+            import_text(session=session, raw=seed_text, metadata={}, actor=system("tests"))
+        x = client.get("/api/v1/actions?limit=1").json()["items"][0]
+        set_now(at(day))
+        then = {"due_date": "2026-01-03", "progress_note": "Then"}
+        assert client.patch(f"/api/v1/actions/{x['id']}", json=then).status_code == 200
+        set_now(at(day + timedelta(days=2)))
+        later = {"due_date": "2026-01-04", "due_date_reason": "Moved", "progress_note": "Later"}
+        assert client.patch(f"/api/v1/actions/{x['id']}", json=later).status_code == 200
+        set_now(at(day + timedelta(days=4)))
+
+        with sql_statements() as statements:
+            feed = client.get(f"/api/v1/calendar.ics?as_of={day}")
+            checks = [
+                CliRunner().invoke(cli, ["overdue", "--as-of", str(day), "--format", chosen])
+                for chosen in ("text", "json", "junit", "github")
+            ]
+        assert feed.status_code == 200 and f"{x['reference']}:" in feed.text
+        for result in checks:
+            assert result.exit_code == 1, result.output  # x was overdue on the day
+            assert x["reference"] in result.output
+        assert statements and _reads_of_events(statements) == []
+
+        with sql_statements() as statements:
+            listed = client.get(f"/api/v1/actions?as_of={day}&limit=500").json()["items"]
+        assert _reads_of_events(statements)  # the list rebuilds them from the history
+        past = next(item for item in listed if item["id"] == x["id"])
+        assert (past["progress_note"], past["due_date_revisions"]) == ("Then", 0)

@@ -125,10 +125,15 @@ def one_action(*, db: Reader, action_id: int, as_of: date) -> dict[str, Any] | N
     return found
 
 
-def _dicts(db: Reader, rows: Sequence[Row[Any]], as_of: date) -> list[dict[str, Any]]:
-    """Rows of PAGE_COLUMNS as the dicts an ActionOut is made from, as they stood on `as_of`."""
+def _dicts(
+    db: Reader, rows: Sequence[Row[Any]], as_of: date, past_progress: bool = True
+) -> list[dict[str, Any]]:
+    """Rows of PAGE_COLUMNS as the dicts an ActionOut is made from, as they stood on `as_of`;
+    without `past_progress`, the progress note and revision count are today's, even on a past
+    day (see iter_batches)."""
     items = [_to_dict(row, as_of) for row in rows]
-    as_they_were(db=db, actions=items, as_of=as_of)
+    if past_progress:
+        as_they_were(db=db, actions=items, as_of=as_of)
     return items
 
 
@@ -190,14 +195,19 @@ def iter_batches(
     sort: ActionSort,
     as_of: date,
     batch: int = 500,
+    past_progress: bool = True,
 ) -> Iterator[list[dict[str, Any]]]:
-    """Every matching action as plain dicts, `batch` at a time (see iter_row_batches)."""
+    """Every matching action as plain dicts, `batch` at a time (see iter_row_batches).
+
+    On a past day the progress note and the revision count are rebuilt from the history (two
+    statements per batch, app.services.past_progress); a caller that never shows them passes
+    `past_progress=False` and gets today's in those two fields instead."""
     yield from iter_row_batches(
         sessions=sessions,
         filters=filters,
         sort=sort,
         as_of=as_of,
-        read=lambda session, rows: _dicts(session, rows, as_of),
+        read=lambda session, rows: _dicts(session, rows, as_of, past_progress),
         batch=batch,
     )
 
@@ -209,10 +219,17 @@ def iter_actions(
     sort: ActionSort,
     as_of: date,
     batch: int = 500,
+    past_progress: bool = True,
 ) -> Iterator[dict[str, Any]]:
-    """Every matching action, fetched `batch` at a time by keyset, all in the caller's session."""
+    """Every matching action, fetched `batch` at a time by keyset, all in the caller's session
+    (`past_progress`: see iter_batches)."""
     batches = iter_batches(
-        sessions=lambda: nullcontext(session), filters=filters, sort=sort, as_of=as_of, batch=batch
+        sessions=lambda: nullcontext(session),
+        filters=filters,
+        sort=sort,
+        as_of=as_of,
+        batch=batch,
+        past_progress=past_progress,
     )
     for items in batches:
         yield from items

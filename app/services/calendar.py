@@ -41,6 +41,8 @@ def _with_due_date(*, session: Session, filters: ActionFilters) -> Iterable[dict
         filters=filters,
         sort=ActionSort.DUE_DATE,
         as_of=filters.as_of or clock.today(),
+        # No event shows the progress note or the revision count: on a past day, not rebuilt.
+        past_progress=False,
     )
     # Undated actions sort last: stop there rather than fetch them.
     return takewhile(lambda item: item["due_date"] is not None, items)

@@ -65,8 +65,14 @@ def classify(
 def check(
     *, session: Session, filters: ActionFilters, as_of: date, due_within: int | None
 ) -> OverdueCheck:
+    # No format of `afi overdue` (app.cli.overdue_formats) shows the progress note or the
+    # revision count: on a past day, they are not rebuilt from the history.
     items = action_reads.iter_actions(
-        session=session, filters=active_filters(filters), sort=ActionSort.DUE_DATE, as_of=as_of
+        session=session,
+        filters=active_filters(filters),
+        sort=ActionSort.DUE_DATE,
+        as_of=as_of,
+        past_progress=False,
     )
     return classify(items=items, as_of=as_of, due_within=due_within)
 
