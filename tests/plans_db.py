@@ -56,8 +56,8 @@ report sqlite_autoindex_report_1 40025 1
 action_state ix_action_state_held 3317149 2 1 1 1 1 1 1 1 1 1 1 1 1 1 1
 action_state ix_action_state_action_id_valid_to 3317149 4 1
 action_state ix_action_state_due_date 3317168 555 3 2 2 1 1
-action_state ix_action_state_owner_id 3317149 8272 2
-action_state ix_action_state_owner_due 3317149 8272 7 2
+action_state ix_action_state_owner_id 2151400 5379 3
+action_state ix_action_state_owner_due 2151400 5379 5 2
 action_state ix_action_state_report 3317149 107 2 1 1 1 1 1 1 1
 """
 

@@ -9,6 +9,11 @@ are narrow (no timestamps: about 60 to 90 MB each at 4.2M states on SQLite, agai
 every column a page tests): a page reads its few dozen states from the table. A report's states
 come from ix_action_state_report (0027), which also serves the trend.
 
+Both are partial, of the states that have an owner: an owner filter (`owner_id = ?`) implies
+it, and the unassigned states (a fifth at 1M) are left out, so that SQLite's planner cannot
+take them for `owner_id IS NULL` (the trend with `unassigned=true` read 850,000 states one by
+one from the table through them: 13 s against 2.8 s reading the range of every state).
+
 Revision ID: 0024
 Revises: 0023
 Create Date: 2026-11-30 16:15:00
@@ -19,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from alembic import op
+from sqlalchemy import text
 
 revision: str = "0024"
 down_revision: str | None = "0023"
@@ -34,9 +40,18 @@ INDEXES = {
 }
 
 
+WHERE = "owner_id IS NOT NULL"
+
+
 def upgrade() -> None:
     for name, columns in INDEXES.items():
-        op.create_index(name, "action_state", columns)
+        op.create_index(
+            name,
+            "action_state",
+            columns,
+            sqlite_where=text(WHERE),
+            postgresql_where=text(WHERE),
+        )
     op.execute("ANALYZE action_state")
 
 
