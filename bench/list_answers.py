@@ -18,7 +18,6 @@ milliseconds per request.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 from pathlib import Path
@@ -27,8 +26,7 @@ from typing import Any
 import httpx
 import orjson
 
-from bench import scale_client, stats_answers
-from bench.scale_client import PeakMemory, running_server
+from bench.scale_client import PeakMemory, add_server_arguments, served
 
 _PAGES = 20
 
@@ -60,21 +58,14 @@ def _timed(client: httpx.Client, server: Any, url: str, repeats: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", required=True)
+    add_server_arguments(parser)
     parser.add_argument("--save", type=Path, required=True, help="folder for the bodies")
     parser.add_argument("--query", action="append", required=True)
     parser.add_argument("--repeats", type=int, default=9)
-    parser.add_argument("--workers", type=int, help="default: 2 on PostgreSQL, 1 on SQLite")
-    parser.add_argument("--code", type=Path, help="a copy of the code to serve (default: this)")
     args = parser.parse_args()
-    workers = args.workers or (2 if args.url.startswith("postgresql") else 1)
     args.save.mkdir(parents=True, exist_ok=True)
-    patched: Any = scale_client
-    patched.subprocess.Popen = stats_answers._NoWorkerPopen
-    if args.code:  # the server imports `app` from there (it inherits the environment)
-        os.environ["PYTHONPATH"] = str(args.code.resolve())
     print(f"{'query':<62} {'pages':>5}  page 1: p50 / min / CPU ms   page 20: the same")
-    with running_server(args.url, workers=workers) as server, httpx.Client(timeout=300) as client:
+    with served(args) as server, httpx.Client(timeout=300) as client:
         base = f"http://127.0.0.1:{server.port}/api/v1/actions?"
         for query in args.query:
             pages = _pages(client, base, query)

@@ -5,6 +5,7 @@ Loopback only: the server listens on 127.0.0.1 and the client talks to nothing e
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import math
 import os
@@ -18,7 +19,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,9 +78,26 @@ def afi_command() -> list[str]:
     return [sys.executable, "-c", "from app.cli import main; main()"]
 
 
+def add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a script that compares answers through a server (`served`)."""
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--workers", type=int, help="default: 2 on PostgreSQL, 1 on SQLite")
+    parser.add_argument("--code", type=Path, help="a copy of the code to serve (default: this)")
+
+
+def served(args: argparse.Namespace) -> AbstractContextManager[Server]:
+    """The server of `add_server_arguments`' options, without the background worker."""
+    workers = args.workers or (2 if args.url.startswith("postgresql") else 1)
+    return running_server(args.url, workers=workers, worker=False, code=args.code)
+
+
 @contextmanager
-def running_server(database_url: str, *, workers: int) -> Iterator[Server]:
-    """`afi serve` as a user starts it, with anonymous reads, on a free loopback port."""
+def running_server(
+    database_url: str, *, workers: int, worker: bool = True, code: Path | None = None
+) -> Iterator[Server]:
+    """`afi serve` as a user starts it, with anonymous reads, on a free loopback port; without
+    the background worker if not `worker` (so that it writes nothing while answers are
+    compared); serving the checkout at `code` if given (a before/after comparison)."""
     workdir = Path(tempfile.mkdtemp(prefix="afi-scale-"))
     port = free_port()
     log = workdir / "server.log"
@@ -90,8 +108,11 @@ def running_server(database_url: str, *, workers: int) -> Iterator[Server]:
         "AFI_LOG_LEVEL": "warning",
         "AFI_DATA_DIR": str(workdir / "data"),
         "AFI_SEEDS_DIR": str(workdir / "no-seeds"),
+        **({"PYTHONPATH": str(code.resolve())} if code is not None else {}),
     }
     command = [*afi_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if not worker:
+        command.append("--no-worker")
     with log.open("wb") as sink:
         process = subprocess.Popen(  # noqa: S603  (our own command, fixed arguments)
             [*command, "--workers", str(workers)], cwd=ROOT, env=env, stdout=sink, stderr=sink

@@ -1,11 +1,12 @@
 """Searches and their counts at scale through a server: times each shape and saves its answers.
 
     .venv/bin/python -m bench.search_shapes --url sqlite:////tmp/copy-1m.db --out /tmp/answers-a
-    .venv/bin/python -m bench.search_shapes --url postgresql+psycopg://...  --workers 2 --out ...
+    .venv/bin/python -m bench.search_shapes --url postgresql+psycopg://...  --out ...
     # `--code /path/to/other/checkout`: the server runs that code (a before/after comparison)
 
-Starts `afi serve --no-worker` (anonymous reads, 127.0.0.1, a free port) on the database given,
-which must be at this code's schema (the server migrates it otherwise: use a copy), then asks
+Starts `afi serve --no-worker` (anonymous reads, 127.0.0.1, a free port; 1 worker on SQLite, 2
+on PostgreSQL unless `--workers`) on the database given, which must be at this code's schema
+(the server migrates it otherwise: use a copy), then asks
 each shape alone `--repeats` times after one warm-up and prints the p50 and p99 of the time on
 the clock and the server's mean CPU time per request (steadier on a shared machine). The answers,
 every page up to the 20th through `next_cursor` for the paged shapes, are written to `--out`,
@@ -16,16 +17,13 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import os
-import subprocess
-import tempfile
 import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
 from statistics import mean
 
-from bench.scale_client import _cpu_seconds, afi_command, free_port, p50, percentile
+from bench.scale_client import _cpu_seconds, add_server_arguments, p50, percentile, served
 
 LIST = "/api/v1/actions"
 # (name, path, pages): the shapes issue 12 lists as slow, and their neighbours.
@@ -60,46 +58,6 @@ SHAPES = [
 ]
 
 
-def _start(
-    url: str, workers: int, log: Path, code: Path | None
-) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    env = {
-        **os.environ,
-        **({"PYTHONPATH": str(code)} if code is not None else {}),
-        "AFI_DATABASE_URL": url,
-        "AFI_PUBLIC_READ": "true",
-        "AFI_LOG_LEVEL": "warning",
-        "AFI_DATA_DIR": str(log.parent / "data"),
-        "AFI_SEEDS_DIR": str(log.parent / "no-seeds"),
-    }
-    command = [*afi_command(), "serve", "--no-worker", "--port", str(port)]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(  # noqa: S603  (our own command, fixed arguments)
-            [*command, "--workers", str(workers)], env=env, stdout=sink, stderr=sink
-        )
-    deadline = time.monotonic() + 300
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
-                return process, port
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not start; see {log}") from None
-            time.sleep(0.3)
-
-
-def _pids(process: subprocess.Popen[bytes]) -> list[int]:
-    found = [process.pid]
-    for pid in found:
-        for task in Path(f"/proc/{pid}/task").glob("*/children"):
-            try:
-                found += [int(child) for child in task.read_text().split()]
-            except OSError:
-                continue
-    return found
-
-
 def _get(connection: http.client.HTTPConnection, path: str) -> bytes:
     connection.request("GET", path)
     response = connection.getresponse()
@@ -120,18 +78,14 @@ def _next(path: str, body: bytes) -> str | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", required=True)
-    parser.add_argument("--workers", type=int, default=1)
+    add_server_arguments(parser)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--out", type=Path)
-    parser.add_argument("--code", type=Path, help="the server's code (PYTHONPATH); default: ours")
     parser.add_argument("--only", action="append", help="names containing this text")
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="afi-search-"))
-    process, port = _start(args.url, args.workers, workdir / "server.log", args.code)
-    try:
-        pids = _pids(process)
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    with served(args) as server:
+        pids = server.pids()
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
         print(f"{'shape':55} {'p50 ms':>8} {'p99 ms':>8} {'cpu ms':>8}")
         for index, (name, path, pages) in enumerate(SHAPES):
             if args.only and not any(part in name for part in args.only):
@@ -158,13 +112,6 @@ def main() -> None:
                     (args.out / f"{index:02d}-page{page:02d}.json").write_bytes(body)
                     page_path = _next(page_path, body) if pages > 1 else None
         connection.close()
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 if __name__ == "__main__":

@@ -20,42 +20,26 @@ query, so that two runs (two versions of the code, through PYTHONPATH) can be co
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 
-from bench import scale_client
-from bench.scale_client import PeakMemory, running_server
+from bench.scale_client import PeakMemory, add_server_arguments, served
 
 _QUERIES = ["group_by=report", "group_by=report&status=open&status=blocked", "group_by=force"]
 
 
-class _NoWorkerPopen(subprocess.Popen[bytes]):
-    def __init__(self, args: list[str], *rest: Any, **options: Any) -> None:
-        super().__init__([*args, "--no-worker"], *rest, **options)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", required=True)
+    add_server_arguments(parser)
     parser.add_argument("--save", type=Path, required=True, help="folder for the bodies")
     parser.add_argument("--query", action="append", help=f"default: {'; '.join(_QUERIES)}")
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--workers", type=int, help="default: 2 on PostgreSQL, 1 on SQLite")
-    parser.add_argument("--code", type=Path, help="a copy of the code to serve (default: this)")
     args = parser.parse_args()
-    workers = args.workers or (2 if args.url.startswith("postgresql") else 1)
     args.save.mkdir(parents=True, exist_ok=True)
-    patched: Any = scale_client
-    patched.subprocess.Popen = _NoWorkerPopen
-    if args.code:  # the server imports `app` from there (it inherits the environment)
-        os.environ["PYTHONPATH"] = str(args.code.resolve())
-    with running_server(args.url, workers=workers) as server, httpx.Client(timeout=300) as client:
+    with served(args) as server, httpx.Client(timeout=300) as client:
         base = f"http://127.0.0.1:{server.port}/api/v1/stats?"
         for query in args.query or _QUERIES:
             client.get(base + query).raise_for_status()
