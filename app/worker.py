@@ -80,21 +80,22 @@ def make_digests(*, sessions: sessionmaker[Session], today: date) -> None:
 
 
 def keep_day_figures(*, sessions: sessionmaker[Session], now: datetime) -> int:
-    """Count and keep the trend's figures of the newest batch of ended days not kept yet
-    (app.services.day_figures): the states read in a read of their own, the rows written in a
-    short transaction after it. Returns how many days were kept (0: none was missing)."""
+    """Count and keep the trend's figures of the newest batch of ended days not kept yet, and
+    their groups' (app.services.day_figures): the states read in a read of their own, the rows
+    written in a short transaction after it. Returns how many days were kept (0: none was
+    missing)."""
     with sessions() as session:
         stale = day_figures.other_zones(session)
         batch = day_figures.missing_batch(db=session, latest=day_figures.latest_to_keep(now))
-        figures = day_figures.count(db=session, first=batch[0], last=batch[1]) if batch else []
-    if stale or figures:
+        days = day_figures.count(db=session, first=batch[0], last=batch[1]) if batch else []
+    if stale or days:
         with sessions.begin() as session:
             # Always, not only when the read saw some: a row of another zone written since
             # would make the insert skip that day, and the next pass count it again, forever.
             day_figures.forget_other_zones(session=session)
-            if batch and figures:
-                day_figures.keep(session=session, first=batch[0], figures=figures)
-    return len(figures)
+            if batch and days:
+                day_figures.keep(session=session, first=batch[0], days=days)
+    return len(days)
 
 
 def keep_all_day_figures(*, sessions: sessionmaker[Session], now: datetime) -> int:

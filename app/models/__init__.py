@@ -3,6 +3,7 @@
 from app.models.action import Action, Owner
 from app.models.base import Base
 from app.models.day_figure import DayFigure
+from app.models.day_group_figure import DayGroupFigure
 from app.models.event import ActionEvent
 from app.models.evidence import Evidence
 from app.models.mail import MailDigest
@@ -19,6 +20,7 @@ __all__ = [
     "ApiToken",
     "Base",
     "DayFigure",
+    "DayGroupFigure",
     "Evidence",
     "Finding",
     "MailDigest",

@@ -7,6 +7,9 @@ counting towards the period ends it spans, as the state at the end of that day (
 - without filters, where every day of the range before today is kept (app.services.day_figures:
   the worker counts each day once it has ended), from a row per day (app.services.trend_kept),
   today (and the days ended since the worker's last count) by the delta of those days alone;
+  with filters only of the status, RAG, assigned or not and programme, the same from the sums
+  of the groups of each day they select (app.services.day_groups), the delta of the last days
+  counting the actions and states they select;
 - without filters otherwise (a day not kept yet, a range ending after today), today's actions
   counted as if each had held throughout the range and corrected by the states that changed
   since it began (app.services.trend_delta);
@@ -36,7 +39,7 @@ from app.db import Reader
 from app.errors import InvalidInput
 from app.schemas.filters import ActionFilters
 from app.schemas.trend import TrendInterval, TrendOut
-from app.services import trend_delta, trend_kept
+from app.services import day_figures, day_groups, trend_delta, trend_kept
 from app.services.action_filters import filter_conditions, filter_values
 from app.services.as_of import on_states
 from app.services.states import STATE, day_end
@@ -129,8 +132,9 @@ def by_delta(shape: tuple[str, ...]) -> bool:
 
 def by_kept(shape: tuple[str, ...]) -> bool:
     """Whether the trend is read from the kept figures of ended days (app.services.trend_kept)
-    where they are all kept, rather than by the delta (without filters)."""
-    return not shape
+    where they are all kept, rather than by the delta (without filters) or every state placed:
+    without filters, or with filters the kept groups answer (app.services.day_groups)."""
+    return not shape or day_groups.serves(shape)
 
 
 def _bounds(first: date, ends: list[date]) -> list[datetime]:
@@ -148,10 +152,18 @@ def _days_late(last: date) -> list[date]:
     return [last - timedelta(days=days) for days in (30, 90, 180)]
 
 
-def by_changes(*, db: Reader, first: date, ends: list[date]) -> Figures:
-    """The figures without filters as today's corrected by the states that changed since
-    `first` (app.services.trend_delta)."""
+def by_changes(
+    *,
+    db: Reader,
+    first: date,
+    ends: list[date],
+    shape: tuple[str, ...] = (),
+    params: dict[str, Any] | None = None,
+) -> Figures:
+    """The figures as today's corrected by the states that changed since `first`
+    (app.services.trend_delta): without filters, or of what the filters of `shape` select."""
     figures = Figures(len(ends))
+    on_actions = filter_conditions(shape)
     trend_delta.add_changed(
         db=db,
         figures=figures,
@@ -160,8 +172,21 @@ def by_changes(*, db: Reader, first: date, ends: list[date]) -> Figures:
         days_late=_days_late(ends[-1]),
         late_from=_late_from(ends, position),
         flags=trend_delta.state_flags(),
+        selected=(on_actions, [on_states(condition) for condition in on_actions]),
+        params=params,
     )
     return figures
+
+
+def _read_kept(
+    db: Reader, shape: tuple[str, ...], params: dict[str, Any]
+) -> Callable[[date, date], dict[date, day_figures.Figures]]:
+    """The kept figures of a run of days: the days' rows, or their groups the filters select."""
+    if not shape:
+        return lambda first, last: day_figures.read_days(db=db, first=first, last=last)
+    return lambda first, last: day_groups.read_days(
+        db=db, first=first, last=last, shape=shape, params=params
+    )
 
 
 def trend(
@@ -182,11 +207,13 @@ def trend(
     kept = None
     if by_kept(shape):
         kept = trend_kept.figures(
-            db=db,
+            read_days=_read_kept(db, shape, params),
             first=first,
             ends=ends,
             today=clock.today(),
-            by_changes=lambda since, days: by_changes(db=db, first=since, ends=days),
+            by_changes=lambda since, days: by_changes(
+                db=db, first=since, ends=days, shape=shape, params=params
+            ),
         )
     if kept is not None:
         figures = kept

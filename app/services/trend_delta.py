@@ -152,12 +152,19 @@ def _unkey(key: int) -> tuple[int, int, int, int]:
 
 
 def spanning_now(
-    *, db: Reader, ends: list[date], days_late: list[date]
+    *,
+    db: Reader,
+    ends: list[date],
+    days_late: list[date],
+    where: Sequence[ColumnElement[bool]] = (),
+    params: Mapping[str, Any] | None = None,
 ) -> tuple[int, dict[tuple[int, int], int]]:
     """How many of today's actions are open; and of the active ones held to a due date before
     the last of `ends`, how many per (first period end overdue at, 1-based; ageing bucket by
-    `days_late`, the bounds of 30, 90 and 180 days)."""
-    n = len(ends)
+    `days_late`, the bounds of 30, 90 and 180 days). With filters (`where`, on the action
+    table, run with `params`), those they select."""
+    if where:
+        return _spanning_selected(db=db, ends=ends, days_late=days_late, where=where, params=params)
     per_status = tallies.read(db, "status")
     n_open = sum(
         group.counts[status]
@@ -167,22 +174,55 @@ def spanning_now(
     dated = sum(group.dated[status] for status, group in per_status.items() if status in _ACTIVE)
     last = ends[-1]
     since = min(ends[0], days_late[2])
-    late_from = case(*((A.due_date < end, k) for k, end in enumerate(ends, start=1)), else_=n + 1)
+    late_from = _late_now(ends)
     bucket = _bucket(A.due_date, days_late)
-    held = (A.status.in_(_ACTIVE), A.finding_id.not_in(WITHDRAWN))
     recent = (
         select(late_from, bucket, func.count())
-        .where(*held, A.due_date >= since, A.due_date < last)
+        .where(*_HELD_NOW, A.due_date >= since, A.due_date < last)
         .group_by(late_from, bucket)
     )
     late: dict[tuple[int, int], int] = {}
     for k_late, age, count in db.execute(recent):
         late[int(k_late), int(age)] = int(count)
-    not_yet = select(func.count()).where(*held, A.due_date >= last)
+    not_yet = select(func.count()).where(*_HELD_NOW, A.due_date >= last)
     earlier = dated - sum(late.values()) - int(db.scalar(not_yet) or 0)
     if earlier:
         late[1, _OLDEST_BUCKET] = late.get((1, _OLDEST_BUCKET), 0) + earlier
     return n_open, late
+
+
+# Today's actions that are overdue once past their due date.
+_HELD_NOW = (A.status.in_(_ACTIVE), A.finding_id.not_in(WITHDRAWN))
+
+
+def _late_now(ends: list[date]) -> ColumnElement[int]:
+    """k: today's action is overdue at the ends of periods k and later (n + 1: at none)."""
+    return case(
+        *((A.due_date < end, k) for k, end in enumerate(ends, start=1)), else_=len(ends) + 1
+    )
+
+
+def _spanning_selected(
+    *,
+    db: Reader,
+    ends: list[date],
+    days_late: list[date],
+    where: Sequence[ColumnElement[bool]],
+    params: Mapping[str, Any] | None,
+) -> tuple[int, dict[tuple[int, int], int]]:
+    """`spanning_now` for the actions the filters select: counted, the tallies being per
+    status alone. Those due before the oldest bound are overdue at every end and in the
+    oldest bucket, as the CASEs place them."""
+    closed = sorted(_CLOSED)
+    n_open = db.scalar(select(func.count()).where(A.status.not_in(closed), *where), params)
+    late_from, bucket = _late_now(ends), _bucket(A.due_date, days_late)
+    overdue = (
+        select(late_from, bucket, func.count())
+        .where(*_HELD_NOW, *where, A.due_date < ends[-1])
+        .group_by(late_from, bucket)
+    )
+    late = {(int(k), int(age)): int(count) for k, age, count in db.execute(overdue, params)}
+    return int(n_open or 0), late
 
 
 def add_changed(
@@ -194,12 +234,18 @@ def add_changed(
     days_late: list[date],
     late_from: ColumnElement[int],
     flags: Mapping[str, ColumnElement[bool]],
+    selected: tuple[Sequence[ColumnElement[bool]], Sequence[ColumnElement[bool]]] = ((), ()),
+    params: Mapping[str, Any] | None = None,
 ) -> None:
-    """The trend's figures without filters into `figures`: today's actions as if held
-    throughout, corrected by the states that changed since `bounds[0]` (see the module).
-    `late_from` and `flags` are the trend's, over the states table."""
+    """The trend's figures into `figures`: today's actions as if held throughout, corrected by
+    the states that changed since `bounds[0]` (see the module). `late_from` and `flags` are
+    the trend's, over the states table; `selected`, the filters (none: every action) on the
+    action table and on the states table, run with `params`."""
     n = len(ends)
-    figures.add_spanning(*spanning_now(db=db, ends=ends, days_late=days_late))
+    on_actions, where = selected
+    figures.add_spanning(
+        *spanning_now(db=db, ends=ends, days_late=days_late, where=on_actions, params=params)
+    )
     still = bindparam("still_valid", STILL_VALID, type_=S.valid_to.type)
     sums = [case((flag, 1), else_=0).label(name) for name, flag in flags.items()]
     # Read a period at a time, each a range of ix_action_state_held: the current states by the
@@ -211,7 +257,7 @@ def add_changed(
         since = S.valid_from >= bounds[k - 1]
         began = [since, S.valid_from < bounds[k]] if k <= n else [since]
         key = _key(_int(k), _int(n + 1), late_from, 1)
-        arms.append(select(key, *sums).where(S.valid_to == still, *began))
+        arms.append(select(key, *sums).where(S.valid_to == still, *began, *where))
     for k in range(1, n + 2):
         ended = [S.valid_to >= bounds[k - 1]]
         if k <= n:
@@ -219,12 +265,12 @@ def add_changed(
         else:  # ended after the last end (a moment to come): begun within the range
             ended += [S.valid_to < still, S.valid_from < bounds[-1]]
         began_at = position(S.valid_from, bounds[:k], "began")
-        arms.append(select(_key(began_at, _int(k), late_from, 0), *sums).where(*ended))
+        arms.append(select(_key(began_at, _int(k), late_from, 0), *sums).where(*ended, *where))
     placed = union_all(*arms).subquery("placed")
     statement = select(placed.c.key, *(func.sum(placed.c[name]) for name in flags)).group_by(
         placed.c.key
     )
-    for key, *counts in db.execute(statement):
+    for key, *counts in db.execute(statement, params):
         k_began, k_ended, k_late, current = _unkey(int(key))
         values = [int(v) for v in counts]
         if k_began <= n:  # else begun after the range: held at none of its ends
@@ -237,13 +283,14 @@ def add_changed(
     bucket = _bucket(S.due_date, days_late)
     moved = union_all(
         select(bucket.label("bucket"), literal(-1).label("sign")).where(
-            S.valid_to == still, S.valid_from >= bounds[-1], active
+            S.valid_to == still, S.valid_from >= bounds[-1], active, *where
         ),
         select(bucket, literal(1)).where(
-            S.valid_to >= bounds[-1], S.valid_to < still, S.valid_from < bounds[-1], active
+            S.valid_to >= bounds[-1], S.valid_to < still, S.valid_from < bounds[-1], active, *where
         ),
     ).subquery("moved")
     for age, sign, count in db.execute(
-        select(moved.c.bucket, moved.c.sign, func.count()).group_by(moved.c.bucket, moved.c.sign)
+        select(moved.c.bucket, moved.c.sign, func.count()).group_by(moved.c.bucket, moved.c.sign),
+        params,
     ):
         figures.age[int(age)] += int(sign) * int(count)

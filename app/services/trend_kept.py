@@ -1,24 +1,26 @@
-"""The trend without filters from the kept figures of each ended day (app.services.day_figures):
-a row per day of the range rather than the states that changed in it.
+"""The trend from the kept figures of each ended day (app.services.day_figures): without
+filters a row per day of the range, with filters of the status, RAG, assigned or not and
+programme the sums of the groups they select (app.services.day_groups), rather than the states
+that changed in it (or every state that passes the filters).
 
 Each period's end is that day's figures (open; overdue, the sum of its ageing buckets; the
 ageing itself at the last end); each period's completed and opened are the sums of its days'.
 The last days of the range may not be kept: today (it has not ended), and the days that ended
 since the worker's last count (the first hour after midnight, or a worker stopped). Those,
 at most RECENT_DAYS of them, are counted by the delta (app.services.trend_delta: today's
-tallies corrected by the few states begun or ended since the first of them), the trend's own
-figures for a range of one period per day. Where any other day of the range is not kept (not
-counted yet after an upgrade, forgotten after a write dated on it) or the range ends after
-today, there is no answer here and the trend takes its other path.
+tallies, or the actions the filters select, corrected by the few states begun or ended since
+the first of them), the trend's own figures for a range of one period per day. Where any
+other day of the range is not kept (not counted yet after an upgrade, forgotten after a write
+dated on it) or the range ends after today, there is no answer here and the trend takes its
+other path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from typing import NamedTuple
 
-from app.db import Reader
 from app.services import day_figures
 from app.services.trend_delta import Figures
 
@@ -35,19 +37,21 @@ class _Day(NamedTuple):
 
 def figures(
     *,
-    db: Reader,
+    read_days: Callable[[date, date], Mapping[date, day_figures.Figures]],
     first: date,
     ends: list[date],
     today: date,
     by_changes: Callable[[date, list[date]], Figures],
 ) -> Figures | None:
     """The trend's figures for the periods from `first` ending on `ends`, or None where the
-    kept days do not give them. `by_changes(first, ends)`: the trend's figures by the delta."""
+    kept days do not give them. `read_days(first, last)`: the kept figures of those days
+    (day_figures.read_days, or day_groups.read_days for the filters); `by_changes(first,
+    ends)`: the trend's figures by the delta."""
     last = ends[-1]
     if last > today:
         return None
     yesterday = today - timedelta(days=1)
-    kept = day_figures.read_days(db=db, first=first, last=min(last, yesterday))
+    kept = read_days(first, min(last, yesterday))
     days = {
         day: _Day(found.open, sum(found.overdue), found.completed, found.opened)
         for day, found in kept.items()
