@@ -20,8 +20,9 @@ from sqlalchemy import create_engine, make_url, text
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "seeds" / "cumbria-peel-2015-effectiveness.txt"
 _TMP = Path(tempfile.mkdtemp(prefix="afi-tests-"))
-# The webhook tests' receiver and its permission to be on the loopback interface.
-pytest_plugins = ["tests.webhook_receiver", "tests.plans_db"]
+# The webhook tests' receiver and its permission to be on the loopback interface; the trend's
+# scripted history carried on (`carried_on`).
+pytest_plugins = ["tests.webhook_receiver", "tests.plans_db", "tests.trend_scenario"]
 
 
 @contextmanager

@@ -27,7 +27,7 @@ def _tables(url: str) -> set[str]:
 
 # Tables of the events and e-mail (0013, 0013b), the actions' states (0012) and the trend's
 # kept day figures (0023).
-_DAY_TABLES = {"day_figure"}
+_DAY_TABLES = {"day_figure", "day_group_figure"}
 _EVENT_TABLES = {"outbox_event", "webhook", "webhook_delivery", "webhook_attempt", "mail_digest"}
 _LATER_TABLES = {*_EVENT_TABLES, *_DAY_TABLES, "action_state"}
 
@@ -36,6 +36,9 @@ def test_migrations_run_up_down_and_up_again(base_database_url: str) -> None:
     with fresh_database(base_database_url) as url:
         migrate.upgrade(url)
         assert _tables(url) == {*Base.metadata.tables, TABLE_NAME, *TALLY_TABLES}
+        migrate.downgrade(url, "0027")
+        everything = {*Base.metadata.tables, TABLE_NAME, *TALLY_TABLES}
+        assert _tables(url) == everything - {"day_group_figure"}
         migrate.downgrade(url, "0021")
         assert _tables(url) == {*Base.metadata.tables, TABLE_NAME, *TALLY_TABLES} - _DAY_TABLES
         migrate.downgrade(url, "0013b")

@@ -7,8 +7,7 @@ on a kept day (the clock moved back) forgets it; kept rows are really read."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -23,76 +22,14 @@ from app.db import SessionLocal
 from app.models import DayFigure
 from app.services import day_figures, trend, trend_kept
 from app.services.states import day_end
-from app.worker import Worker, keep_all_day_figures, keep_day_figures
-from tests.helpers import add_note, move
-from tests.history_scenario import SEED_DAY, TODAY, at, play
+from app.worker import keep_all_day_figures, keep_day_figures
+from tests.helpers import move
+from tests.history_scenario import SEED_DAY, TODAY, at
+from tests.trend_scenario import LATER, MovingClock
 
-LATER = date(2026, 10, 12)  # the scenario carried on to here
 _INTERVALS = ("month", "quarter")
 _STARTS = (date(2025, 6, 1), SEED_DAY, date(2026, 2, 10), date(2026, 6, 15))
 _ENDS = (SEED_DAY, date(2026, 2, 1), date(2026, 2, 28), date(2026, 6, 1), date(2026, 9, 30))
-
-
-def _run_worker(set_now: Any, since: date, until: date, every: int) -> None:
-    """The worker's pass every `every` days from `since` to `until` (at 06:00), as a running
-    server makes it each day: the days ended since the last pass are kept."""
-    worker = Worker()
-    try:
-        day = since
-        while day <= until:
-            set_now(at(day, 6))
-            worker.run_once()
-            day += timedelta(days=every)
-    finally:
-        worker.close()
-
-
-class _Clock:
-    """The clock, moved by the scenario; the worker runs on each day it passes over."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.monkeypatch = monkeypatch
-        self.now: datetime | None = None
-        self.every = 1  # days between the worker's passes
-
-    def set(self, moment: datetime) -> None:
-        self.monkeypatch.setattr(clock, "utcnow", lambda: moment)
-        self.now = moment
-
-    def walk_to(self, moment: datetime) -> None:
-        if self.now is not None and moment.date() > self.now.date():
-            since = self.now.date() + timedelta(days=1)
-            _run_worker(self.set, since, moment.date(), self.every)
-        self.set(moment)
-
-
-@pytest.fixture
-def carried_on(
-    client: Any, client_as: Any, seed_text: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[_Clock]:
-    """The scripted quarter with the worker's pass on each day, then seven more months of
-    changes with a pass a week; the clock left at LATER, noon, with every day before it kept."""
-    approver = client_as("approver", user="ann")
-    moving = _Clock(monkeypatch)
-    moving.set(datetime.combine(SEED_DAY - timedelta(days=1), datetime.min.time(), UTC))
-    scenario = play(client=client, approver=approver, seed_text=seed_text, set_now=moving.walk_to)
-    d, e, c = scenario.d, scenario.e, scenario.c
-    moving.every = 7
-    moving.walk_to(at(date(2026, 4, 10)))
-    assert move(client, d, "in_progress").status_code == 200
-    moving.walk_to(at(date(2026, 6, 3)))
-    assert move(client, e, "in_progress").status_code == 200
-    assert move(client, e, "blocked", "Waiting").status_code == 200
-    moving.walk_to(at(date(2026, 7, 15)))
-    revised = {"due_date": "2026-08-01", "due_date_reason": "Budget"}
-    assert client.patch(f"/api/v1/actions/{c}", json=revised).status_code == 200
-    moving.walk_to(at(date(2026, 8, 20)))
-    add_note(client, d)
-    assert move(client, d, "pending_sign_off").status_code == 200
-    assert move(approver, d, "completed", "Seen").status_code == 200
-    moving.walk_to(at(LATER, 12))
-    keep_all_day_figures(sessions=SessionLocal, now=clock.utcnow())  # the days since the last pass
-    yield moving
 
 
 def _answer(client: Any, url: str) -> Any:
@@ -140,7 +77,7 @@ def _by_delta(client: Any, monkeypatch: pytest.MonkeyPatch, url: str) -> Any:
 
 
 def test_every_day_before_today_is_kept_down_to_one_before_any_action(
-    carried_on: _Clock, session: Any
+    carried_on: MovingClock, session: Any
 ) -> None:
     kept = day_figures.kept_days(session)
     assert kept[0] <= SEED_DAY - timedelta(days=1)  # the first pass counts a batch of days
@@ -154,7 +91,7 @@ def test_every_day_before_today_is_kept_down_to_one_before_any_action(
 @pytest.mark.parametrize("batch_days", [None, 1, 5])
 def test_trend_from_kept_days_is_every_state_placed(
     client: Any,
-    carried_on: _Clock,
+    carried_on: MovingClock,
     monkeypatch: pytest.MonkeyPatch,
     session: Any,
     batch_days: int | None,
@@ -176,7 +113,7 @@ def test_trend_from_kept_days_is_every_state_placed(
 
 
 def test_each_day_kept_is_every_state_placed(
-    client: Any, carried_on: _Clock, monkeypatch: pytest.MonkeyPatch
+    client: Any, carried_on: MovingClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Each day as the last end of a trend: its open, overdue and ageing (every bucket's edges
     # are crossed by the dated actions), and completed and opened from its month's start.
@@ -189,7 +126,7 @@ def test_each_day_kept_is_every_state_placed(
         day += timedelta(days=1)
 
 
-def test_every_bucket_and_figure_is_exercised(client: Any, carried_on: _Clock) -> None:
+def test_every_bucket_and_figure_is_exercised(client: Any, carried_on: MovingClock) -> None:
     seen: dict[str, int] = {}
     for url in _urls(LATER):
         body = _answer(client, url)
@@ -216,7 +153,7 @@ def test_every_bucket_and_figure_is_exercised(client: Any, carried_on: _Clock) -
     ],
 )
 def test_kept_figures_are_what_the_trend_reads(
-    client: Any, carried_on: _Clock, session: Any, column: str
+    client: Any, carried_on: MovingClock, session: Any, column: str
 ) -> None:
     # One kept day changed: an answer whose last period ends on it (or holds it) changes.
     day = date(2026, 6, 30)
@@ -242,7 +179,7 @@ def test_kept_figures_are_what_the_trend_reads(
 )
 def test_days_not_kept_fall_back_to_the_states(
     client: Any,
-    carried_on: _Clock,
+    carried_on: MovingClock,
     monkeypatch: pytest.MonkeyPatch,
     session: Any,
     missing: set[int],
@@ -274,7 +211,7 @@ def test_days_not_kept_fall_back_to_the_states(
 
 
 def test_a_write_dated_on_a_kept_day_forgets_it_and_every_later_one(
-    client: Any, carried_on: _Clock, monkeypatch: pytest.MonkeyPatch, session: Any
+    client: Any, carried_on: MovingClock, monkeypatch: pytest.MonkeyPatch, session: Any
 ) -> None:
     day = date(2026, 5, 20)
     carried_on.set(at(day, 15))  # the clock moved back: the states after it are "to come"
@@ -300,7 +237,7 @@ def test_a_write_dated_on_a_kept_day_forgets_it_and_every_later_one(
 
 
 def test_a_day_is_kept_only_once_it_ended_a_grace_ago(
-    client: Any, carried_on: _Clock, monkeypatch: pytest.MonkeyPatch, session: Any
+    client: Any, carried_on: MovingClock, monkeypatch: pytest.MonkeyPatch, session: Any
 ) -> None:
     yesterday = LATER - timedelta(days=1)
     session.execute(delete(DayFigure).where(DayFigure.day_date == yesterday))
@@ -318,7 +255,7 @@ def test_a_day_is_kept_only_once_it_ended_a_grace_ago(
 
 
 def test_days_kept_in_another_time_zone_are_not_read_and_are_dropped(
-    client: Any, carried_on: _Clock, monkeypatch: pytest.MonkeyPatch, session: Any
+    client: Any, carried_on: MovingClock, monkeypatch: pytest.MonkeyPatch, session: Any
 ) -> None:
     session.execute(update(DayFigure).values(time_zone="Europe/Paris"))
     session.commit()
@@ -346,7 +283,7 @@ def test_with_no_action_every_day_is_nothing(client: Any, monkeypatch: pytest.Mo
 
 
 def test_keep_figures_command_counts_every_day_missing(
-    client: Any, carried_on: _Clock, session: Any
+    client: Any, carried_on: MovingClock, session: Any
 ) -> None:
     session.execute(delete(DayFigure).where(DayFigure.day_date >= date(2026, 9, 1)))
     session.commit()
@@ -357,7 +294,7 @@ def test_keep_figures_command_counts_every_day_missing(
 
 
 def test_trends_by_report_and_by_owner_add_up_to_the_kept_one(
-    client: Any, carried_on: _Clock
+    client: Any, carried_on: MovingClock
 ) -> None:
     # With filters each state is placed (through ix_action_state_report, and on PostgreSQL
     # ix_action_state_owner): the report's force selects every action, and the owners with the
