@@ -78,15 +78,26 @@ def main() -> None:
                 end = today - timedelta(days=back)
                 ranges.append((interval, end - timedelta(days=365), end))
                 ranges.append((interval, end - timedelta(days=3 * 365), end))
+    # The filters the kept groups answer (app.services.day_groups).
+    grouped = [
+        ActionFilters(),
+        ActionFilters(statuses=("open",)),
+        ActionFilters(programme="PEEL"),
+        ActionFilters(rags=("red",)),
+        ActionFilters(unassigned=True),
+        ActionFilters(statuses=("open", "in_progress"), programme="peel", unassigned=False),
+    ]
     for interval, start, end in ranges:
-        checks.append(
-            (
-                f"trend {interval} {start}..{end}",
-                lambda db, interval=interval, start=start, end=end: trend.trend(
-                    db=db, filters=ActionFilters(), interval=interval, start=start, end=end
-                ).model_dump(mode="json"),
+        for selected in grouped if not args.quick else grouped[:1]:
+            given = {k: v for k, v in vars(selected).items() if v not in ((), None)}
+            checks.append(
+                (
+                    f"trend {interval} {start}..{end} {given or ''}",
+                    lambda db, i=interval, s=start, e=end, f=selected: trend.trend(
+                        db=db, filters=f, interval=i, start=s, end=e
+                    ).model_dump(mode="json"),
+                )
             )
-        )
     kept: list[bool] = []
     read_kept = trend_kept.figures
 
@@ -106,15 +117,16 @@ def main() -> None:
             new = json.dumps(check(db), default=str)
             took_new = time.perf_counter() - started
             how = " (kept days)" if kept == [True] else ""
-            answers, by_delta = stats_delta.answers, trend.by_delta
+            answers, by_delta, by_kept = stats_delta.answers, trend.by_delta, trend.by_kept
             stats_delta.answers = lambda **_: False  # type: ignore[assignment]
             trend.by_delta = lambda _shape: False  # type: ignore[assignment]
+            trend.by_kept = lambda shape: not shape  # type: ignore[assignment]
             try:
                 started = time.perf_counter()
                 old = json.dumps(check(db), default=str)
                 took_old = time.perf_counter() - started
             finally:
-                stats_delta.answers, trend.by_delta = answers, by_delta
+                stats_delta.answers, trend.by_delta, trend.by_kept = answers, by_delta, by_kept
             same = "same" if new == old else "DIFFERENT"
             failed += new != old
             times = f"old {took_old * 1000:7.0f} ms  new {took_new * 1000:6.0f} ms"
