@@ -42,6 +42,7 @@ from app.schemas.trend import TrendInterval, TrendOut
 from app.services import day_figures, day_groups, trend_delta, trend_kept
 from app.services.action_filters import filter_conditions, filter_values
 from app.services.as_of import on_states
+from app.services.page_plans import unindexed
 from app.services.states import STATE, day_end
 from app.services.trend_delta import Figures, position
 
@@ -164,6 +165,18 @@ def by_changes(
     (app.services.trend_delta): without filters, or of what the filters of `shape` select."""
     figures = Figures(len(ends))
     on_actions = filter_conditions(shape)
+    # SQLite: today's actions read from ix_action_status_due_date, which holds every column
+    # the filters read, not from the owner's or the RAG's index looking each action up for the
+    # others; the programme's reports from the report's, its actions being a fifth at most.
+    # The states changed since `first` are few: a range of ix_action_state_held, not a range
+    # of ix_action_state_report per report of the programme.
+    today = [
+        condition if name in ("statuses", "programme") else unindexed(condition)
+        for name in shape
+        for condition in filter_conditions((name,))
+    ]
+    # The statuses alone: today's actions from the tallies per status.
+    statuses = params["statuses"] if params is not None and shape == ("statuses",) else None
     trend_delta.add_changed(
         db=db,
         figures=figures,
@@ -172,8 +185,12 @@ def by_changes(
         days_late=_days_late(ends[-1]),
         late_from=_late_from(ends, position),
         flags=trend_delta.state_flags(),
-        selected=(on_actions, [on_states(condition) for condition in on_actions]),
+        selected=(
+            [] if statuses is not None else today,
+            [unindexed(on_states(condition)) for condition in on_actions],
+        ),
         params=params,
+        statuses=statuses,
     )
     return figures
 

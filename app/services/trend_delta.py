@@ -18,7 +18,7 @@ that the placing reads no ageing flags.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -49,6 +49,8 @@ _CLOSED = frozenset(
     for status in (ActionStatus.COMPLETED, ActionStatus.SUPERSEDED, ActionStatus.WITHDRAWN)
 )
 _ACTIVE = tuple(status.value for status in ACTIVE_STATUSES)
+_OPEN = tuple(status.value for status in ActionStatus if status.value not in _CLOSED)
+_STATUSES = tuple(status.value for status in ActionStatus)
 _OLDEST_BUCKET = 3
 
 
@@ -158,33 +160,41 @@ def spanning_now(
     days_late: list[date],
     where: Sequence[ColumnElement[bool]] = (),
     params: Mapping[str, Any] | None = None,
+    statuses: Collection[str] | None = None,
 ) -> tuple[int, dict[tuple[int, int], int]]:
     """How many of today's actions are open; and of the active ones held to a due date before
     the last of `ends`, how many per (first period end overdue at, 1-based; ageing bucket by
-    `days_late`, the bounds of 30, 90 and 180 days). With filters (`where`, on the action
-    table, run with `params`), those they select."""
+    `days_late`, the bounds of 30, 90 and 180 days). Of those of `statuses` only, if given
+    (from the tallies too); with other filters (`where`, on the action table, run with
+    `params`), those they select."""
     if where:
         return _spanning_selected(db=db, ends=ends, days_late=days_late, where=where, params=params)
+    wanted = frozenset(_STATUSES if statuses is None else statuses)
     per_status = tallies.read(db, "status")
     n_open = sum(
         group.counts[status]
         for status, group in per_status.items()
-        if status is not None and status not in _CLOSED
+        if status is not None and status not in _CLOSED and status in wanted
     )
-    dated = sum(group.dated[status] for status, group in per_status.items() if status in _ACTIVE)
+    dated = sum(
+        group.dated[status]
+        for status, group in per_status.items()
+        if status in _ACTIVE and status in wanted
+    )
     last = ends[-1]
     since = min(ends[0], days_late[2])
     late_from = _late_now(ends)
     bucket = _bucket(A.due_date, days_late)
+    held = _HELD_NOW if statuses is None else (*_HELD_NOW, A.status.in_(sorted(wanted)))
     recent = (
         select(late_from, bucket, func.count())
-        .where(*_HELD_NOW, A.due_date >= since, A.due_date < last)
+        .where(*held, A.due_date >= since, A.due_date < last)
         .group_by(late_from, bucket)
     )
     late: dict[tuple[int, int], int] = {}
     for k_late, age, count in db.execute(recent):
         late[int(k_late), int(age)] = int(count)
-    not_yet = select(func.count()).where(*_HELD_NOW, A.due_date >= last)
+    not_yet = select(func.count()).where(*held, A.due_date >= last)
     earlier = dated - sum(late.values()) - int(db.scalar(not_yet) or 0)
     if earlier:
         late[1, _OLDEST_BUCKET] = late.get((1, _OLDEST_BUCKET), 0) + earlier
@@ -211,17 +221,28 @@ def _spanning_selected(
     params: Mapping[str, Any] | None,
 ) -> tuple[int, dict[tuple[int, int], int]]:
     """`spanning_now` for the actions the filters select: counted, the tallies being per
-    status alone. Those due before the oldest bound are overdue at every end and in the
-    oldest bucket, as the CASEs place them."""
-    closed = sorted(_CLOSED)
-    n_open = db.scalar(select(func.count()).where(A.status.not_in(closed), *where), params)
+    status alone. As without filters, those due from the earlier of the first end and the
+    oldest bucket's bound are placed one by one, those due before it (overdue at every end,
+    in the oldest bucket) counted; each a range of ix_action_status_due_date, which holds
+    every column the kept groups' filters read."""
+    n_open = db.scalar(select(func.count()).where(A.status.in_(_OPEN), *where), params)
+    since = min(ends[0], days_late[2])
     late_from, bucket = _late_now(ends), _bucket(A.due_date, days_late)
-    overdue = (
+    recent = (
         select(late_from, bucket, func.count())
-        .where(*_HELD_NOW, *where, A.due_date < ends[-1])
+        .where(*_HELD_NOW, *where, A.due_date >= since, A.due_date < ends[-1])
         .group_by(late_from, bucket)
     )
-    late = {(int(k), int(age)): int(count) for k, age, count in db.execute(overdue, params)}
+    late = {(int(k), int(age)): int(count) for k, age, count in db.execute(recent, params)}
+    # Counted with the withdrawn findings' actions, which are then taken off: testing each
+    # action against them is what costs most.
+    dated = (A.status.in_(_ACTIVE), *where, A.due_date < since)
+    earlier = int(db.scalar(select(func.count()).where(*dated), params) or 0)
+    earlier -= int(
+        db.scalar(select(func.count()).where(*dated, A.finding_id.in_(WITHDRAWN)), params) or 0
+    )
+    if earlier:
+        late[1, _OLDEST_BUCKET] = late.get((1, _OLDEST_BUCKET), 0) + earlier
     return int(n_open or 0), late
 
 
@@ -236,15 +257,24 @@ def add_changed(
     flags: Mapping[str, ColumnElement[bool]],
     selected: tuple[Sequence[ColumnElement[bool]], Sequence[ColumnElement[bool]]] = ((), ()),
     params: Mapping[str, Any] | None = None,
+    statuses: Collection[str] | None = None,
 ) -> None:
     """The trend's figures into `figures`: today's actions as if held throughout, corrected by
     the states that changed since `bounds[0]` (see the module). `late_from` and `flags` are
     the trend's, over the states table; `selected`, the filters (none: every action) on the
-    action table and on the states table, run with `params`."""
+    action table and on the states table, run with `params`; `statuses`, the statuses
+    selected when they are the only filter (the actions' then read from the tallies)."""
     n = len(ends)
     on_actions, where = selected
     figures.add_spanning(
-        *spanning_now(db=db, ends=ends, days_late=days_late, where=on_actions, params=params)
+        *spanning_now(
+            db=db,
+            ends=ends,
+            days_late=days_late,
+            where=on_actions,
+            params=params,
+            statuses=statuses,
+        )
     )
     still = bindparam("still_valid", STILL_VALID, type_=S.valid_to.type)
     sums = [case((flag, 1), else_=0).label(name) for name, flag in flags.items()]
