@@ -165,13 +165,15 @@ def by_changes(
     (app.services.trend_delta): without filters, or of what the filters of `shape` select."""
     figures = Figures(len(ends))
     on_actions = filter_conditions(shape)
-    # SQLite: today's actions read from ix_action_status_due_date, which holds every column
-    # the filters read, not from the owner's or the RAG's index looking each action up for the
-    # others; the programme's reports from the report's, its actions being a fifth at most.
-    # The states changed since `first` are few: a range of ix_action_state_held, not a range
-    # of ix_action_state_report per report of the programme.
+    # SQLite: today's actions of one RAG, owner's absence or programme (and statuses) read
+    # from that filter's index, which holds the status and due date; of a RAG and an owner's
+    # absence from ix_action_status_due_date, which holds every column the filters read, not
+    # from one's index looking each action up for the other (the programme's reports still
+    # from theirs, its actions being a fifth at most). The states changed since `first` are
+    # few: a range of ix_action_state_held, not a range of ix_action_state_report per report.
+    several = len([name for name in shape if name != "statuses"]) > 1
     today = [
-        condition if name in ("statuses", "programme") else unindexed(condition)
+        unindexed(condition) if several and name not in ("statuses", "programme") else condition
         for name in shape
         for condition in filter_conditions((name,))
     ]
