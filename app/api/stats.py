@@ -2,7 +2,8 @@
 
 The route only parses parameters and calls one service function, which gives the answer as JSON
 (the response_model documents the shape in OpenAPI): whole, or by report (many megabytes) the
-chunks of a body written a part at a time, each made in a worker thread as a heavy read.
+chunks of a body written a part at a time, each made in a worker thread as a heavy read. The
+answer is kept, and given again while no write has committed since (app.kept_reads).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from fastapi.responses import Response, StreamingResponse
 from app.api.auth import AuthenticatedFirst
 from app.api.params import openapi_parameters, read_query
 from app.db import DatabaseDep
+from app.kept_reads import run_kept_read
 from app.schemas.params import StatsParams
 from app.schemas.stats import StatsOut
 from app.services import stats
@@ -30,8 +32,12 @@ async def get_action_stats(request: Request, db: DatabaseDep) -> Response:
     share completed and the oldest overdue action; plus the totals over all groups."""
     params = read_query(StatsParams, request)
     # Every figure is read before this returns: a failure is still answered as a problem.
-    body = await db.run_heavy_read(
-        stats.answer_json, filters=params.to_filters(), group_by=params.group_by
+    body = await run_kept_read(
+        db,
+        stats.answer_json,
+        key=(request.url.path, params.model_dump_json()),
+        filters=params.to_filters(),
+        group_by=params.group_by,
     )
     if isinstance(body, bytes):
         return Response(body, media_type="application/json")
