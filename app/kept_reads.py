@@ -11,14 +11,14 @@ changes the version, so a kept answer is never older than the data.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterator
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection
 
 from app import clock
 from app.db import Database
 
-Answer = bytes | Iterator[bytes]
+Answer = TypeVar("Answer", bound=bytes | Iterator[bytes])
 
 
 async def run_kept_read(
@@ -36,7 +36,7 @@ async def run_kept_read(
     if version is not None:
         kept = cache.get(kept_as, version)
         if kept is not None:
-            return kept
+            return cast(Answer, kept)
 
     def read(*, db: Connection) -> tuple[str | None, Answer]:
         # Before the call's first statement: the version its reads see (app.data_version).
@@ -49,7 +49,7 @@ async def run_kept_read(
     if isinstance(answer, bytes):
         cache.put(kept_as, read_at, answer)
         return answer
-    return _kept_when_done(database, kept_as, read_at, answer)
+    return cast(Answer, _kept_when_done(database, kept_as, read_at, answer))
 
 
 def _kept_when_done(

@@ -27,7 +27,7 @@ from app.models import Action
 from app.principal import system
 from app.schemas.filters import ActionFilters
 from app.schemas.stats import StatsGroupBy
-from app.services import stats, workflow
+from app.services import overdue, stats, workflow
 from app.services.reports import import_text
 from app.services.tokens import create_token
 from tests.conftest import SEED, fresh_database
@@ -166,6 +166,38 @@ def test_answers_are_kept_per_request_and_per_day(
     later = _kept(own_database, StatsGroupBy.STATUS)
     assert statements.sent
     assert later == _fresh(own_database, StatsGroupBy.STATUS) != everything
+
+
+def test_the_overdue_summary_is_kept_until_a_write_commits(
+    own_database: Database, other_writer: Database
+) -> None:
+    def kept() -> bytes:
+        return asyncio.run(
+            run_kept_read(
+                own_database,
+                overdue.summary_json,
+                key="summary",
+                filters=ActionFilters(),
+                as_of=None,
+                due_within=30,
+            )
+        )
+
+    def fresh() -> bytes:
+        with own_database.reader(snapshot=True) as connection:
+            return overdue.summary_json(
+                db=connection, filters=ActionFilters(), as_of=None, due_within=30
+            )
+
+    first = kept()
+    assert own_database.answers.kept_bytes() == len(first)
+    _move_first_action(other_writer, ActionStatus.IN_PROGRESS)
+    _move_first_action(other_writer, ActionStatus.BLOCKED)
+    statements = _Statements(own_database.engine)
+    after = kept()
+    assert statements.sent
+    assert after == fresh()
+    assert own_database.answers.kept_bytes() == len(after)
 
 
 def test_a_stream_cut_short_is_not_kept(own_database: Database) -> None:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from app import clock
 from app.api.auth import AuthenticatedFirst
 from app.api.deps import SessionDep
 from app.api.openapi import CONTENT_DISPOSITION, raises
 from app.api.params import openapi_parameters, read_query
-from app.api.responses import json_response
 from app.db import DatabaseDep
 from app.errors import Forbidden
+from app.kept_reads import run_kept_read
 from app.schemas.overdue import OverdueSummary
 from app.schemas.params import FilterParams, OverdueParams
 from app.services import calendar, overdue
@@ -30,13 +29,15 @@ async def get_overdue_summary(request: Request, db: DatabaseDep) -> Response:
     """Counts of overdue (and due-soon) actions among the open, in-progress and blocked ones,
     with the oldest overdue items. Same filters as the action list."""
     params = read_query(OverdueParams, request)
-    body = await db.run_heavy_read(
-        overdue.summary,
+    body = await run_kept_read(
+        db,
+        overdue.summary_json,
+        key=(request.url.path, params.model_dump_json()),
         filters=params.to_filters(),
-        as_of=params.as_of or clock.today(),
+        as_of=params.as_of,
         due_within=params.due_within,
     )
-    return json_response(body)
+    return Response(body, media_type="application/json")
 
 
 @calendar_router.get(
