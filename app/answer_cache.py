@@ -10,27 +10,35 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Hashable
+from typing import NamedTuple
 
 from cachetools import LRUCache
 
 
-def _size(entry: tuple[Hashable, bytes]) -> int:
-    return len(entry[1])
+class Kept(NamedTuple):
+    """A kept answer: its body, gzip-compressed (a large answer) or not."""
+
+    body: bytes
+    gzipped: bool = False
+
+
+def _size(entry: tuple[Hashable, Kept]) -> int:
+    return len(entry[1].body)
 
 
 class AnswerCache:
-    """Answers (bytes) per key, each with the version it was read at; at most `max_bytes` in all.
+    """Answers per key, each with the version it was read at; at most `max_bytes` in all.
 
     Safe to use from several threads: answers are kept from the worker threads that make them."""
 
     def __init__(self, *, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._kept: LRUCache[Hashable, tuple[Hashable, bytes]] = LRUCache(
+        self._kept: LRUCache[Hashable, tuple[Hashable, Kept]] = LRUCache(
             maxsize=max_bytes, getsizeof=_size
         )
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, version: Hashable) -> bytes | None:
+    def get(self, key: Hashable, version: Hashable) -> Kept | None:
         """The answer kept for `key` if it was read at `version`, else None."""
         with self._lock:
             found = self._kept.get(key)
@@ -38,13 +46,13 @@ class AnswerCache:
             return None
         return found[1]
 
-    def put(self, key: Hashable, version: Hashable, body: bytes) -> None:
-        """Keep `body`, read at `version`, for `key` (in place of what was kept for it), unless
-        it alone is larger than the budget; the least recently used make room."""
+    def put(self, key: Hashable, version: Hashable, kept: Kept) -> None:
+        """Keep an answer read at `version` for `key` (in place of what was kept for it),
+        unless it alone is larger than the budget; the least recently used make room."""
         with self._lock:
             self._kept.pop(key, None)
-            if len(body) <= self.max_bytes:
-                self._kept[key] = (version, body)
+            if len(kept.body) <= self.max_bytes:
+                self._kept[key] = (version, kept)
 
     def kept_bytes(self) -> int:
         with self._lock:

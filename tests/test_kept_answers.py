@@ -8,6 +8,7 @@ process would."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -17,7 +18,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, select
 
 from app import clock, migrate
-from app.answer_cache import AnswerCache
+from app.answer_cache import AnswerCache, Kept
+from app.api.kept_answers import accepts_gzip
 from app.data_version import DataVersions
 from app.db import Database, get_database, make_engine
 from app.enums import ActionStatus, Role
@@ -26,6 +28,7 @@ from app.main import create_app
 from app.models import Action
 from app.principal import system
 from app.schemas.filters import ActionFilters
+from app.schemas.params import StatsParams
 from app.schemas.stats import StatsGroupBy
 from app.services import overdue, stats, workflow
 from app.services.reports import import_text
@@ -82,18 +85,24 @@ class _Statements:
             self.sent.append(statement)
 
 
+def _body(found: bytes | Iterator[bytes] | Kept) -> bytes:
+    if isinstance(found, Kept):
+        return gzip.decompress(found.body) if found.gzipped else found.body
+    return found if isinstance(found, bytes) else b"".join(found)
+
+
 def _kept(database: Database, group_by: StatsGroupBy, **filters: Any) -> bytes:
     """The stats answer through app.kept_reads, read to its end."""
 
     async def answer() -> bytes:
-        body = await run_kept_read(
+        found = await run_kept_read(
             database,
             stats.answer_json,
             key=("stats", group_by.value, repr(sorted(filters.items()))),
             filters=ActionFilters(**filters),
             group_by=group_by,
         )
-        return body if isinstance(body, bytes) else b"".join(body)
+        return _body(found)
 
     return asyncio.run(answer())
 
@@ -172,7 +181,7 @@ def test_the_overdue_summary_is_kept_until_a_write_commits(
     own_database: Database, other_writer: Database
 ) -> None:
     def kept() -> bytes:
-        return asyncio.run(
+        found = asyncio.run(
             run_kept_read(
                 own_database,
                 overdue.summary_json,
@@ -182,6 +191,7 @@ def test_the_overdue_summary_is_kept_until_a_write_commits(
                 due_within=30,
             )
         )
+        return _body(found)
 
     def fresh() -> bytes:
         with own_database.reader(snapshot=True) as connection:
@@ -225,8 +235,23 @@ def test_the_route_keeps_its_answer_until_a_write_commits(own_database: Database
     with TestClient(application, headers={"Authorization": f"Bearer {secret}"}) as client:
         first = client.get("/api/v1/stats?group_by=report")
         assert first.status_code == 200
-        assert own_database.answers.kept_bytes() == len(first.content)
-        assert client.get("/api/v1/stats?group_by=report").content == first.content
+        assert "content-encoding" not in first.headers  # streamed as read
+        assert first.headers["vary"] == "Accept-Encoding"
+        kept = own_database.answers.get(
+            (
+                ("/api/v1/stats", StatsParams(group_by=StatsGroupBy.REPORT).model_dump_json()),
+                clock.today(),
+            ),
+            _version(own_database),
+        )
+        assert kept is not None and kept.gzipped
+        assert gzip.decompress(kept.body) == first.content
+        again = client.get("/api/v1/stats?group_by=report")
+        assert again.headers["content-encoding"] == "gzip"
+        assert again.content == first.content  # as decoded
+        plain = client.get("/api/v1/stats?group_by=report", headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers
+        assert plain.content == first.content
         action_id = client.get("/api/v1/actions?limit=1").json()["items"][0]["id"]
         moved = client.post(
             f"/api/v1/actions/{action_id}/transitions", json={"to": "blocked", "comment": "waiting"}
@@ -241,21 +266,45 @@ def test_the_route_keeps_its_answer_until_a_write_commits(own_database: Database
 
 def test_the_cache_keeps_the_latest_version_within_its_bytes() -> None:
     cache = AnswerCache(max_bytes=10)
-    cache.put("a", "v1", b"aaaa")
-    assert cache.get("a", "v1") == b"aaaa"
+    cache.put("a", "v1", Kept(b"aaaa"))
+    assert cache.get("a", "v1") == Kept(b"aaaa")
     assert cache.get("a", "v2") is None
-    cache.put("a", "v2", b"AAAA")  # in place of the older version
+    cache.put("a", "v2", Kept(b"AAAA"))  # in place of the older version
     assert cache.get("a", "v1") is None
     assert cache.kept_bytes() == 4
-    cache.put("b", "v2", b"bbbb")
+    cache.put("b", "v2", Kept(b"bbbb"))
     cache.get("a", "v2")  # used: b is now the least recently used
-    cache.put("c", "v2", b"cccc")
+    cache.put("c", "v2", Kept(b"cccc"))
     assert cache.get("b", "v2") is None
-    assert cache.get("a", "v2") == b"AAAA"
-    assert cache.get("c", "v2") == b"cccc"
-    cache.put("d", "v2", b"d" * 11)  # larger than the whole budget
+    assert cache.get("a", "v2") == Kept(b"AAAA")
+    assert cache.get("c", "v2") == Kept(b"cccc")
+    cache.put("d", "v2", Kept(b"d" * 11))  # larger than the whole budget
     assert cache.get("d", "v2") is None
     assert cache.kept_bytes() == 8
+
+
+@pytest.mark.parametrize(
+    ("header", "accepted"),
+    [
+        (None, False),
+        ("", False),
+        ("gzip", True),
+        ("gzip, deflate, br", True),
+        ("deflate, GZIP;q=0.5", True),
+        ("x-gzip", True),
+        ("identity", False),
+        ("gzip;q=0", False),
+        ("gzip; q=0.000", False),
+        ("*", True),
+        ("*;q=0", False),
+        ("br, *;q=0.1", True),
+        ("gzip;q=0, *", False),
+        ("*, gzip;q=0", False),
+        ("gzip;q=nonsense", False),
+    ],
+)
+def test_accept_encoding_is_read_with_its_weights(header: str | None, accepted: bool) -> None:
+    assert accepts_gzip(header) is accepted
 
 
 def test_an_in_memory_sqlite_database_has_no_version() -> None:

@@ -6,11 +6,11 @@ from fastapi import APIRouter, Request, Response
 
 from app.api.auth import AuthenticatedFirst
 from app.api.deps import SessionDep
+from app.api.kept_answers import KEPT_HEADERS, kept_json
 from app.api.openapi import CONTENT_DISPOSITION, raises
 from app.api.params import openapi_parameters, read_query
 from app.db import DatabaseDep
 from app.errors import Forbidden
-from app.kept_reads import run_kept_read
 from app.schemas.overdue import OverdueSummary
 from app.schemas.params import FilterParams, OverdueParams
 from app.services import calendar, overdue
@@ -23,21 +23,22 @@ calendar_router = APIRouter(prefix="/api/v1", tags=["overdue"])
 @router.get(
     "/actions/overdue-summary",
     response_model=OverdueSummary,
+    responses={200: {"headers": KEPT_HEADERS}},
     openapi_extra=openapi_parameters(OverdueParams),
 )
 async def get_overdue_summary(request: Request, db: DatabaseDep) -> Response:
     """Counts of overdue (and due-soon) actions among the open, in-progress and blocked ones,
     with the oldest overdue items. Same filters as the action list."""
     params = read_query(OverdueParams, request)
-    body = await run_kept_read(
+    return await kept_json(
+        request,
         db,
+        params,
         overdue.summary_json,
-        key=(request.url.path, params.model_dump_json()),
         filters=params.to_filters(),
         as_of=params.as_of,
         due_within=params.due_within,
     )
-    return Response(body, media_type="application/json")
 
 
 @calendar_router.get(

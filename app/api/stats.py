@@ -9,12 +9,12 @@ answer is kept, and given again while no write has committed since (app.kept_rea
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 
 from app.api.auth import AuthenticatedFirst
+from app.api.kept_answers import KEPT_HEADERS, kept_json
 from app.api.params import openapi_parameters, read_query
 from app.db import DatabaseDep
-from app.kept_reads import run_kept_read
 from app.schemas.params import StatsParams
 from app.schemas.stats import StatsOut
 from app.services import stats
@@ -25,6 +25,7 @@ router = APIRouter(prefix="/api/v1", tags=["actions"], route_class=Authenticated
 @router.get(
     "/stats",
     response_model=StatsOut,
+    responses={200: {"headers": KEPT_HEADERS}},
     openapi_extra=openapi_parameters(StatsParams),
 )
 async def get_action_stats(request: Request, db: DatabaseDep) -> Response:
@@ -32,13 +33,11 @@ async def get_action_stats(request: Request, db: DatabaseDep) -> Response:
     share completed and the oldest overdue action; plus the totals over all groups."""
     params = read_query(StatsParams, request)
     # Every figure is read before this returns: a failure is still answered as a problem.
-    body = await run_kept_read(
+    return await kept_json(
+        request,
         db,
+        params,
         stats.answer_json,
-        key=(request.url.path, params.model_dump_json()),
         filters=params.to_filters(),
         group_by=params.group_by,
     )
-    if isinstance(body, bytes):
-        return Response(body, media_type="application/json")
-    return StreamingResponse(db.stream_heavy(body), media_type="application/json")
