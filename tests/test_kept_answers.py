@@ -30,7 +30,8 @@ from app.principal import system
 from app.schemas.filters import ActionFilters
 from app.schemas.params import StatsParams
 from app.schemas.stats import StatsGroupBy
-from app.services import overdue, stats, workflow
+from app.schemas.trend import TrendInterval
+from app.services import overdue, stats, trend, workflow
 from app.services.reports import import_text
 from app.services.tokens import create_token
 from tests.conftest import SEED, fresh_database
@@ -177,36 +178,37 @@ def test_answers_are_kept_per_request_and_per_day(
     assert later == _fresh(own_database, StatsGroupBy.STATUS) != everything
 
 
-def test_the_overdue_summary_is_kept_until_a_write_commits(
-    own_database: Database, other_writer: Database
+@pytest.mark.parametrize(
+    ("call", "kwargs"),
+    [
+        (overdue.summary_json, {"as_of": None, "due_within": 30}),
+        (trend.trend_json, {"interval": TrendInterval.MONTH, "start": None, "end": None}),
+        (trend.trend_json, {"interval": TrendInterval.QUARTER, "start": None, "end": None}),
+    ],
+    ids=["overdue summary", "trend by month", "trend by quarter"],
+)
+def test_summaries_and_trends_are_kept_until_a_write_commits(
+    own_database: Database, other_writer: Database, call: Any, kwargs: dict[str, Any]
 ) -> None:
     def kept() -> bytes:
         found = asyncio.run(
-            run_kept_read(
-                own_database,
-                overdue.summary_json,
-                key="summary",
-                filters=ActionFilters(),
-                as_of=None,
-                due_within=30,
-            )
+            run_kept_read(own_database, call, key="key", filters=ActionFilters(), **kwargs)
         )
         return _body(found)
 
     def fresh() -> bytes:
         with own_database.reader(snapshot=True) as connection:
-            return overdue.summary_json(
-                db=connection, filters=ActionFilters(), as_of=None, due_within=30
-            )
+            body: bytes = call(db=connection, filters=ActionFilters(), **kwargs)
+            return body
 
     first = kept()
     assert own_database.answers.kept_bytes() == len(first)
     _move_first_action(other_writer, ActionStatus.IN_PROGRESS)
-    _move_first_action(other_writer, ActionStatus.BLOCKED)
+    _move_first_action(other_writer, ActionStatus.WITHDRAWN)
     statements = _Statements(own_database.engine)
     after = kept()
     assert statements.sent
-    assert after == fresh()
+    assert after == fresh() != first
     assert own_database.answers.kept_bytes() == len(after)
 
 
