@@ -15,8 +15,9 @@ request (printed as `first`, with its server CPU and peak memory: nothing kept y
 AFI_ANSWER_CACHE_MB; with `AFI_ANSWER_CACHE_MB=0` in the environment every request reads
 afresh), then `--repeats` timed one after the other; printed with p50, the fastest, the
 server's CPU seconds over the timed requests, and the peak resident memory of each server
-process (VmHWM, reset before the first request and again before the timed ones). The last body of each query is saved under `--save`, named after the
-query, so that two runs (two versions of the code, through PYTHONPATH) can be compared with cmp.
+process (VmHWM, reset before the first request and again before the timed ones). The last
+body of each query is saved under `--save`, named after the query, so that two runs (two
+versions of the code, through PYTHONPATH) can be compared with cmp.
 """
 
 from __future__ import annotations
