@@ -17,6 +17,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from app import db_faults
+from app.answer_cache import AnswerCache
+from app.data_version import DataVersions
 from app.settings import get_settings
 
 
@@ -141,6 +143,9 @@ class Database:
         self._limiters: WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, CapacityLimiter]] = (
             WeakKeyDictionary()
         )
+        self._versions = DataVersions(engine)
+        # Answers of heavy reads, by the data version they were read at (app.kept_reads).
+        self.answers = AnswerCache(max_bytes=get_settings().answer_cache_mb * 1024 * 1024)
 
     @property
     def dialect(self) -> str:
@@ -163,6 +168,11 @@ class Database:
             readers = readers.execution_options(isolation_level="REPEATABLE READ")
         with readers.connect() as connection, connection.begin():
             yield connection
+
+    def data_version(self, *, db: Connection) -> str | None:
+        """The version of the data (app.data_version) that `db`, in a read transaction that has
+        not read yet, reads: None where there is none to tell."""
+        return self._versions.read(db)
 
     @contextmanager
     def unit_without_waiting(self) -> Iterator[Session]:

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     # Stats, summaries, counts and exports running at once (per process); others wait their
     # turn, so that on a small machine the cheap requests beside them always find a core.
     max_concurrent_heavy_reads: int = Field(default=1, gt=0, le=100)
+    # Encoded answers of stats, trends and summaries kept per process (megabytes; 0: none),
+    # each served again only while no write has committed since it was read (app.kept_reads).
+    answer_cache_mb: int = Field(default=32, ge=0, le=4096)
     seeds_dir: Path = Path("seeds")
     data_dir: Path = Path("data")
     timezone: str = "Europe/London"

@@ -10,11 +10,14 @@
 
 The server is started as `bench.scale` starts it (1 worker on SQLite, 2 on PostgreSQL), but
 with `--no-worker`: the background worker's passes (numbering events, the day's reminders)
-would write to the database and take CPU while requests are timed. Each query: 1 warm-up,
-then `--repeats` timed one after the other; printed with p50, the fastest, the server's CPU
-seconds over the timed requests, and the peak resident memory of each server process (VmHWM,
-reset before the query). The last body of each query is saved under `--save`, named after the
-query, so that two runs (two versions of the code, through PYTHONPATH) can be compared with cmp.
+would write to the database and take CPU while requests are timed. Each query: a first
+request (printed as `first`, with its server CPU and peak memory: nothing kept yet, see
+AFI_ANSWER_CACHE_MB; with `AFI_ANSWER_CACHE_MB=0` in the environment every request reads
+afresh), then `--repeats` timed one after the other; printed with p50, the fastest, the
+server's CPU seconds over the timed requests, and the peak resident memory of each server
+process (VmHWM, reset before the first request and again before the timed ones). The last
+body of each query is saved under `--save`, named after the query, so that two runs (two
+versions of the code, through PYTHONPATH) can be compared with cmp.
 """
 
 from __future__ import annotations
@@ -42,7 +45,10 @@ def main() -> None:
     with served(args) as server, httpx.Client(timeout=300) as client:
         base = f"http://127.0.0.1:{server.port}/api/v1/stats?"
         for query in args.query or _QUERIES:
-            client.get(base + query).raise_for_status()
+            with PeakMemory(server) as first_memory:
+                started = time.perf_counter()
+                client.get(base + query).raise_for_status()
+                first = time.perf_counter() - started
             times = []
             with PeakMemory(server) as memory:
                 for _ in range(args.repeats):
@@ -51,14 +57,20 @@ def main() -> None:
                     times.append(time.perf_counter() - started)
             name = query.replace("&", "_").replace("=", "-")
             (args.save / f"{name}.json").write_bytes(answer.content)
-            peaks = [round(kib / 1024) for kib in memory.high_water_kib().values()]
             print(
-                f"{query:<50} p50 {statistics.median(times) * 1000:7.0f} ms"
+                f"{query:<50} first {first * 1000:6.0f} ms"
+                f" (server CPU {first_memory.cpu_seconds():.2f} s,"
+                f" VmHWM MiB {_peaks(first_memory)})"
+                f"  then p50 {statistics.median(times) * 1000:7.0f} ms"
                 f"  min {min(times) * 1000:6.0f} ms  n {args.repeats}"
                 f"  {len(answer.content):>11,} bytes  server CPU {memory.cpu_seconds():.2f} s"
-                f"  VmHWM MiB {peaks}",
+                f"  VmHWM MiB {_peaks(memory)}",
                 flush=True,
             )
+
+
+def _peaks(memory: PeakMemory) -> list[int]:
+    return [round(kib / 1024) for kib in memory.high_water_kib().values()]
 
 
 if __name__ == "__main__":

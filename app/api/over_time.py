@@ -7,9 +7,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.api.auth import AuthenticatedFirst
+from app.api.kept_answers import KEPT_HEADERS, kept_json
 from app.api.openapi import LINK
 from app.api.params import openapi_parameters, read_query
-from app.api.responses import json_response, page_response
+from app.api.responses import page_response
 from app.db import DatabaseDep
 from app.schemas.changes import ChangesOut
 from app.schemas.history_params import ChangesParams, TrendParams
@@ -22,6 +23,7 @@ router = APIRouter(prefix="/api/v1", tags=["actions"], route_class=Authenticated
 @router.get(
     "/stats/trend",
     response_model=TrendOut,
+    responses={200: {"headers": KEPT_HEADERS}},
     openapi_extra=openapi_parameters(TrendParams),
 )
 async def get_stats_trend(request: Request, db: DatabaseDep) -> Response:
@@ -30,11 +32,16 @@ async def get_stats_trend(request: Request, db: DatabaseDep) -> Response:
     the period; and the overdue ones at the end by age (days past due). Same filters as the
     list, judged on each action as it stood at each period end; at most 120 periods."""
     params = read_query(TrendParams, request)
-    start, end = params.date_range()
-    answer = await db.run_heavy_read(
-        trend.trend, filters=params.to_filters(), interval=params.interval, start=start, end=end
+    return await kept_json(
+        request,
+        db,
+        params,
+        trend.trend_json,
+        filters=params.to_filters(),
+        interval=params.interval,
+        start=params.from_,
+        end=params.to,
     )
-    return json_response(answer.model_dump(mode="json"))
 
 
 @router.get(

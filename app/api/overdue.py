@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from app import clock
 from app.api.auth import AuthenticatedFirst
 from app.api.deps import SessionDep
+from app.api.kept_answers import KEPT_HEADERS, kept_json
 from app.api.openapi import CONTENT_DISPOSITION, raises
 from app.api.params import openapi_parameters, read_query
-from app.api.responses import json_response
 from app.db import DatabaseDep
 from app.errors import Forbidden
 from app.schemas.overdue import OverdueSummary
@@ -24,19 +23,22 @@ calendar_router = APIRouter(prefix="/api/v1", tags=["overdue"])
 @router.get(
     "/actions/overdue-summary",
     response_model=OverdueSummary,
+    responses={200: {"headers": KEPT_HEADERS}},
     openapi_extra=openapi_parameters(OverdueParams),
 )
 async def get_overdue_summary(request: Request, db: DatabaseDep) -> Response:
     """Counts of overdue (and due-soon) actions among the open, in-progress and blocked ones,
     with the oldest overdue items. Same filters as the action list."""
     params = read_query(OverdueParams, request)
-    body = await db.run_heavy_read(
-        overdue.summary,
+    return await kept_json(
+        request,
+        db,
+        params,
+        overdue.summary_json,
         filters=params.to_filters(),
-        as_of=params.as_of or clock.today(),
+        as_of=params.as_of,
         due_within=params.due_within,
     )
-    return json_response(body)
 
 
 @calendar_router.get(

@@ -2,15 +2,17 @@
 
 The route only parses parameters and calls one service function, which gives the answer as JSON
 (the response_model documents the shape in OpenAPI): whole, or by report (many megabytes) the
-chunks of a body written a part at a time, each made in a worker thread as a heavy read.
+chunks of a body written a part at a time, each made in a worker thread as a heavy read. The
+answer is kept, and given again while no write has committed since (app.kept_reads).
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 
 from app.api.auth import AuthenticatedFirst
+from app.api.kept_answers import KEPT_HEADERS, kept_json
 from app.api.params import openapi_parameters, read_query
 from app.db import DatabaseDep
 from app.schemas.params import StatsParams
@@ -23,6 +25,7 @@ router = APIRouter(prefix="/api/v1", tags=["actions"], route_class=Authenticated
 @router.get(
     "/stats",
     response_model=StatsOut,
+    responses={200: {"headers": KEPT_HEADERS}},
     openapi_extra=openapi_parameters(StatsParams),
 )
 async def get_action_stats(request: Request, db: DatabaseDep) -> Response:
@@ -30,9 +33,11 @@ async def get_action_stats(request: Request, db: DatabaseDep) -> Response:
     share completed and the oldest overdue action; plus the totals over all groups."""
     params = read_query(StatsParams, request)
     # Every figure is read before this returns: a failure is still answered as a problem.
-    body = await db.run_heavy_read(
-        stats.answer_json, filters=params.to_filters(), group_by=params.group_by
+    return await kept_json(
+        request,
+        db,
+        params,
+        stats.answer_json,
+        filters=params.to_filters(),
+        group_by=params.group_by,
     )
-    if isinstance(body, bytes):
-        return Response(body, media_type="application/json")
-    return StreamingResponse(db.stream_heavy(body), media_type="application/json")

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
-from app import clock
 from app.schemas.common import Day, QueryInt
 from app.schemas.params import FilterParams
 from app.schemas.trend import TrendInterval
-from app.services import changes, trend
+from app.services import changes
 
 
 class _OverTimeParams(FilterParams):
@@ -35,11 +32,6 @@ class TrendParams(_OverTimeParams):
         description="The last period's end (default: today); periods before it "
         "end on their last day.",
     )
-
-    def date_range(self) -> tuple[date, date]:
-        end = self.to or clock.today()
-        start = self.from_ or trend.default_start(interval=self.interval, end=end)
-        return start, end
 
 
 class ChangesParams(_OverTimeParams):

@@ -7,9 +7,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.db import Reader
 from app.models import Action
 from app.schemas.filters import ActionFilters, ActionSort
@@ -75,6 +77,14 @@ def check(
         past_progress=False,
     )
     return classify(items=items, as_of=as_of, due_within=due_within)
+
+
+def summary_json(
+    *, db: Reader, filters: ActionFilters, as_of: date | None, due_within: int | None
+) -> bytes:
+    """`summary` as the API answers it (timestamps in UTC, with a Z); `as_of` None is today."""
+    found = summary(db=db, filters=filters, as_of=as_of or clock.today(), due_within=due_within)
+    return orjson.dumps(found, option=orjson.OPT_UTC_Z)
 
 
 def summary(

@@ -25,6 +25,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     ColumnElement,
     and_,
@@ -309,3 +310,19 @@ def today_range(interval: TrendInterval) -> tuple[date, date]:
     """The default range: the last DEFAULT_PERIODS periods up to today."""
     end = clock.today()
     return default_start(interval=interval, end=end), end
+
+
+def trend_json(
+    *,
+    db: Reader,
+    filters: ActionFilters,
+    interval: TrendInterval,
+    start: date | None,
+    end: date | None,
+) -> bytes:
+    """`trend` as the API answers it; `end` None is today, `start` None the DEFAULT_PERIODS
+    periods up to `end` (resolved here, in the read, so that the day it names is the day read)."""
+    last = end or clock.today()
+    first = start or default_start(interval=interval, end=last)
+    answer = trend(db=db, filters=filters, interval=interval, start=first, end=last)
+    return orjson.dumps(answer.model_dump(mode="json"), option=orjson.OPT_UTC_Z)
