@@ -33,7 +33,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Date, Table, and_, case, delete, exists, func, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Table,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    select,
+    type_coerce,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -95,13 +106,14 @@ class Group(NamedTuple):
     programme: str  # lower-cased, as the filter compares it
 
 
-# A state's group, as the columns of the states joined with their report.
-_GROUP = (
-    S.status.label("status"),
-    func.coalesce(S.rag, "").label("rag"),
-    S.owner_id.is_not(None).label("assigned"),
-    func.lower(R.programme).label("programme"),
-)
+def _group_columns(programme: ColumnElement[str]) -> tuple[ColumnElement[Any], ...]:
+    """A state's group, as columns of the states and `programme`, its report's."""
+    return (
+        S.status.label("status"),
+        func.coalesce(S.rag, "").label("rag"),
+        S.owner_id.is_not(None).label("assigned"),
+        programme.label("programme"),
+    )
 
 
 def _group(status: str, rag: str, assigned: Any, programme: str) -> Group:
@@ -150,27 +162,37 @@ def count(*, db: Reader, first: date, last: date) -> list[Day]:
     )
     keys = (began.label("began"), last_held.label("last_held"), due.label("due"))
     flags = (rules["open"], rules["completed"], rules["opened"])
+    # Each report's programme, read once (from ix_report_programme_lower on SQLite) rather
+    # than each state's report looked up in the report table; `+ 0`: SQLite is not to read
+    # each report's states (ix_action_state_report, which lacks the RAG) but the range of
+    # ix_action_state_held.
+    programmes = (
+        select(R.id, func.lower(R.programme).label("programme"))
+        .cte("programmes")
+        .prefix_with("MATERIALIZED")
+    )
+    group = _group_columns(programmes.c.programme)
     placed = (
         select(
             *keys,
-            *_GROUP,
+            *group,
             *(case((flag, 1), else_=0).label(f"f{i}") for i, flag in enumerate(flags)),
         )
-        .select_from(STATE.join(REPORT, R.id == S.report_id))
+        .select_from(STATE.join(programmes, programmes.c.id == S.report_id + 0))
         .where(S.valid_to >= bounds[0], S.valid_from < bounds[-1])
         .subquery("placed")
     )
     c = placed.c
-    grouped = (c.began, c.last_held, c.due, *(c[column.name] for column in _GROUP))
+    grouped = (c.began, c.last_held, c.due, *(c[column.name] for column in group))
     statement = select(
         *grouped, func.count(), func.sum(c.f0), func.sum(c.f1), func.sum(c.f2)
     ).group_by(*grouped)
     # Per group and day k (1..n), as differences: held[k] - held[k - 1], and so on.
     spreads: dict[Group, _Spread] = {}
-    for k_began, k_last, due_date, *key, states, n_open, n_completed, n_opened in db.execute(
+    for k_began, k_last, due_date, *of, states, n_open, n_completed, n_opened in db.execute(
         statement
     ):
-        spread = spreads.setdefault(_group(*key), _Spread(n))
+        spread = spreads.setdefault(_group(*of), _Spread(n))
         start, end = max(int(k_began), 1), int(k_last)
         spread.add(spread.held, start, end, states)
         spread.add(spread.open, start, end, int(n_open))
@@ -184,10 +206,10 @@ def count(*, db: Reader, first: date, last: date) -> list[Day]:
                 until = end if high is None else min(end, index + high)
                 spread.add(spread.overdue[bucket], since, until, states)
     counted = [Day(NOTHING, {}) for _ in days]
-    for group, spread in spreads.items():
+    for group_of, spread in spreads.items():
         for k, figures in enumerate(spread.days(), start=1):
             if figures != NOTHING:
-                counted[k - 1].groups[group] = figures
+                counted[k - 1].groups[group_of] = figures
     return [Day(_total(day.groups.values()), day.groups) for day in counted]
 
 
