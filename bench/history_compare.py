@@ -14,6 +14,7 @@ import json
 import os
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import date, timedelta
 from typing import Any
 
@@ -89,7 +90,7 @@ def main() -> None:
     ]
     for interval, start, end in ranges:
         for selected in grouped if not args.quick else grouped[:1]:
-            given = {k: v for k, v in vars(selected).items() if v not in ((), None)}
+            given = {k: v for k, v in asdict(selected).items() if v not in ((), None)}
             checks.append(
                 (
                     f"trend {interval} {start}..{end} {given or ''}",
