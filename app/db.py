@@ -90,11 +90,16 @@ CUSTOM_PLAN = "afi_custom_plan"
 def _plan_marked_statements_each_time(engine: Engine) -> None:
     # The dialect's own call wrapped, not a do_execute event, which would execute the
     # statement in its stead and so outside the deadlines db_faults puts around that call.
+    from psycopg import ServerCursor
+
     dialect: Any = engine.dialect
     execute = dialect.do_execute
 
     def do_execute(cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
-        if context is not None and context.execution_options.get(CUSTOM_PLAN):
+        marked = context is not None and context.execution_options.get(CUSTOM_PLAN)
+        # A server-side cursor's statement (stream_results) is never prepared in the first place
+        # (and psycopg's server cursors take no `prepare`).
+        if marked and not isinstance(cursor, ServerCursor):
             cursor.execute(statement, parameters, prepare=False)
         else:
             execute(cursor, statement, parameters, context)

@@ -306,6 +306,8 @@ def test_a_statement_marked_custom_plan_is_planned_for_its_values_every_time(
         for value in range(12):
             assert connection.scalar(marked, {"value": value}, execution_options=custom) == value
             assert connection.scalar(plain, {"value": value}) == value
+        streamed = connection.execution_options(stream_results=True, **custom)
+        assert streamed.execute(marked, {"value": 7}).scalar_one() == 7
         if production_database.dialect == "postgresql":
             prepared = connection.scalars(text("SELECT statement FROM pg_prepared_statements"))
             assert [s for s in prepared if "_probe" in s] == ["SELECT $1 AS plain_probe"]
