@@ -144,7 +144,7 @@ def _fetch_by_days_overdue(
             statement = _overdue_segment_statement(segment_shape, descending, resume, plan, columns)
             # How best to read an owner's overdue actions depends on how many the owner holds
             # (18,886 actions or 918 at 1M): PostgreSQL's generic plan, made for an average owner,
-            # read all of the heaviest's and sorted them (30 to 50 ms a page, against 10 to 15).
+            # read all of the heaviest's and sorted them (25 to 50 ms a page, against 10 to 15).
             options = {CUSTOM_PLAN: True} if "owner_id" in shape else {}
             found = db.execute(at_day(statement, as_of), segment_params, execution_options=options)
             rows.extend(found.all())
