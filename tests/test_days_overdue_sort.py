@@ -4,14 +4,17 @@ the filters leave in each segment and wherever a page boundary falls."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+import app.db as app_db
 from app.models import Action
 from tests.query_data import AS_OF, Dataset, everything, fetch_all
 
@@ -55,3 +58,43 @@ def test_overdue_actions_due_on_the_same_day_go_by_id(
         assert [i["id"] for i in got] == _expected(every, sort.startswith("-"))
     tied = [i for i in every if i["days_overdue"] == 9]
     assert len(tied) >= 3
+
+
+@contextmanager
+def _marked_custom_plan() -> Iterator[list[bool]]:
+    """Whether each statement sent while the block runs was marked app.db.CUSTOM_PLAN."""
+    marked: list[bool] = []
+
+    def record(*args: Any) -> None:
+        context = args[4]
+        marked.append(
+            context is not None and bool(context.execution_options.get(app_db.CUSTOM_PLAN))
+        )
+
+    event.listen(app_db.engine, "before_cursor_execute", record)
+    try:
+        yield marked
+    finally:
+        event.remove(app_db.engine, "before_cursor_execute", record)
+
+
+@pytest.mark.parametrize("as_of", [AS_OF, date(2026, 1, 15)])
+def test_an_owners_overdue_actions_are_planned_for_that_owner_each_time(
+    client: TestClient, dataset: Dataset, as_of: date
+) -> None:
+    """The best plan for an owner's overdue actions depends on how many the owner holds: that
+    statement alone is planned for its values every time, not by a generic plan made for an
+    average owner (PostgreSQL); every other statement of a page may be prepared."""
+    owner = f"owner_id={dataset.alice}&as_of={as_of}"
+    for query, expected in [
+        (f"{owner}&sort=-days_overdue", True),
+        (f"{owner}&sort=days_overdue", True),
+        (f"{owner}&sort=-days_overdue&overdue=true", True),
+        (f"{owner}&sort=due_date", False),
+        (f"{owner}", False),
+        (f"sort=-days_overdue&as_of={as_of}", False),
+    ]:
+        with _marked_custom_plan() as marked:
+            client.get(f"/api/v1/actions?{query}").raise_for_status()
+        assert any(marked) is expected, query
+        assert marked.count(True) <= 1, query

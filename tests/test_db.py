@@ -293,3 +293,21 @@ def test_heavy_reads_see_one_snapshot(production_database: app_db.Database) -> N
         assert (heavy, light) == ("REPEATABLE READ", "READ COMMITTED")
     else:  # a SQLite read transaction in WAL mode is a snapshot already
         assert heavy == light == "SERIALIZABLE"
+
+
+def test_a_statement_marked_custom_plan_is_planned_for_its_values_every_time(
+    production_database: app_db.Database,
+) -> None:
+    # psycopg prepares a statement once it has run five times (PostgreSQL may then settle on a
+    # generic plan for every value); a statement marked CUSTOM_PLAN is never prepared.
+    marked, plain = text("SELECT :value AS marked_probe"), text("SELECT :value AS plain_probe")
+    custom = {app_db.CUSTOM_PLAN: True}
+    with production_database.reader() as connection:
+        for value in range(12):
+            assert connection.scalar(marked, {"value": value}, execution_options=custom) == value
+            assert connection.scalar(plain, {"value": value}) == value
+        streamed = connection.execution_options(stream_results=True, **custom)
+        assert streamed.execute(marked, {"value": 7}).scalar_one() == 7
+        if production_database.dialect == "postgresql":
+            prepared = connection.scalars(text("SELECT statement FROM pg_prepared_statements"))
+            assert [s for s in prepared if "_probe" in s] == ["SELECT $1 AS plain_probe"]

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Date, Integer, Row, Select, and_, bindparam, or_
 
-from app.db import Reader
+from app.db import CUSTOM_PLAN, Reader
 from app.schemas.filters import ActionFilters, ActionSort
 from app.services.action_filters import A, filter_conditions, filter_values
 from app.services.action_pages import PAGE_COLUMNS, Columns, page_statement, paged, sort_key
@@ -142,7 +142,12 @@ def _fetch_by_days_overdue(
                 else plan_for(db, segment_shape, segment_params)
             )
             statement = _overdue_segment_statement(segment_shape, descending, resume, plan, columns)
-            rows.extend(db.execute(at_day(statement, as_of), segment_params).all())
+            # How best to read an owner's overdue actions depends on how many the owner holds
+            # (18,886 actions or 918 at 1M): PostgreSQL's generic plan, made for an average owner,
+            # read all of the heaviest's and sorted them (25 to 50 ms a page, against 10 to 15).
+            options = {CUSTOM_PLAN: True} if "owner_id" in shape else {}
+            found = db.execute(at_day(statement, as_of), segment_params, execution_options=options)
+            rows.extend(found.all())
         else:
             id_order = ActionSort.ID_DESC if descending else ActionSort.ID
             choose = past_plan if is_past(as_of) else plan_for
