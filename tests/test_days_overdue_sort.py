@@ -15,6 +15,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 import app.db as app_db
+from app.custom_plans import CUSTOM_PLAN
 from app.models import Action
 from tests.query_data import AS_OF, Dataset, everything, fetch_all
 
@@ -62,14 +63,12 @@ def test_overdue_actions_due_on_the_same_day_go_by_id(
 
 @contextmanager
 def _marked_custom_plan() -> Iterator[list[bool]]:
-    """Whether each statement sent while the block runs was marked app.db.CUSTOM_PLAN."""
+    """Whether each statement sent while the block runs was marked app.custom_plans.CUSTOM_PLAN."""
     marked: list[bool] = []
 
     def record(*args: Any) -> None:
         context = args[4]
-        marked.append(
-            context is not None and bool(context.execution_options.get(app_db.CUSTOM_PLAN))
-        )
+        marked.append(context is not None and bool(context.execution_options.get(CUSTOM_PLAN)))
 
     event.listen(app_db.engine, "before_cursor_execute", record)
     try:

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 import app.db as app_db
+from app.custom_plans import CUSTOM_PLAN
 
 
 def test_a_busy_sqlite_database_raises_sqlalchemys_error_and_readers_still_read(
@@ -301,7 +302,7 @@ def test_a_statement_marked_custom_plan_is_planned_for_its_values_every_time(
     # psycopg prepares a statement once it has run five times (PostgreSQL may then settle on a
     # generic plan for every value); a statement marked CUSTOM_PLAN is never prepared.
     marked, plain = text("SELECT :value AS marked_probe"), text("SELECT :value AS plain_probe")
-    custom = {app_db.CUSTOM_PLAN: True}
+    custom = {CUSTOM_PLAN: True}
     with production_database.reader() as connection:
         for value in range(12):
             assert connection.scalar(marked, {"value": value}, execution_options=custom) == value

@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import Date, Integer, Row, Select, and_, bindparam, or_
 
-from app.db import CUSTOM_PLAN, Reader
+from app.custom_plans import CUSTOM_PLAN
+from app.db import Reader
 from app.schemas.filters import ActionFilters, ActionSort
 from app.services.action_filters import A, filter_conditions, filter_values
 from app.services.action_pages import PAGE_COLUMNS, Columns, page_statement, paged, sort_key
