@@ -24,7 +24,7 @@ from app.services.reports import import_text
 from app.worker import keep_all_day_figures
 from tests.helpers import add_note, move
 from tests.history_scenario import SEED_DAY, at
-from tests.trend_scenario import LATER, MovingClock
+from tests.trend_scenario import LATER, MovingClock, json_at, kept_used
 
 END = LATER + timedelta(days=40)  # the month more carried on to here
 _FILTERS = (
@@ -119,12 +119,6 @@ def grouped(
     yield moving
 
 
-def _answer(client: Any, url: str) -> Any:
-    response = client.get(url)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
 def _urls(filters: str) -> list[str]:
     urls = []
     for interval, start, end in _RANGES:
@@ -133,24 +127,10 @@ def _urls(filters: str) -> list[str]:
     return urls
 
 
-def _kept_used(client: Any, monkeypatch: pytest.MonkeyPatch, url: str) -> tuple[Any, bool]:
-    """The answer, and whether it came from the kept days."""
-    answered: list[bool] = []
-    with monkeypatch.context() as patched:
-        read = trend_kept.figures
-        patched.setattr(
-            trend_kept,
-            "figures",
-            lambda **kw: answered.append((found := read(**kw)) is not None) or found,
-        )
-        body = _answer(client, url)
-    return body, answered == [True]
-
-
 def _each_state_placed(client: Any, monkeypatch: pytest.MonkeyPatch, url: str) -> Any:
     with monkeypatch.context() as patched:
         patched.setattr(trend, "by_kept", lambda _shape: False)
-        return _answer(client, url)
+        return json_at(client, url)
 
 
 @pytest.mark.parametrize("filters", _FILTERS)
@@ -158,7 +138,7 @@ def test_trend_from_kept_groups_is_every_state_placed(
     client: Any, grouped: MovingClock, monkeypatch: pytest.MonkeyPatch, filters: str
 ) -> None:
     for url in _urls(filters):
-        kept, from_kept = _kept_used(client, monkeypatch, url)
+        kept, from_kept = kept_used(client, monkeypatch, url)
         assert from_kept, url
         assert kept == _each_state_placed(client, monkeypatch, url), url
 
@@ -169,7 +149,7 @@ def test_every_filter_selects_some_and_every_figure_is_exercised(
     seen: dict[str, set[str]] = {}
     for filters in _FILTERS:
         for url in _urls(filters):
-            body = _answer(client, url)
+            body = json_at(client, url)
             for item in body["items"]:
                 for name in ("open", "overdue", "completed", "opened"):
                     if item[name] > 0:
@@ -228,7 +208,7 @@ def test_the_last_days_not_kept_are_counted_by_the_delta_with_the_filters(
     )  # gone with their day's row
     for filters in _FILTERS:
         for url in _urls(filters):
-            kept, from_kept = _kept_used(client, monkeypatch, url)
+            kept, from_kept = kept_used(client, monkeypatch, url)
             assert from_kept, url
             assert kept == _each_state_placed(client, monkeypatch, url), url
 
@@ -239,11 +219,11 @@ def test_a_day_not_kept_in_the_range_falls_back(
     session.execute(delete(DayFigure).where(DayFigure.day_date == LATER))
     session.commit()
     url = "/api/v1/stats/trend?interval=month&from=2026-09-01&status=open&programme=PEEL"
-    answer, from_kept = _kept_used(client, monkeypatch, url)
+    answer, from_kept = kept_used(client, monkeypatch, url)
     assert not from_kept
     assert answer == _each_state_placed(client, monkeypatch, url)
     assert keep_all_day_figures(sessions=SessionLocal, now=clock.utcnow()) == 1
-    again, from_kept = _kept_used(client, monkeypatch, url)
+    again, from_kept = kept_used(client, monkeypatch, url)
     assert from_kept and again == answer
 
 
@@ -253,8 +233,8 @@ def test_kept_groups_are_what_the_trend_reads(
 ) -> None:
     day = date(2026, 9, 30)
     url = f"/api/v1/stats/trend?interval=month&from=2026-07-01&to={day}&status=in_progress"
-    before = _answer(client, url)
-    other = _answer(client, url.replace("in_progress", "open"))
+    before = json_at(client, url)
+    other = json_at(client, url.replace("in_progress", "open"))
     G = DayGroupFigure
     session.execute(
         update(G)
@@ -262,8 +242,8 @@ def test_kept_groups_are_what_the_trend_reads(
         .values({column: getattr(G, column) + 1})
     )
     session.commit()
-    assert _answer(client, url) != before
-    assert _answer(client, url.replace("in_progress", "open")) == other
+    assert json_at(client, url) != before
+    assert json_at(client, url.replace("in_progress", "open")) == other
 
 
 @pytest.mark.parametrize(
@@ -274,6 +254,6 @@ def test_other_filters_keep_their_path(
     client: Any, grouped: MovingClock, monkeypatch: pytest.MonkeyPatch, filters: str
 ) -> None:
     for url in _urls(filters):
-        answer, from_kept = _kept_used(client, monkeypatch, url)
+        answer, from_kept = kept_used(client, monkeypatch, url)
         assert not from_kept, url
         assert answer == _each_state_placed(client, monkeypatch, url)

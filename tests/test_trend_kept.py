@@ -25,17 +25,11 @@ from app.services.states import day_end
 from app.worker import keep_all_day_figures, keep_day_figures
 from tests.helpers import move
 from tests.history_scenario import SEED_DAY, TODAY, at
-from tests.trend_scenario import LATER, MovingClock
+from tests.trend_scenario import LATER, MovingClock, json_at, kept_used
 
 _INTERVALS = ("month", "quarter")
 _STARTS = (date(2025, 6, 1), SEED_DAY, date(2026, 2, 10), date(2026, 6, 15))
 _ENDS = (SEED_DAY, date(2026, 2, 1), date(2026, 2, 28), date(2026, 6, 1), date(2026, 9, 30))
-
-
-def _answer(client: Any, url: str) -> Any:
-    response = client.get(url)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def _urls(until: date) -> list[str]:
@@ -50,30 +44,16 @@ def _urls(until: date) -> list[str]:
     return urls
 
 
-def _kept_used(client: Any, monkeypatch: pytest.MonkeyPatch, url: str) -> tuple[Any, bool]:
-    """The answer, and whether it came from the kept days."""
-    answered: list[bool] = []
-    with monkeypatch.context() as patched:
-        read = trend_kept.figures
-        patched.setattr(
-            trend_kept,
-            "figures",
-            lambda **kw: answered.append((found := read(**kw)) is not None) or found,
-        )
-        body = _answer(client, url)
-    return body, answered == [True]
-
-
 def _each_state_placed(client: Any, monkeypatch: pytest.MonkeyPatch, url: str) -> Any:
     with monkeypatch.context() as patched:
         patched.setattr(trend, "by_delta", lambda _shape: False)
-        return _answer(client, url)
+        return json_at(client, url)
 
 
 def _by_delta(client: Any, monkeypatch: pytest.MonkeyPatch, url: str) -> Any:
     with monkeypatch.context() as patched:
         patched.setattr(trend, "by_kept", lambda _shape: False)
-        return _answer(client, url)
+        return json_at(client, url)
 
 
 def test_every_day_before_today_is_kept_down_to_one_before_any_action(
@@ -103,7 +83,7 @@ def test_trend_from_kept_days_is_every_state_placed(
         assert keep_all_day_figures(sessions=SessionLocal, now=clock.utcnow()) > 0
     used = 0
     for url in _urls(LATER):
-        kept, from_kept = _kept_used(client, monkeypatch, url)
+        kept, from_kept = kept_used(client, monkeypatch, url)
         assert kept == _each_state_placed(client, monkeypatch, url), url
         assert kept == _by_delta(client, monkeypatch, url), url
         used += from_kept
@@ -120,7 +100,7 @@ def test_each_day_kept_is_every_state_placed(
     day = SEED_DAY - timedelta(days=2)
     while day <= LATER:
         url = f"/api/v1/stats/trend?interval=month&from={day}&to={day}"
-        kept, from_kept = _kept_used(client, monkeypatch, url)
+        kept, from_kept = kept_used(client, monkeypatch, url)
         assert from_kept, url
         assert kept == _each_state_placed(client, monkeypatch, url), url
         day += timedelta(days=1)
@@ -129,7 +109,7 @@ def test_each_day_kept_is_every_state_placed(
 def test_every_bucket_and_figure_is_exercised(client: Any, carried_on: MovingClock) -> None:
     seen: dict[str, int] = {}
     for url in _urls(LATER):
-        body = _answer(client, url)
+        body = json_at(client, url)
         for name, value in body["ageing"].items():
             if name != "as_of":
                 seen[name] = seen.get(name, 0) + (value > 0)
@@ -158,14 +138,14 @@ def test_kept_figures_are_what_the_trend_reads(
     # One kept day changed: an answer whose last period ends on it (or holds it) changes.
     day = date(2026, 6, 30)
     url = f"/api/v1/stats/trend?interval=month&from=2026-04-01&to={day}"
-    before = _answer(client, url)
+    before = json_at(client, url)
     session.execute(
         update(DayFigure)
         .where(DayFigure.day_date == day)
         .values({column: getattr(DayFigure, column) + 1})
     )
     session.commit()
-    assert _answer(client, url) != before
+    assert json_at(client, url) != before
 
 
 @settings(
@@ -195,7 +175,7 @@ def test_days_not_kept_fall_back_to_the_states(
     try:
         session.execute(delete(DayFigure).where(DayFigure.day_date.in_(gone)))
         session.flush()
-        answer, from_kept = _kept_used(client, monkeypatch, url)
+        answer, from_kept = kept_used(client, monkeypatch, url)
         assert answer == _each_state_placed(client, monkeypatch, url), url
         # Kept days used unless a day not kept (today is not) is followed by a kept one, or
         # more than RECENT_DAYS are not kept at the end; before any action every day is 0.
@@ -215,7 +195,7 @@ def test_a_write_dated_on_a_kept_day_forgets_it_and_every_later_one(
 ) -> None:
     day = date(2026, 5, 20)
     carried_on.set(at(day, 15))  # the clock moved back: the states after it are "to come"
-    ids = [item["id"] for item in _answer(client, "/api/v1/actions?limit=3")["items"]]
+    ids = [item["id"] for item in json_at(client, "/api/v1/actions?limit=3")["items"]]
     assert move(client, ids[2], "in_progress").status_code == 200
     kept = day_figures.kept_days(session)
     assert kept[-1] == day - timedelta(days=1)
@@ -223,7 +203,7 @@ def test_a_write_dated_on_a_kept_day_forgets_it_and_every_later_one(
         "/api/v1/stats/trend?interval=month&from=2026-01-01&to=2026-05-19",
         "/api/v1/stats/trend?interval=quarter&from=2025-10-01&to=2026-04-30",
     ):
-        answer, from_kept = _kept_used(client, monkeypatch, url)
+        answer, from_kept = kept_used(client, monkeypatch, url)
         assert from_kept
         assert answer == _each_state_placed(client, monkeypatch, url)
     # The days forgotten are not counted again before their end (plus the grace) has come.
@@ -231,7 +211,7 @@ def test_a_write_dated_on_a_kept_day_forgets_it_and_every_later_one(
     carried_on.set(at(LATER, 12))
     assert keep_all_day_figures(sessions=SessionLocal, now=clock.utcnow()) == (LATER - day).days
     url = "/api/v1/stats/trend?interval=month&from=2026-04-01&to=2026-09-30"
-    answer, from_kept = _kept_used(client, monkeypatch, url)
+    answer, from_kept = kept_used(client, monkeypatch, url)
     assert from_kept
     assert answer == _each_state_placed(client, monkeypatch, url)
 
@@ -247,7 +227,7 @@ def test_a_day_is_kept_only_once_it_ended_a_grace_ago(
     # Meanwhile the trend counts the days since the last kept one by the delta.
     carried_on.set(just_after)
     for url in ("/api/v1/stats/trend?interval=month", "/api/v1/stats/trend?interval=quarter"):
-        answer, from_kept = _kept_used(client, monkeypatch, url)
+        answer, from_kept = kept_used(client, monkeypatch, url)
         assert from_kept
         assert answer == _each_state_placed(client, monkeypatch, url)
     assert keep_day_figures(sessions=SessionLocal, now=just_after + timedelta(minutes=1)) == 1
@@ -260,7 +240,7 @@ def test_days_kept_in_another_time_zone_are_not_read_and_are_dropped(
     session.execute(update(DayFigure).values(time_zone="Europe/Paris"))
     session.commit()
     url = "/api/v1/stats/trend?interval=month&from=2026-01-01&to=2026-09-30"
-    answer, from_kept = _kept_used(client, monkeypatch, url)
+    answer, from_kept = kept_used(client, monkeypatch, url)
     assert not from_kept
     assert keep_day_figures(sessions=SessionLocal, now=clock.utcnow()) > 0
     count = session.scalar(
@@ -268,7 +248,7 @@ def test_days_kept_in_another_time_zone_are_not_read_and_are_dropped(
     )
     assert count == 0
     assert keep_all_day_figures(sessions=SessionLocal, now=clock.utcnow()) > 0
-    again, from_kept = _kept_used(client, monkeypatch, url)
+    again, from_kept = kept_used(client, monkeypatch, url)
     assert from_kept and again == answer
 
 
@@ -276,7 +256,7 @@ def test_with_no_action_every_day_is_nothing(client: Any, monkeypatch: pytest.Mo
     monkeypatch.setattr(clock, "utcnow", lambda: at(TODAY, 12))
     assert keep_all_day_figures(sessions=SessionLocal, now=clock.utcnow()) == day_figures.BATCH_DAYS
     url = "/api/v1/stats/trend?interval=quarter&from=2024-01-01&to=2026-02-01"
-    answer, from_kept = _kept_used(client, monkeypatch, url)
+    answer, from_kept = kept_used(client, monkeypatch, url)
     assert from_kept
     assert answer == _each_state_placed(client, monkeypatch, url)
     assert all(item["open"] == 0 for item in answer["items"])
@@ -299,16 +279,16 @@ def test_trends_by_report_and_by_owner_add_up_to_the_kept_one(
     # With filters each state is placed (through ix_action_state_report, and on PostgreSQL
     # ix_action_state_owner): the report's force selects every action, and the owners with the
     # unassigned split them; each adds up to the trend from the kept days.
-    reports = _answer(client, "/api/v1/reports")["items"]
+    reports = json_at(client, "/api/v1/reports")["items"]
     forces = {report["force"] for report in reports}
-    owners = [owner["id"] for owner in _answer(client, "/api/v1/owners?limit=200")["items"]]
+    owners = [owner["id"] for owner in json_at(client, "/api/v1/owners?limit=200")["items"]]
     assert len(forces) == 1 and len(owners) >= 2
     (force,) = forces
     parts = [f"owner_id={owner}" for owner in owners] + ["unassigned=true"]
     for url in _urls(LATER):
-        whole = _answer(client, url)
-        assert _answer(client, f"{url}&force={force}") == whole
-        split = [_answer(client, f"{url}&{part}") for part in parts]
+        whole = json_at(client, url)
+        assert json_at(client, f"{url}&force={force}") == whole
+        split = [json_at(client, f"{url}&{part}") for part in parts]
         assert sum(item["open"] > 0 for body in split for item in body["items"]) > 0, url
         for k, item in enumerate(whole["items"]):
             for name in ("open", "overdue", "completed", "opened"):

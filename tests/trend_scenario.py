@@ -13,6 +13,7 @@ import pytest
 
 from app import clock
 from app.db import SessionLocal
+from app.services import trend_kept
 from app.worker import Worker, keep_all_day_figures
 from tests.helpers import add_note, move
 from tests.history_scenario import SEED_DAY, at, play
@@ -80,3 +81,24 @@ def carried_on(
     moving.walk_to(at(LATER, 12))
     keep_all_day_figures(sessions=SessionLocal, now=clock.utcnow())  # the days since the last pass
     yield moving
+
+
+def json_at(client: Any, url: str) -> Any:
+    """The JSON answer at `url`, which must be a 200."""
+    response = client.get(url)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def kept_used(client: Any, monkeypatch: pytest.MonkeyPatch, url: str) -> tuple[Any, bool]:
+    """The answer, and whether it came from the kept days."""
+    answered: list[bool] = []
+    with monkeypatch.context() as patched:
+        read = trend_kept.figures
+        patched.setattr(
+            trend_kept,
+            "figures",
+            lambda **kw: answered.append((found := read(**kw)) is not None) or found,
+        )
+        body = json_at(client, url)
+    return body, answered == [True]

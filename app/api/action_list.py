@@ -13,6 +13,7 @@ from fastapi.responses import Response, StreamingResponse
 from app.api.auth import AuthenticatedFirst
 from app.api.openapi import CONTENT_DISPOSITION, LINK
 from app.api.params import openapi_parameters, read_query
+from app.api.quality import quality_values
 from app.api.responses import page_response
 from app.db import Database, DatabaseDep
 from app.schemas.actions import ActionOut
@@ -30,18 +31,7 @@ def _wants_csv(output_format: OutputFormat | None, accept: str) -> bool:
         return output_format is OutputFormat.CSV
     if "text/csv" not in accept:
         return False
-    weights: dict[str, float] = {}
-    for part in accept.split(","):
-        media_type, *params = (piece.strip() for piece in part.split(";"))
-        weight = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    weight = float(value)
-                except ValueError:
-                    weight = 0.0
-        weights[media_type.lower()] = weight
+    weights = quality_values(accept)
     csv_weight = weights.get("text/csv", 0.0)
     json_weight = weights.get("application/json", 0.0)
     return csv_weight > 0 and csv_weight >= json_weight

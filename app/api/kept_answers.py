@@ -18,6 +18,7 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
 from app.answer_cache import Kept
+from app.api.quality import quality_values
 from app.db import Database
 from app.kept_reads import Answer, run_kept_read
 
@@ -68,16 +69,6 @@ async def kept_json(
 def accepts_gzip(accept_encoding: str | None) -> bool:
     """Whether an Accept-Encoding header (RFC 9110 12.5.3) accepts gzip: named (or `x-gzip`)
     with a weight above 0, or else `*` with one."""
-    weights: dict[str, float] = {}
-    for item in (accept_encoding or "").split(","):
-        coding, *parameters = (part.strip() for part in item.split(";"))
-        weight = 1.0
-        for parameter in parameters:
-            name, _, value = parameter.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    weight = float(value)
-                except ValueError:
-                    weight = 0.0
-        weights.setdefault("gzip" if coding.lower() == "x-gzip" else coding.lower(), weight)
-    return weights.get("gzip", weights.get("*", 0.0)) > 0
+    weights = quality_values(accept_encoding or "")
+    gzip = weights.get("gzip", weights.get("x-gzip"))
+    return (gzip if gzip is not None else weights.get("*", 0.0)) > 0
