@@ -18,7 +18,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.orm import Session
 
 _SNAPSHOT = text("SELECT pg_current_snapshot()::text")
@@ -33,6 +33,9 @@ class DataVersions:
         # Counted up at each new watcher, whose own versions start again.
         self._watchers = 0
         self._lock = threading.Lock()
+        # Closed with the engine's pooled connections, so that a disposed engine leaves no
+        # file open (a test's database removed, a forked worker's engine renewed).
+        event.listen(engine, "engine_disposed", lambda _engine: self.close())
 
     def read(self, db: Session | Connection) -> str | None:
         """The version of the data `db` reads, called before (SQLite) or as (PostgreSQL) the

@@ -11,6 +11,7 @@ import asyncio
 import gzip
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -314,5 +315,27 @@ def test_an_in_memory_sqlite_database_has_no_version() -> None:
     try:
         with engine.connect() as connection:
             assert DataVersions(engine).read(connection) is None
+    finally:
+        engine.dispose()
+
+
+def test_the_sqlite_watcher_closes_with_its_engine(tmp_path: Path) -> None:
+    path = tmp_path / "watched.db"
+    engine = make_engine(f"sqlite:///{path}")
+    versions = DataVersions(engine)
+
+    def files_open() -> int:
+        return sum(1 for fd in Path("/proc/self/fd").iterdir() if fd.resolve(strict=False) == path)
+
+    try:
+        with engine.connect() as connection:
+            first = versions.read(connection)
+        assert first is not None
+        engine.dispose()
+        assert files_open() == 0
+        with engine.connect() as connection:
+            again = versions.read(connection)
+        # A new watcher, whose versions count afresh: never taken for the old one's.
+        assert again is not None and again.split(":")[0] != first.split(":")[0]
     finally:
         engine.dispose()

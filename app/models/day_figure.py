@@ -6,9 +6,10 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base
+from app.models.day_counts import DayCounts
 
 
-class DayFigure(Base):
+class DayFigure(DayCounts, Base):
     """The trend's figures of one day that has ended (in `time_zone`), as the actions' states
     give them: how many actions existed, were open and were overdue (by days past due) at the
     end of the day, and how many were completed and opened during it.
@@ -26,10 +27,3 @@ class DayFigure(Base):
     time_zone: Mapped[str] = mapped_column(String(64))
     # Actions that existed at the end of the day (0: none existed on any day before either).
     actions: Mapped[int]
-    open: Mapped[int]
-    overdue_0_30: Mapped[int]
-    overdue_31_90: Mapped[int]
-    overdue_91_180: Mapped[int]
-    overdue_over_180: Mapped[int]
-    completed: Mapped[int]
-    opened: Mapped[int]

@@ -6,9 +6,10 @@ from sqlalchemy import Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base
+from app.models.day_counts import DayCounts
 
 
-class DayGroupFigure(Base):
+class DayGroupFigure(DayCounts, Base):
     """The trend's figures of one day that has ended (`day_figure`), for the states of one
     group: of one status, RAG ('' for none), assigned or not, and programme (lower-cased, as
     the filter compares it). A day's groups add up to its `day_figure` row; groups whose
@@ -30,10 +31,3 @@ class DayGroupFigure(Base):
     rag: Mapped[str] = mapped_column(String(10), primary_key=True)
     assigned: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     programme: Mapped[str] = mapped_column(String(50), primary_key=True)
-    open: Mapped[int]
-    overdue_0_30: Mapped[int]
-    overdue_31_90: Mapped[int]
-    overdue_91_180: Mapped[int]
-    overdue_over_180: Mapped[int]
-    completed: Mapped[int]
-    opened: Mapped[int]
