@@ -22,7 +22,8 @@ from app.models import Report
 # ix_action_rag_status and ix_action_last_progress_at (migration 0009) as the priority index
 # and as a timestamp column most actions have set; ix_action_id_filters (migration 0021) as
 # ANALYZE writes a unique first column; the indexes of an owner's and a report's states
-# (migration 0024) as ANALYZE wrote them at 4,249,756 states, scaled to this count.
+# (migration 0024) as ANALYZE wrote them at 4,249,756 states, scaled to this count;
+# ix_action_report_id_reference (migration 0031) as the report's status index, unique.
 MILLION_ACTIONS_STATISTICS = """
 action ix_action_due_date 1000000 168
 action ix_action_due_date_sort 1000000 168 1
@@ -31,6 +32,7 @@ action ix_action_owner_id_status 1000000 2494 357 2 1
 action ix_action_priority_rank_id 1000000 250000 1
 action ix_action_priority_status 1000000 250000 35715 8 1
 action ix_action_report_id_status 1000000 25 5 1 1
+action ix_action_report_id_reference 1000000 25 1
 action ix_action_status_due_date 1000000 142858 25 1
 action ix_action_updated_at_id 1000000 1 1
 action ix_action_rag_status 1000000 250000 35715 8 1

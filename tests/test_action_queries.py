@@ -183,6 +183,31 @@ def test_each_sort_in_both_directions_pages_through_everything_in_order(
         assert [i["id"] for i in got] not in (sorted(dataset.ids), sorted(dataset.ids)[::-1])
 
 
+@pytest.mark.parametrize("sort", [ActionSort.REFERENCE, ActionSort.REFERENCE_DESC])
+@pytest.mark.parametrize(
+    "query",
+    ["force=cumbria", "force=kent", "programme=peel&status=open", "year=2015", "force=Nowhere"],
+)
+def test_report_filters_by_reference_are_every_match_in_order(
+    client: TestClient, dataset: Dataset, session: Session, query: str, sort: ActionSort
+) -> None:
+    """Their first page starts at the first (last) reference of the reports matched
+    (app.services.action_pages): with actions whose references sort before and after every
+    other of their report, pages are still every match in order, on any day."""
+    for reference in ("AAA-before-all", "zzz-after-all"):
+        add_action(session, due=None, priority=Priority.LOW, reference=reference)
+    for as_of in (AS_OF, clock.today()):
+        url = f"/api/v1/actions?{query}&as_of={as_of}"
+        matching = fetch_all(client, f"{url}&limit=100")
+        expected = sorted(
+            matching, key=lambda i: (i["reference"], i["id"]), reverse=sort.descending
+        )
+        got = fetch_all(client, f"{url}&sort={sort.value}&limit=3")
+        assert [i["id"] for i in got] == [i["id"] for i in expected]
+        if query.startswith("force=cumbria"):
+            assert {"AAA-before-all", "zzz-after-all"} <= {i["reference"] for i in got}
+
+
 def test_due_date_sort_puts_undated_actions_last_ascending_and_first_descending(
     client: TestClient, dataset: Dataset
 ) -> None:

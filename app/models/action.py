@@ -93,6 +93,9 @@ class Action(Base):
             "ix_action_priority_status", "priority", "status", "due_date", "finding_id", *_ON_TIME
         ),
         Index("ix_action_rag_status", "rag", "status", "due_date", "finding_id", *_ON_TIME),
+        # Where report filters' actions start (end) in reference order: one seek per report
+        # (app.services.action_pages.reference_start).
+        Index("ix_action_report_id_reference", "report_id", "reference"),
         Index("ix_action_last_progress_at", "last_progress_at", "id"),
         # SQLite: a search's matches tested against the other filters by id, from this narrow
         # index rather than from each action's row (app.services.page_plans.Plan.SEARCH,

@@ -42,6 +42,7 @@ from app.services.action_filters import (
     F,
     R,
     filter_conditions,
+    report_conditions,
 )
 from app.services.as_of import holding, on_states
 from app.services.overdue_rule import DAYS_OVERDUE
@@ -140,6 +141,25 @@ def _after(
     here = tuple_(key, id_)
     there = tuple_(bindparam("after_key", type_=key.type), last_id)
     return here < there if sort.descending else here > there
+
+
+def _reference_start(shape: tuple[str, ...], descending: bool) -> ColumnElement[bool] | None:
+    """Where report filters' first page by reference starts: at the first reference (the last,
+    descending) of the reports they match, one seek per report in ix_action_report_id_reference.
+    A report's actions' references start with its prefix, so a force's sit together in that
+    order; PostgreSQL's planner, expecting them spread evenly, walked uq_action_reference from
+    the first reference of all (442,000 entries before Kent's first at 1M: 1.1 s, now 5 ms).
+    A bound that every action matched meets, so the page is the same."""
+    on_report = report_conditions(shape)
+    if not on_report:
+        return None
+    theirs = ACTION.alias("report_action")
+    edge = func.max if descending else func.min
+    reports_edge = (
+        select(edge(theirs.c.reference)).where(theirs.c.report_id == R.id).scalar_subquery()
+    )
+    start = select(edge(reports_edge)).where(*on_report).scalar_subquery()
+    return A.reference <= start if descending else A.reference >= start
 
 
 def paged(
@@ -311,10 +331,14 @@ def page_statement(
         if key is None
         else [(key, sort.descending), (A.id, sort.descending)]
     )
+    if after:
+        start: ColumnElement[bool] | None = _after(sort, key)
+    else:
+        start = _reference_start(shape, sort.descending) if sort.field == "reference" else None
     return paged(
         where=filter_conditions(shape),
         order=order,
-        after=_after(sort, key) if after else None,
+        after=start,
         key=key,
         plan=plan,
         columns=columns,
