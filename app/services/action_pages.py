@@ -144,21 +144,22 @@ def _after(
 
 
 def _reference_start(shape: tuple[str, ...], descending: bool) -> ColumnElement[bool] | None:
-    """Where report filters' first page by reference starts: at the first reference (the last,
-    descending) of the reports they match, one seek per report in ix_action_report_id_reference.
-    A report's actions' references start with its prefix, so a force's sit together in that
-    order; PostgreSQL's planner, expecting them spread evenly, walked uq_action_reference from
-    the first reference of all (442,000 entries before Kent's first at 1M: 1.1 s, now 5 ms).
-    A bound that every action matched meets, so the page is the same."""
-    on_report = report_conditions(shape)
-    if not on_report:
+    """Where a force's first page by reference starts: at the first reference (the last,
+    descending) of the reports the report filters match, one seek per report in
+    ix_action_report_id_reference. References lead with the force (app.services.references),
+    so a force's actions sit together in reference order; PostgreSQL's planner, expecting them
+    spread evenly, walked uq_action_reference from the first reference of all (442,000 entries
+    before Kent's first at 1M: 0.6 s). Other report filters spread over that order, where a
+    walk from its start meets them early, cheaper than a seek for each of their many reports.
+    A bound every action matched meets, so the page is the same."""
+    if "force" not in shape:
         return None
     theirs = ACTION.alias("report_action")
     edge = func.max if descending else func.min
     reports_edge = (
         select(edge(theirs.c.reference)).where(theirs.c.report_id == R.id).scalar_subquery()
     )
-    start = select(edge(reports_edge)).where(*on_report).scalar_subquery()
+    start = select(edge(reports_edge)).where(*report_conditions(shape)).scalar_subquery()
     return A.reference <= start if descending else A.reference >= start
 
 
