@@ -32,7 +32,7 @@ from app.schemas.filters import ActionFilters
 from app.schemas.params import StatsParams
 from app.schemas.stats import StatsGroupBy
 from app.schemas.trend import TrendInterval
-from app.services import overdue, stats, trend, workflow
+from app.services import action_reads, overdue, stats, trend, workflow
 from app.services.reports import import_text
 from app.services.tokens import create_token
 from tests.conftest import SEED, fresh_database
@@ -265,6 +265,42 @@ def test_the_route_keeps_its_answer_until_a_write_commits(own_database: Database
         assert after.json()["totals"]["counts"]["blocked"] == (
             first.json()["totals"]["counts"]["blocked"] + 1
         )
+
+
+def test_a_lists_count_is_kept_until_a_write_commits(own_database: Database) -> None:
+    with own_database.sessions.begin() as session:
+        _token, secret = create_token(session=session, name="kept", role=Role.ADMIN)
+    application = create_app()
+    application.dependency_overrides[get_database] = lambda: own_database
+    url = "/api/v1/actions?status=open&count=true&limit=2"
+    with TestClient(application, headers={"Authorization": f"Bearer {secret}"}) as client:
+        # As for the stats above: PostgreSQL's snapshot may move with any commit on the server.
+        for _ in range(5):
+            start = _version(own_database)
+            first = client.get(url).json()
+            statements = _Statements(own_database.engine)
+            again = client.get(url).json()
+            if _version(own_database) == start:
+                break
+        else:
+            pytest.fail("the data version never held still")
+        # The token looked up and the page read again; its count kept.
+        (page,) = [sql for sql in statements.sent if "api_token" not in sql]
+        assert "page_id" in page
+        with own_database.reader() as connection:
+            open_now = action_reads.count_actions(
+                db=connection, filters=ActionFilters(statuses=("open",)), as_of=clock.today()
+            )
+        assert again == first and first["total"] == open_now > 0
+        # The next page's count is kept under the first page's day, and is the same.
+        following = client.get(f"{url}&cursor={first['next_cursor']}").json()
+        assert following["total"] == open_now
+        moved = client.post(
+            f"/api/v1/actions/{first['items'][0]['id']}/transitions",
+            json={"to": "in_progress", "comment": "started"},
+        )
+        assert moved.status_code == 200, moved.text
+        assert client.get(url).json()["total"] == open_now - 1
 
 
 def test_the_cache_keeps_the_latest_version_within_its_bytes() -> None:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
 from app.api.auth import AuthenticatedFirst
+from app.api.kept_answers import kept_count
 from app.api.openapi import CONTENT_DISPOSITION, LINK
 from app.api.params import openapi_parameters, read_query
 from app.api.quality import quality_values
@@ -53,16 +54,16 @@ async def list_actions(request: Request, db: DatabaseDep) -> Response:
     filters = params.to_filters()
     if _wants_csv(params.format, request.headers.get("accept", "")):
         return await _csv(db, params)
-    # Counting every match may read much of the table: a heavy read.
-    read = db.run_heavy_read if params.count else db.run_read
-    page = await read(
+    page = await db.run_read(
         action_reads.list_page,
         filters=filters,
         sort=params.sort,
         limit=params.limit,
         cursor=params.cursor,
-        count=params.count,
     )
+    if params.count:
+        day = action_reads.page_day(filters=filters, sort=params.sort, cursor=params.cursor)
+        page["total"] = await kept_count(db, filters, on=day)
     return page_response(request, page)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import date
 from typing import Any
 
 from anyio import to_thread
@@ -21,6 +23,8 @@ from app.answer_cache import Kept
 from app.api.quality import quality_values
 from app.db import Database
 from app.kept_reads import Answer, run_kept_read
+from app.schemas.filters import ActionFilters
+from app.services import action_reads
 
 _JSON = "application/json"
 _VARY = {"Vary": "Accept-Encoding"}
@@ -64,6 +68,18 @@ async def kept_json(
     if isinstance(found, bytes):
         return Response(found, media_type=_JSON, headers=_VARY)
     return StreamingResponse(db.stream_heavy(found), media_type=_JSON, headers=_VARY)
+
+
+async def kept_count(db: Database, filters: ActionFilters, *, on: date) -> int:
+    """How many actions `filters` select on the day `on` (a list's `total`), kept between
+    writes (app.kept_reads) as stats are: a count may read much of the table."""
+    on_day = replace(filters, as_of=on)
+    found = await run_kept_read(
+        db, action_reads.count_answer, key=("count", on_day), filters=on_day
+    )
+    body = found.body if isinstance(found, Kept) else found
+    assert isinstance(body, bytes)  # a count is never streamed nor compressed
+    return int(body)
 
 
 def accepts_gzip(accept_encoding: str | None) -> bool:

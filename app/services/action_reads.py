@@ -244,6 +244,31 @@ def count_actions(*, db: Reader, filters: ActionFilters, as_of: date) -> int:
     return db.scalar(at_day(statement, as_of), params) or 0
 
 
+def count_answer(*, db: Reader, filters: ActionFilters) -> bytes:
+    """`count_actions` on `filters.as_of` (a day, not None), as the bytes of the number: an
+    answer that app.kept_reads can keep."""
+    assert filters.as_of is not None
+    return str(count_actions(db=db, filters=filters, as_of=filters.as_of)).encode()
+
+
+def page_day(*, filters: ActionFilters, sort: ActionSort, cursor: str | None) -> date:
+    """The day a page of the list is judged on (see `list_page`)."""
+    return _page_start(filters=filters, sort=sort, cursor=cursor)[0]
+
+
+def _page_start(
+    *, filters: ActionFilters, sort: ActionSort, cursor: str | None
+) -> tuple[date, Position | None]:
+    """A cursor fixes the day overdue is judged on to the first page's, so that a listing does
+    not change its mind at midnight; an explicit, different `as_of` with it is refused."""
+    if cursor is None:
+        return filters.as_of or clock.today(), None
+    decoded = decode_cursor(cursor, sort=sort, fingerprint=filters_fingerprint(filters))
+    if filters.as_of is not None and filters.as_of != decoded.as_of:
+        raise InvalidCursor(f"it was made for as_of={decoded.as_of.isoformat()}")
+    return decoded.as_of, decoded.position
+
+
 def list_page(
     *,
     db: Reader,
@@ -251,21 +276,11 @@ def list_page(
     sort: ActionSort = ActionSort.ID,
     limit: int = 50,
     cursor: str | None = None,
-    count: bool = False,
 ) -> dict[str, Any]:
-    """One page of actions as a plain dict shaped like `Page[ActionOut]`.
-
-    A cursor fixes the day overdue is judged on to the first page's, so that a listing does not
-    change its mind at midnight; an explicit, different `as_of` with it is refused.
-    """
+    """One page of actions as a plain dict shaped like `Page[ActionOut]`, on the day of
+    `page_day`; its `total` None (counted apart: `count_answer`)."""
     fingerprint = filters_fingerprint(filters)
-    after = None
-    as_of = filters.as_of or clock.today()
-    if cursor is not None:
-        decoded = decode_cursor(cursor, sort=sort, fingerprint=fingerprint)
-        if filters.as_of is not None and filters.as_of != decoded.as_of:
-            raise InvalidCursor(f"it was made for as_of={decoded.as_of.isoformat()}")
-        as_of, after = decoded.as_of, decoded.position
+    as_of, after = _page_start(filters=filters, sort=sort, cursor=cursor)
     items, following = fetch_batch(
         db=db, filters=filters, sort=sort, as_of=as_of, after=after, limit=limit
     )
@@ -274,5 +289,4 @@ def list_page(
         if following is not None
         else None
     )
-    total = count_actions(db=db, filters=filters, as_of=as_of) if count else None
-    return {"items": items, "next_cursor": next_cursor, "total": total}
+    return {"items": items, "next_cursor": next_cursor, "total": None}
