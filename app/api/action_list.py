@@ -1,11 +1,14 @@
 """The action list: every action matching the filters, a page at a time as JSON, or all as CSV
 (its own operation, GET /actions.csv, beside the old `format=csv`).
 
-The routes only parse parameters and call one service function; pages are built as plain
-dicts and serialised with orjson (the response_model documents the shape in OpenAPI).
+The routes only parse parameters and call the services (a page's `total` is counted in a
+read of its own, kept between writes); pages are built as plain dicts and serialised with
+orjson (the response_model documents the shape in OpenAPI).
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
@@ -54,16 +57,18 @@ async def list_actions(request: Request, db: DatabaseDep) -> Response:
     filters = params.to_filters()
     if _wants_csv(params.format, request.headers.get("accept", "")):
         return await _csv(db, params)
+    # One day for the page and its count, whenever midnight falls.
+    day = action_reads.page_day(filters=filters, sort=params.sort, cursor=params.cursor)
+    on_day = replace(filters, as_of=day)
     page = await db.run_read(
         action_reads.list_page,
-        filters=filters,
+        filters=on_day,
         sort=params.sort,
         limit=params.limit,
         cursor=params.cursor,
     )
     if params.count:
-        day = action_reads.page_day(filters=filters, sort=params.sort, cursor=params.cursor)
-        page["total"] = await kept_count(db, filters, on=day)
+        page["total"] = await kept_count(db, on_day)
     return page_response(request, page)
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
-from dataclasses import replace
-from datetime import date
 from typing import Any
 
 from anyio import to_thread
@@ -70,12 +68,11 @@ async def kept_json(
     return StreamingResponse(db.stream_heavy(found), media_type=_JSON, headers=_VARY)
 
 
-async def kept_count(db: Database, filters: ActionFilters, *, on: date) -> int:
-    """How many actions `filters` select on the day `on` (a list's `total`), kept between
-    writes (app.kept_reads) as stats are: a count may read much of the table."""
-    on_day = replace(filters, as_of=on)
+async def kept_count(db: Database, filters: ActionFilters) -> int:
+    """How many actions `filters` select on their day (`as_of`, set: a list's `total`), kept
+    between writes (app.kept_reads) as stats are: a count may read much of the table."""
     found = await run_kept_read(
-        db, action_reads.count_answer, key=("count", on_day), filters=on_day
+        db, action_reads.count_answer, key=("count", filters), filters=filters
     )
     body = found.body if isinstance(found, Kept) else found
     assert isinstance(body, bytes)  # a count is never streamed nor compressed
