@@ -299,6 +299,10 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=20.0, help="cap per target")
     parser.add_argument("--stall-seconds", type=float, default=20.0)
     parser.add_argument("--heavy-clients", type=int, default=3)
+    parser.add_argument(
+        "--no-worker", action="store_true", help="serve without the background worker (no writes)"
+    )
+    parser.add_argument("--code", type=Path, help="serve this checkout (a before/after comparison)")
     args = parser.parse_args()
     sections = [name.strip() for name in args.sections.split(",") if name.strip()]
     if unknown := set(sections) - set(SECTIONS):
@@ -313,12 +317,13 @@ def main() -> None:
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(
         f"\n### {args.actions:,} actions, {dialect}, {workers} worker(s)\n\n"
-        f"{clock.today()}, app code at {app_commit()}, load average at start {load}; each request "
+        f"{clock.today()}, app code at {args.code or app_commit()}, load average at start {load}; "
+        "each request "
         f"alone, up to {args.repeats} times after {args.warmup} warm-up (at most "
         f"{args.max_seconds:.0f} s per request); p99 of {args.repeats} is the slowest."
     )
     started = time.perf_counter()
-    with running_server(url, workers=workers) as server:
+    with running_server(url, workers=workers, worker=not args.no_worker, code=args.code) as server:
         asyncio.run(run_sections(server, url, sections, settings))
         errors = server.errors()
     print(
