@@ -41,7 +41,7 @@ from app.errors import InvalidInput
 from app.schemas.filters import ActionFilters
 from app.schemas.trend import TrendInterval, TrendOut
 from app.services import day_figures, day_groups, trend_delta, trend_kept
-from app.services.action_filters import filter_conditions, filter_values
+from app.services.action_filters import filter_conditions, filter_values, report_conditions
 from app.services.as_of import on_states
 from app.services.page_plans import unindexed
 from app.services.states import STATE, day_end
@@ -178,8 +178,13 @@ def by_changes(
         for name in shape
         for condition in filter_conditions((name,))
     ]
-    # The statuses alone: today's actions from the tallies per status.
-    statuses = params["statuses"] if params is not None and shape == ("statuses",) else None
+    # The statuses alone: today's actions from the tallies per status; a programme (and
+    # statuses): from the tallies per report, summed over its reports.
+    tallied = set(shape) <= {"statuses", "programme"}
+    statuses = (
+        params["statuses"] if params is not None and tallied and "statuses" in shape else None
+    )
+    reports = report_conditions(shape) if tallied else []
     trend_delta.add_changed(
         db=db,
         figures=figures,
@@ -189,11 +194,12 @@ def by_changes(
         late_from=_late_from(ends, position),
         flags=trend_delta.state_flags(),
         selected=(
-            [] if statuses is not None else today,
+            [] if statuses is not None and not reports else today,
             [unindexed(on_states(condition)) for condition in on_actions],
         ),
         params=params,
         statuses=statuses,
+        reports=reports,
     )
     return figures
 
