@@ -92,7 +92,9 @@ class Action(Base):
         Index(
             "ix_action_priority_status", "priority", "status", "due_date", "finding_id", *_ON_TIME
         ),
-        Index("ix_action_rag_status", "rag", "status", "due_date", "finding_id", *_ON_TIME),
+        Index(
+            "ix_action_rag_status", "rag", "status", "due_date", "finding_id", *_ON_TIME, "owner_id"
+        ),
         Index("ix_action_last_progress_at", "last_progress_at", "id"),
         # SQLite: a search's matches tested against the other filters by id, from this narrow
         # index rather than from each action's row (app.services.page_plans.Plan.SEARCH,

@@ -167,13 +167,14 @@ def by_changes(
     figures = Figures(len(ends))
     # SQLite: today's actions of one RAG, owner's absence or programme (and statuses) read
     # from that filter's index, which holds the status and due date; of a RAG and an owner's
-    # absence from ix_action_status_due_date, which holds every column the filters read, not
-    # from one's index looking each action up for the other (the programme's reports still
-    # from theirs, its actions being a fifth at most). The states changed since `first` are
-    # few: a range of ix_action_state_held, not a range of ix_action_state_report per report.
+    # absence or presence from the RAG's, which holds the owner too (migration 0029); of a
+    # programme with either from ix_action_status_due_date, which holds every column the
+    # filters read, not from one's index looking each action up for the other (the
+    # programme's reports still from theirs, its actions being a fifth at most).
     several = len([name for name in shape if name != "statuses"]) > 1
+    indexed = ("statuses", "programme") if "programme" in shape else ("statuses", "rags")
     today = [
-        unindexed(condition) if several and name not in ("statuses", "programme") else condition
+        unindexed(condition) if several and name not in indexed else condition
         for name in shape
         for condition in filter_conditions((name,))
     ]
