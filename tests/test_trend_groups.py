@@ -19,7 +19,7 @@ from app import clock
 from app.db import SessionLocal
 from app.models import DayFigure, DayGroupFigure
 from app.principal import system
-from app.services import day_figures, trend, trend_kept
+from app.services import day_figures, tallies, trend, trend_kept
 from app.services.reports import import_text
 from app.worker import keep_all_day_figures
 from tests.helpers import add_note, move
@@ -244,6 +244,39 @@ def test_kept_groups_are_what_the_trend_reads(
     session.commit()
     assert json_at(client, url) != before
     assert json_at(client, url.replace("in_progress", "open")) == other
+
+
+def test_a_programmes_actions_today_are_its_reports_tallies(
+    client: Any, grouped: MovingClock, monkeypatch: pytest.MonkeyPatch, session: Any
+) -> None:
+    """Today's actions of a programme (with statuses or not) are the tallies of its reports
+    summed, folded and pending alike: the same as every state placed after a fold and a write
+    since, and changing one report's tally changes its programme's answer only."""
+    tallies.compact(session.connection())
+    session.commit()
+    peel = json_at(client, "/api/v1/actions?programme=peel&status=open&limit=1")["items"][0]
+    _ok(move(client, peel["id"], "blocked", "Waiting"))  # pending, beside the folded
+    shapes = ("programme=PEEL", "status=open&status=blocked&programme=peel", "programme=JTAI")
+    urls = [url for filters in shapes for url in _urls(filters) if "&to=" not in url]
+    before = {}
+    for url in urls:
+        before[url], from_kept = kept_used(client, monkeypatch, url)
+        assert from_kept, url
+        assert before[url] == _each_state_placed(client, monkeypatch, url), url
+    T = tallies.TALLY.c
+    session.execute(
+        update(tallies.TALLY)
+        .where(T.dim == "report", T.key == str(peel["report_id"]))
+        .values(n_blocked=T.n_blocked + 1)
+    )
+    session.commit()
+    for url in urls:
+        after = json_at(client, url)
+        if "JTAI" in url:
+            assert after == before[url], url
+        else:
+            assert after["items"][-1]["open"] == before[url]["items"][-1]["open"] + 1, url
+            assert after["items"][:-1] == before[url]["items"][:-1], url
 
 
 @pytest.mark.parametrize(

@@ -92,9 +92,11 @@ class Action(Base):
         Index(
             "ix_action_priority_status", "priority", "status", "due_date", "finding_id", *_ON_TIME
         ),
-        Index("ix_action_rag_status", "rag", "status", "due_date", "finding_id", *_ON_TIME),
-        # Where report filters' actions start (end) in reference order: one seek per report
-        # (app.services.action_pages.reference_start).
+        Index(
+            "ix_action_rag_status", "rag", "status", "due_date", "finding_id", *_ON_TIME, "owner_id"
+        ),
+        # Where a force's actions start (end) in reference order: one seek per report
+        # (app.services.action_pages._reference_start).
         Index("ix_action_report_id_reference", "report_id", "reference"),
         Index("ix_action_last_progress_at", "last_progress_at", "id"),
         # SQLite: a search's matches tested against the other filters by id, from this narrow

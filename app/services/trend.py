@@ -41,7 +41,7 @@ from app.errors import InvalidInput
 from app.schemas.filters import ActionFilters
 from app.schemas.trend import TrendInterval, TrendOut
 from app.services import day_figures, day_groups, trend_delta, trend_kept
-from app.services.action_filters import filter_conditions, filter_values
+from app.services.action_filters import R, filter_conditions, filter_values, report_conditions
 from app.services.as_of import on_states
 from app.services.page_plans import unindexed
 from app.services.states import STATE, day_end
@@ -165,21 +165,26 @@ def by_changes(
     """The figures as today's corrected by the states that changed since `first`
     (app.services.trend_delta): without filters, or of what the filters of `shape` select."""
     figures = Figures(len(ends))
-    on_actions = filter_conditions(shape)
     # SQLite: today's actions of one RAG, owner's absence or programme (and statuses) read
     # from that filter's index, which holds the status and due date; of a RAG and an owner's
-    # absence from ix_action_status_due_date, which holds every column the filters read, not
-    # from one's index looking each action up for the other (the programme's reports still
-    # from theirs, its actions being a fifth at most). The states changed since `first` are
-    # few: a range of ix_action_state_held, not a range of ix_action_state_report per report.
+    # absence or presence from the RAG's, which holds the owner too (migration 0029); of a
+    # programme with either from ix_action_status_due_date, which holds every column the
+    # filters read, not from one's index looking each action up for the other (the
+    # programme's reports still from theirs, its actions being a fifth at most).
     several = len([name for name in shape if name != "statuses"]) > 1
+    indexed = ("statuses", "programme") if "programme" in shape else ("statuses", "rags")
     today = [
-        unindexed(condition) if several and name not in ("statuses", "programme") else condition
+        unindexed(condition) if several and name not in indexed else condition
         for name in shape
         for condition in filter_conditions((name,))
     ]
-    # The statuses alone: today's actions from the tallies per status.
-    statuses = params["statuses"] if params is not None and shape == ("statuses",) else None
+    # The statuses alone: today's actions from the tallies per status; a programme (and
+    # statuses): from the tallies per report, summed over its reports.
+    tallied = set(shape) <= {"statuses", "programme"}
+    statuses = (
+        params["statuses"] if params is not None and tallied and "statuses" in shape else None
+    )
+    reports = report_conditions(shape) if tallied else []
     trend_delta.add_changed(
         db=db,
         figures=figures,
@@ -189,13 +194,29 @@ def by_changes(
         late_from=_late_from(ends, position),
         flags=trend_delta.state_flags(),
         selected=(
-            [] if statuses is not None else today,
-            [unindexed(on_states(condition)) for condition in on_actions],
+            [] if statuses is not None and not reports else today,
+            _on_changed_states(shape),
         ),
         params=params,
         statuses=statuses,
+        reports=reports,
     )
     return figures
+
+
+def _on_changed_states(shape: tuple[str, ...]) -> list[ColumnElement[bool]]:
+    """The filters as conditions on the states changed since the range began, tested on each
+    state of a range of ix_action_state_held (few): those of the report (a programme) on the
+    state's report id among the reports they select, found once per statement (a CTE), and
+    not by index (`+ 0`), where PostgreSQL read a range of ix_action_state_report per report
+    (7,400 for PEEL, each arm of the statement anew)."""
+    own = filter_conditions(tuple(name for name in shape if name != "programme"))
+    where: list[ColumnElement[bool]] = [unindexed(on_states(c)) for c in own]
+    on_report = report_conditions(shape)
+    if on_report:
+        reports = select(R.id).where(*on_report).cte("selected_report")
+        where.append((S.report_id + 0).in_(select(reports.c.id)))
+    return where
 
 
 def _read_kept(

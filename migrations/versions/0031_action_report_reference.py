@@ -8,7 +8,7 @@ starts at the first reference of the reports matched, one seek per report in thi
 (app.services.action_pages).
 
 Revision ID: 0031
-Revises: 0028
+Revises: 0029
 Create Date: 2026-11-30 22:00:00
 """
 
@@ -19,10 +19,10 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0031"
-down_revision: str | None = "0028"
+down_revision: str | None = "0029"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-# An index only: the tables and columns are those of 0028 (app.migrate.same_tables).
+# An index only: the tables and columns are those of 0029 (app.migrate.same_tables).
 changes_schema = False
 
 
