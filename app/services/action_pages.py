@@ -19,18 +19,21 @@ from sqlalchemy import (
     FromClause,
     Integer,
     Select,
+    String,
     and_,
     bindparam,
     case,
+    column,
     func,
     literal_column,
     select,
+    table,
     tuple_,
 )
 from sqlalchemy.sql.elements import BinaryExpression
 
 from app.errors import InvalidInput
-from app.models.action import FAR_FUTURE
+from app.models.action import FAR_FUTURE, Action
 from app.schemas.filters import ActionSort
 from app.services.action_filters import (
     ACTION,
@@ -143,7 +146,19 @@ def _after(
     return here < there if sort.descending else here > there
 
 
-def _reference_start(shape: tuple[str, ...], descending: bool) -> ColumnElement[bool] | None:
+# The action table's report and reference as a plain table: never rewritten to a day's states.
+_TODAYS_REFERENCES = table(
+    Action.__tablename__, column("report_id", Integer()), column("reference", String())
+).alias("report_action")
+
+
+def starts_at_reference(shape: tuple[str, ...], sort: ActionSort) -> bool:
+    """Whether a first page starts at the first (last) reference of its reports (see
+    `_reference_start`): by reference, with a force."""
+    return sort.field == "reference" and "force" in shape
+
+
+def _reference_start(shape: tuple[str, ...], descending: bool) -> ColumnElement[bool]:
     """Where a force's first page by reference starts: at the first reference (the last,
     descending) of the reports the report filters match, one seek per report in
     ix_action_report_id_reference. References lead with the force (app.services.references),
@@ -151,10 +166,14 @@ def _reference_start(shape: tuple[str, ...], descending: bool) -> ColumnElement[
     spread evenly, walked uq_action_reference from the first reference of all (442,000 entries
     before Kent's first at 1M: 0.6 s). Other report filters spread over that order, where a
     walk from its start meets them early, cheaper than a seek for each of their many reports.
-    A bound every action matched meets, so the page is the same."""
-    if "force" not in shape:
-        return None
-    theirs = ACTION.alias("report_action")
+    A bound every action matched meets, so the page is the same.
+
+    Today's actions give the bound on a past day too (read as a plain table, which the rewrite
+    to that day's states (app.services.as_of) leaves alone): an action is never deleted nor
+    moved to another report, and its reference never changes, so the actions of a past day
+    are some of today's, and today's first reference is at or before theirs. The states of
+    that day would give the same page for tens of milliseconds more."""
+    theirs = _TODAYS_REFERENCES
     edge = func.max if descending else func.min
     reports_edge = (
         select(edge(theirs.c.reference)).where(theirs.c.report_id == R.id).scalar_subquery()
@@ -335,7 +354,8 @@ def page_statement(
     if after:
         start: ColumnElement[bool] | None = _after(sort, key)
     else:
-        start = _reference_start(shape, sort.descending) if sort.field == "reference" else None
+        at_reference = starts_at_reference(shape, sort)
+        start = _reference_start(shape, sort.descending) if at_reference else None
     return paged(
         where=filter_conditions(shape),
         order=order,

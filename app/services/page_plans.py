@@ -101,7 +101,7 @@ def past_overdue_plan(db: Reader, shape: tuple[str, ...], params: dict[str, Any]
     when an owner, a report or report filters that match few reports leave few states."""
     if _FEW_STATES.intersection(shape):
         return Plan.STATES
-    dialect = _dialect(db)
+    dialect = dialect_of(db)
     if report_conditions(shape) and dialect in _FEW_REPORTS:
         return Plan.STATES if _few_reports(db, dialect, shape, params) else Plan.STATES_BY_DUE
     return Plan.STATES_BY_DUE
@@ -111,7 +111,7 @@ def plan_for(
     db: Reader, shape: tuple[str, ...], params: dict[str, Any], *, by_id: bool = False
 ) -> Plan:
     """How a page of this shape is best read (see Plan); `by_id`: the page is in id order."""
-    dialect = _dialect(db)
+    dialect = dialect_of(db)
     if dialect == "sqlite" and _POINTED.intersection(shape):
         return Plan.SEARCH if by_id and _walk_search(db, shape, params) else Plan.SEEK
     if not report_conditions(shape):
@@ -168,7 +168,8 @@ def _report_share_statement(shape: tuple[str, ...]) -> Select[tuple[int, int]]:
     )
 
 
-def _dialect(db: Reader) -> str:
+def dialect_of(db: Reader) -> str:
+    """The name of the database `db` reads (`sqlite`, `postgresql`)."""
     bind = db.get_bind() if isinstance(db, Session) else db
     return bind.dialect.name
 
