@@ -233,11 +233,12 @@ def _spanning_selected(
     where: Sequence[ColumnElement[bool]],
     params: Mapping[str, Any] | None,
 ) -> tuple[int, dict[tuple[int, int], int]]:
-    """`spanning_now` for the actions the filters select: counted, the tallies being per
-    status alone. As without filters, those due from the earlier of the first end and the
-    oldest bucket's bound are placed one by one, those due before it (overdue at every end,
-    in the oldest bucket) counted; each a range of ix_action_status_due_date, which holds
-    every column the kept groups' filters read."""
+    """`spanning_now` for the actions the filters select: counted, the tallies being kept per
+    key of one dimension, not per pair (a RAG with the owner's absence). As without filters,
+    those due from the earlier of the first end and the oldest bucket's bound are placed one
+    by one, those due before it (overdue at every end, in the oldest bucket) counted; each a
+    range of ix_action_status_due_date, which holds every column the kept groups' filters
+    read."""
     n_open = db.scalar(select(func.count()).where(A.status.in_(_OPEN), *where), params)
     since = min(ends[0], days_late[2])
     late_from, bucket = _late_now(ends), _bucket(A.due_date, days_late)
