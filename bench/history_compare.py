@@ -85,7 +85,9 @@ def main() -> None:
         ActionFilters(statuses=("open",)),
         ActionFilters(programme="PEEL"),
         ActionFilters(rags=("red",)),
+        ActionFilters(rags=("green", "amber")),
         ActionFilters(unassigned=True),
+        ActionFilters(statuses=("blocked",), unassigned=False),
         ActionFilters(statuses=("open", "in_progress"), programme="peel", unassigned=False),
     ]
     for interval, start, end in ranges:

@@ -50,6 +50,8 @@ FILTERS = {
     "open_in_progress": "status=open&status=in_progress",
     "peel": "programme=PEEL",
     "red": "rag=red",
+    "green_amber": "rag=green&rag=amber",
+    "assigned": "unassigned=false",
     "unassigned": "unassigned=true",
     "open_peel": "status=open&programme=PEEL",
     "red_unassigned": "rag=red&unassigned=true",

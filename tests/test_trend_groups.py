@@ -35,6 +35,7 @@ _FILTERS = (
     "status=pending_sign_off",
     "rag=red",
     "rag=amber&rag=green",
+    "status=open&status=in_progress&rag=red&rag=amber",
     "unassigned=true",
     "unassigned=false",
     "programme=PEEL",
@@ -44,6 +45,7 @@ _FILTERS = (
     "rag=red&unassigned=false",
     "status=in_progress&rag=red&programme=peel&unassigned=false",
     "status=blocked&unassigned=true",
+    "status=in_progress&status=blocked&unassigned=false",
 )
 _RANGES = (
     ("month", date(2025, 6, 1), None),
@@ -246,37 +248,88 @@ def test_kept_groups_are_what_the_trend_reads(
     assert json_at(client, url.replace("in_progress", "open")) == other
 
 
-def test_a_programmes_actions_today_are_its_reports_tallies(
-    client: Any, grouped: MovingClock, monkeypatch: pytest.MonkeyPatch, session: Any
+# Per dimension of the tallies: which actions a write moves (open to blocked, so one more
+# open action of the key's tally is blocked), the shapes whose today's actions are that key's
+# tallies (with blocked among their statuses, or none) and shapes beside them whose answers
+# must not move (another key; the statuses without blocked).
+_TALLIED = {
+    "programme": (
+        "report",
+        "programme=peel",
+        ("programme=PEEL", "status=open&status=blocked&programme=peel"),
+        ("programme=JTAI", "status=open&programme=PEEL"),
+    ),
+    "rag": (
+        "rag",
+        "rag=amber",
+        ("rag=amber", "rag=green&rag=amber", "status=blocked&status=in_progress&rag=amber"),
+        ("rag=red", "rag=green", "status=open&rag=amber"),
+    ),
+    "unassigned": (
+        "owner",
+        "unassigned=true",
+        ("unassigned=true", "status=open&status=blocked&unassigned=true"),
+        ("unassigned=false", "status=open&unassigned=true"),
+    ),
+    "assigned": (
+        "owner",
+        "unassigned=false",
+        ("unassigned=false", "status=blocked&unassigned=false"),
+        ("unassigned=true", "status=in_progress&unassigned=false"),
+    ),
+}
+
+
+@pytest.mark.parametrize("tallied", list(_TALLIED))
+def test_todays_actions_of_whole_keys_are_their_tallies(
+    client: Any,
+    grouped: MovingClock,
+    monkeypatch: pytest.MonkeyPatch,
+    session: Any,
+    tallied: str,
 ) -> None:
-    """Today's actions of a programme (with statuses or not) are the tallies of its reports
-    summed, folded and pending alike: the same as every state placed after a fold and a write
-    since, and changing one report's tally changes its programme's answer only."""
+    """Today's actions of a programme, RAGs or the owner's absence or presence (with statuses
+    or not) are the tallies of the keys they select summed (its reports', theirs, no owner's,
+    every owner's), folded and pending alike: the same as every state placed after a fold and
+    a write since; and one more blocked action in one key's folded tally is one more open
+    action at the last end of the shapes that count that key, and moves no other answer."""
+    dim, among, counted, beside = _TALLIED[tallied]
     tallies.compact(session.connection())
     session.commit()
-    peel = json_at(client, "/api/v1/actions?programme=peel&status=open&limit=1")["items"][0]
-    _ok(move(client, peel["id"], "blocked", "Waiting"))  # pending, beside the folded
-    shapes = ("programme=PEEL", "status=open&status=blocked&programme=peel", "programme=JTAI")
-    urls = [url for filters in shapes for url in _urls(filters) if "&to=" not in url]
+    action = json_at(client, f"/api/v1/actions?{among}&status=open&limit=1")["items"][0]
+    _ok(move(client, action["id"], "blocked", "Waiting"))  # pending, beside the folded
+    urls = {
+        url: filters in counted
+        for filters in (*counted, *beside)
+        for url in _urls(filters)
+        if "&to=" not in url
+    }
     before = {}
     for url in urls:
         before[url], from_kept = kept_used(client, monkeypatch, url)
         assert from_kept, url
         assert before[url] == _each_state_placed(client, monkeypatch, url), url
+    key = {
+        "report": str(action["report_id"]),
+        "rag": action["rag"],
+        "owner": "" if action["owner_id"] is None else str(action["owner_id"]),
+    }[dim]
     T = tallies.TALLY.c
-    session.execute(
+    changed = session.execute(
         update(tallies.TALLY)
-        .where(T.dim == "report", T.key == str(peel["report_id"]))
+        .where(T.dim == dim, T.has_key == (key != ""), T.key == key)
         .values(n_blocked=T.n_blocked + 1)
     )
+    assert changed.rowcount == 1
     session.commit()
-    for url in urls:
+    for url, counts in urls.items():
         after = json_at(client, url)
-        if "JTAI" in url:
-            assert after == before[url], url
-        else:
+        if counts:
             assert after["items"][-1]["open"] == before[url]["items"][-1]["open"] + 1, url
             assert after["items"][:-1] == before[url]["items"][:-1], url
+            assert after["ageing"] == before[url]["ageing"], url
+        else:
+            assert after == before[url], url
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ through the triggers) and of the comparison of models with the database.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from operator import add
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -27,10 +27,13 @@ from sqlalchemy import (
     Select,
     String,
     Table,
+    and_,
     case,
     cast,
+    false,
     func,
     literal,
+    or_,
     select,
     text,
     true,
@@ -203,21 +206,49 @@ def read(db: Reader, dim: str) -> dict[Any, Group]:
     return found
 
 
+class Keys(NamedTuple):
+    """Which keys of a dimension `summed` adds up (see there)."""
+
+    dim: str
+    keys: Select[Any] | Sequence[str] | None
+    keyless: bool = False
+
+
 def summed(
     db: Reader,
     dim: str,
-    keys: Select[Any],
+    keys: Select[Any] | Sequence[str] | None,
     params: Mapping[str, Any] | None = None,
+    *,
+    keyless: bool = False,
 ) -> Group:
-    """The figures of the keys of `dim` that `keys` (one column, the key as the action holds
-    it: an int for owner and report) selects, added up: folded and pending, in one statement.
-    For some keys of many (a programme's reports), where `read` would fetch every key's."""
-    column = keys.selected_columns[0]
-    as_text = cast(column, String) if dim in _INTEGER_KEYS else column
+    """The figures of the keys of `dim` that `keys` selects, added up: folded and pending, in
+    one statement. `keys`: a statement of one column, the key as the action holds it (an int
+    for owner and report); or the keys themselves as text (a RAG's); or None, every key of the
+    dimension. With `keyless`, the actions without a key (a nullable dimension's: no owner, no
+    RAG) too; so `keys` () and `keyless` are the actions without one alone. For some keys of
+    many (a programme's reports, the owners), where `read` would fetch every key's."""
+    key_column = _KEY_COLUMN[dim]
+    stored_keys: list[ColumnElement[bool]] = []
+    pending_keys: list[ColumnElement[bool]] = []
+    if keys is None:
+        stored_keys.append(_T.has_key == true())
+        pending_keys.append(key_column.is_not(None))
+    elif isinstance(keys, Select):
+        column = keys.selected_columns[0]
+        as_text = cast(column, String) if dim in _INTEGER_KEYS else column
+        stored_keys.append(and_(_T.has_key == true(), _T.key.in_(keys.with_only_columns(as_text))))
+        pending_keys.append(key_column.in_(keys))
+    elif keys:
+        stored_keys.append(and_(_T.has_key == true(), _T.key.in_(list(keys))))
+        pending_keys.append(key_column.in_(list(keys)))
+    if keyless:
+        stored_keys.append(_T.has_key == false())
+        pending_keys.append(key_column.is_(None))
     stored = select(*(func.sum(_T[name]) for name in _FIGURES)).where(
-        _T.dim == dim, _T.has_key == true(), _T.key.in_(keys.with_only_columns(as_text))
+        _T.dim == dim, or_(false(), *stored_keys)
     )
-    pending = select(*_figure_sums(DELTA)).where(_KEY_COLUMN[dim].in_(keys))
+    pending = select(*_figure_sums(DELTA)).where(or_(false(), *pending_keys))
     totals = [0] * len(_FIGURES)
     for row in db.execute(union_all(stored, pending), params):
         totals = [total + int(value or 0) for total, value in zip(totals, row, strict=True)]

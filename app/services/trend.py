@@ -9,7 +9,9 @@ counting towards the period ends it spans, as the state at the end of that day (
   today (and the days ended since the worker's last count) by the delta of those days alone;
   with filters only of the status, RAG, assigned or not and programme, the same from the sums
   of the groups of each day they select (app.services.day_groups), the delta of the last days
-  counting the actions and states they select;
+  reading today's actions from the tallies where the filters select whole keys of one of
+  their dimensions (the statuses; a programme, RAGs or assigned or not, and statuses),
+  counting them otherwise, and the states changed that the filters select;
 - without filters otherwise (a day not kept yet, a range ending after today), today's actions
   counted as if each had held throughout the range and corrected by the states that changed
   since it began (app.services.trend_delta);
@@ -40,7 +42,7 @@ from app.db import Reader
 from app.errors import InvalidInput
 from app.schemas.filters import ActionFilters
 from app.schemas.trend import TrendInterval, TrendOut
-from app.services import day_figures, day_groups, trend_delta, trend_kept
+from app.services import day_figures, day_groups, tallies, trend_delta, trend_kept
 from app.services.action_filters import R, filter_conditions, filter_values, report_conditions
 from app.services.as_of import on_states
 from app.services.page_plans import unindexed
@@ -178,13 +180,15 @@ def by_changes(
         for name in shape
         for condition in filter_conditions((name,))
     ]
-    # The statuses alone: today's actions from the tallies per status; a programme (and
-    # statuses): from the tallies per report, summed over its reports.
-    tallied = set(shape) <= {"statuses", "programme"}
+    # The statuses alone: today's actions from the tallies per status; a programme, RAGs or
+    # the owner's absence or presence (and statuses): from the tallies of the keys it selects.
+    others = tuple(name for name in shape if name != "statuses")
+    tallied = _tallied(others, params)
     statuses = (
-        params["statuses"] if params is not None and tallied and "statuses" in shape else None
+        params["statuses"]
+        if params is not None and "statuses" in shape and (tallied is not None or not others)
+        else None
     )
-    reports = report_conditions(shape) if tallied else []
     trend_delta.add_changed(
         db=db,
         figures=figures,
@@ -194,14 +198,31 @@ def by_changes(
         late_from=_late_from(ends, position),
         flags=trend_delta.state_flags(),
         selected=(
-            [] if statuses is not None and not reports else today,
+            [] if statuses is not None and tallied is None else today,
             _on_changed_states(shape),
         ),
         params=params,
         statuses=statuses,
-        reports=reports,
+        tallied=tallied,
     )
     return figures
+
+
+def _tallied(others: tuple[str, ...], params: dict[str, Any] | None) -> tallies.Keys | None:
+    """The keys of one dimension of the tallies that the filters other than the statuses
+    select, when they are one filter that selects whole keys: a programme its reports, RAGs
+    theirs, the owner's absence the actions without one, its presence every owner's. None for
+    two together (no tally is kept per pair of keys) or none."""
+    if len(others) != 1 or params is None:
+        return None
+    name = others[0]
+    if name == "programme":
+        return tallies.Keys("report", select(R.id).where(*report_conditions(others)))
+    if name == "rags":
+        return tallies.Keys("rag", list(params["rags"]))
+    if name in ("unassigned", "assigned"):
+        return tallies.Keys("owner", () if name == "unassigned" else None, name == "unassigned")
+    return None
 
 
 def _on_changed_states(shape: tuple[str, ...]) -> list[ColumnElement[bool]]:

@@ -39,7 +39,7 @@ from app.db import Reader
 from app.enums import ActionStatus
 from app.models.state import STILL_VALID
 from app.services import tallies
-from app.services.action_filters import A, R
+from app.services.action_filters import A
 from app.services.overdue_rule import ACTIVE_STATUSES, WITHDRAWN
 from app.services.states import STATE
 
@@ -161,23 +161,24 @@ def spanning_now(
     where: Sequence[ColumnElement[bool]] = (),
     params: Mapping[str, Any] | None = None,
     statuses: Collection[str] | None = None,
-    reports: Sequence[ColumnElement[bool]] = (),
+    tallied: tallies.Keys | None = None,
 ) -> tuple[int, dict[tuple[int, int], int]]:
     """How many of today's actions are open; and of the active ones held to a due date before
     the last of `ends`, how many per (first period end overdue at, 1-based; ageing bucket by
     `days_late`, the bounds of 30, 90 and 180 days). Of those of `statuses` only, if given
     (from the tallies too); with other filters (`where`, on the action table, run with
-    `params`), those they select; when those are of `statuses` and of the report alone
-    (`reports`, conditions on the report table), the counts from the tallies of the reports."""
-    if reports:
-        return _spanning_reports(
+    `params`), those they select; when those select whole keys of one dimension of the
+    tallies (`tallied`: a programme's reports, RAGs, the owner's absence or presence), of
+    `statuses` if given, the counts from the tallies of those keys."""
+    if tallied is not None:
+        return _spanning_tallied(
             db=db,
             ends=ends,
             days_late=days_late,
             where=where,
             params=params,
             statuses=statuses,
-            reports=reports,
+            tallied=tallied,
         )
     if where:
         return _spanning_selected(db=db, ends=ends, days_late=days_late, where=where, params=params)
@@ -232,11 +233,12 @@ def _spanning_selected(
     where: Sequence[ColumnElement[bool]],
     params: Mapping[str, Any] | None,
 ) -> tuple[int, dict[tuple[int, int], int]]:
-    """`spanning_now` for the actions the filters select: counted, the tallies being per
-    status alone. As without filters, those due from the earlier of the first end and the
-    oldest bucket's bound are placed one by one, those due before it (overdue at every end,
-    in the oldest bucket) counted; each a range of ix_action_status_due_date, which holds
-    every column the kept groups' filters read."""
+    """`spanning_now` for the actions the filters select: counted, the tallies being kept per
+    key of one dimension, not per pair (a RAG with the owner's absence). As without filters,
+    those due from the earlier of the first end and the oldest bucket's bound are placed one
+    by one, those due before it (overdue at every end, in the oldest bucket) counted; each a
+    range of ix_action_status_due_date, which holds every column the kept groups' filters
+    read."""
     n_open = db.scalar(select(func.count()).where(A.status.in_(_OPEN), *where), params)
     since = min(ends[0], days_late[2])
     late_from, bucket = _late_now(ends), _bucket(A.due_date, days_late)
@@ -258,7 +260,7 @@ def _spanning_selected(
     return int(n_open or 0), late
 
 
-def _spanning_reports(
+def _spanning_tallied(
     *,
     db: Reader,
     ends: list[date],
@@ -266,15 +268,16 @@ def _spanning_reports(
     where: Sequence[ColumnElement[bool]],
     params: Mapping[str, Any] | None,
     statuses: Collection[str] | None,
-    reports: Sequence[ColumnElement[bool]],
+    tallied: tallies.Keys,
 ) -> tuple[int, dict[tuple[int, int], int]]:
-    """`spanning_now` for the actions of some reports (a programme's), of `statuses` if given:
-    how many are open and dated from the tallies per report summed over those reports, rather
-    than counted (a programme has a fifth of the actions); the active ones due from the
-    earlier of the first end and the oldest bucket's bound placed one by one (`where`: the
-    filters on the action table), and those due before it the dated less the rest."""
+    """`spanning_now` for the actions of some keys of one dimension (a programme's reports,
+    RAGs, no owner or an owner), of `statuses` if given: how many are open and dated from the
+    tallies of those keys summed, rather than counted (hundreds of thousands of actions for
+    two RAGs); the active ones due from the earlier of the first end and the oldest bucket's
+    bound placed one by one (`where`: the filters on the action table), and those due before
+    it the dated less the rest."""
     wanted = frozenset(_STATUSES if statuses is None else statuses)
-    group = tallies.summed(db, "report", select(R.id).where(*reports), params)
+    group = tallies.summed(db, tallied.dim, tallied.keys, params, keyless=tallied.keyless)
     n_open = sum(group.counts[status] for status in _OPEN if status in wanted)
     dated = sum(group.dated[status] for status in _ACTIVE if status in wanted)
     since = min(ends[0], days_late[2])
@@ -309,15 +312,15 @@ def add_changed(
     selected: tuple[Sequence[ColumnElement[bool]], Sequence[ColumnElement[bool]]] = ((), ()),
     params: Mapping[str, Any] | None = None,
     statuses: Collection[str] | None = None,
-    reports: Sequence[ColumnElement[bool]] = (),
+    tallied: tallies.Keys | None = None,
 ) -> None:
     """The trend's figures into `figures`: today's actions as if held throughout, corrected by
     the states that changed since `bounds[0]` (see the module). `late_from` and `flags` are
     the trend's, over the states table; `selected`, the filters (none: every action) on the
     action table and on the states table, run with `params`; `statuses`, the statuses
     selected when they are the only filter (the actions' then read from the tallies), or with
-    `reports`, conditions on the report table (a programme) that are the only other filter
-    (the actions' then from the tallies of those reports)."""
+    `tallied`, the keys of one dimension of the tallies that the only other filter selects
+    (the actions' then from the tallies of those keys)."""
     n = len(ends)
     on_actions, where = selected
     figures.add_spanning(
@@ -328,7 +331,7 @@ def add_changed(
             where=on_actions,
             params=params,
             statuses=statuses,
-            reports=reports,
+            tallied=tallied,
         )
     )
     still = bindparam("still_valid", STILL_VALID, type_=S.valid_to.type)
