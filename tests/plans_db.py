@@ -61,6 +61,8 @@ action_state ix_action_state_due_date 3317168 555 3 2 2 1 1
 action_state ix_action_state_owner_id 2151400 5379 3
 action_state ix_action_state_owner_due 2151400 5379 5 2
 action_state ix_action_state_report 3317149 107 2 1 1 1 1 1 1 1
+action_state ix_action_state_due_sort 3317168 555 2
+action_state ix_action_state_priority_rank 3317149 829288 4
 """
 
 

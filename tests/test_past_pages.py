@@ -1,7 +1,8 @@
 """A past day's list filtered by an owner or a report, by id and by days overdue: read from the
-states alone through the index that starts with the owner or the report (Plan.STATES), the
-same pages, cursors included, as the plan of before (every action joined to its state), and
-the actions a recount of the scripted changes gives, in the order of the sort."""
+states alone through the index that starts with the owner or the report (Plan.STATES); and by
+due date or priority, the states walked in the sort's order (Plan.STATES_IN_ORDER): the same
+pages, cursors included, as the plan of before (every action joined to its state), and the
+actions a recount of the scripted changes gives, in the order of the sort."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import pytest
 
 from app import clock
 from app.db import SessionLocal
+from app.enums import Priority
+from app.models.action import FAR_FUTURE
 from app.principal import system
 from app.services import page_plans, page_rows
 from app.services.overdue_rule import days_overdue
@@ -44,6 +47,7 @@ class History:
     owners: tuple[int, int]
     reports: tuple[int, int]
     days: dict[date, dict[int, Held]]  # each day's end: every action as it stood
+    ranks: dict[int, int]  # each action's priority rank, which the script leaves as imported
 
 
 def _at(day: date, hour: int) -> datetime:
@@ -92,19 +96,44 @@ def history(client: Any, seed_text: str, monkeypatch: pytest.MonkeyPatch) -> His
             held[action_id] = state
         days[day] = dict(held)
     now["moment"] = _at(TODAY, 12)
-    return History(owners=owners, reports=(reports[0], reports[1]), days=days)
+    ranks = {item["id"]: Priority(item["priority"]).rank for item in items}
+    return History(owners=owners, reports=(reports[0], reports[1]), days=days, ranks=ranks)
 
 
-def _pages(client: Any, query: str) -> list[dict[str, Any]]:
-    """Every page of `query`, two actions a page, through the cursor."""
+def _pages(client: Any, query: str, limit: int = 2) -> list[dict[str, Any]]:
+    """Every page of `query`, `limit` actions a page, through the cursor."""
     pages = []
-    url = f"/api/v1/actions?limit=2&{query}"
+    url = f"/api/v1/actions?limit={limit}&{query}"
     while True:
         page = _ok(client.get(url))
         pages.append(page)
         if page["next_cursor"] is None:
             return pages
-        url = f"/api/v1/actions?limit=2&{query}&cursor={page['next_cursor']}"
+        url = f"/api/v1/actions?limit={limit}&{query}&cursor={page['next_cursor']}"
+
+
+class PlanSpy:
+    """Pages read with the plans `past_plan` chooses (which it records), or with today's."""
+
+    def __init__(self, client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.client, self.monkeypatch = client, monkeypatch
+        self.chosen: list[page_plans.Plan] = []
+
+    def _spied(self, *args: Any, **kwargs: Any) -> page_plans.Plan:
+        self.chosen.append(page_plans.past_plan(*args, **kwargs))
+        return self.chosen[-1]
+
+    @staticmethod
+    def _before(db: Any, shape: Any, params: Any, *, sort_field: str) -> page_plans.Plan:
+        return page_plans.plan_for(db, shape, params, by_id=sort_field == "id")
+
+    def now_and_before(self, query: str, limit: int = 2) -> tuple[list[Any], list[Any]]:
+        pages = []
+        for plan in (self._spied, self._before):
+            with self.monkeypatch.context() as patched:
+                patched.setattr(page_rows, "past_plan", plan)
+                pages.append(_pages(self.client, query, limit))
+        return pages[0], pages[1]
 
 
 def _recount(history: History, day: date, query: dict[str, Any], sort: str) -> list[int]:
@@ -143,31 +172,48 @@ def _queries(history: History) -> list[tuple[str, dict[str, Any]]]:
 def test_a_past_days_owner_and_report_pages_are_those_of_before_and_the_recount(
     client: Any, history: History, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    chosen: list[page_plans.Plan] = []
-    past_plan = page_plans.past_plan
-
-    def spied(*args: Any, **kwargs: Any) -> page_plans.Plan:
-        chosen.append(past_plan(*args, **kwargs))
-        return chosen[-1]
-
-    def before(db: Any, shape: Any, params: Any, *, by_id: bool = False) -> page_plans.Plan:
-        return page_plans.plan_for(db, shape, params, by_id=by_id)
-
+    spy = PlanSpy(client, monkeypatch)
     longest: dict[str, int] = {}
     for day in sorted(history.days)[1:]:
         for query, wanted in _queries(history):
             for sort in ("id", "-id", "-days_overdue", "days_overdue"):
                 url = f"as_of={day}&{query}&sort={sort}"
-                with monkeypatch.context() as patched:
-                    patched.setattr(page_rows, "past_plan", spied)
-                    now = _pages(client, url)
-                with monkeypatch.context() as patched:
-                    patched.setattr(page_rows, "past_plan", before)
-                    then = _pages(client, url)
+                now, then = spy.now_and_before(url)
                 assert now == then, url
                 ids = [item["id"] for page in now for item in page["items"]]
                 assert ids == _recount(history, day, wanted, sort), url
                 longest[query] = max(longest.get(query, 0), len(now))
-    assert page_plans.Plan.STATES in chosen
+    assert page_plans.Plan.STATES in spy.chosen
     # Every filter had several pages to follow on some day.
     assert min(longest.values()) > 1, longest
+
+
+def _recount_sorted(history: History, day: date, statuses: tuple[str, ...], sort: str) -> list[int]:
+    """The ids of the actions of `statuses` (all when empty) on `day`, in the order of the
+    due-date or the priority sort (undated last, ties by id), from the script."""
+    held = history.days[max(d for d in history.days if d <= day)]
+
+    def key(action_id: int) -> tuple[Any, int]:
+        if sort.removeprefix("-") == "due_date":
+            return held[action_id].due_date or FAR_FUTURE, action_id
+        return history.ranks[action_id], action_id
+
+    found = [i for i, h in held.items() if not statuses or h.status in statuses]
+    return sorted(found, key=key, reverse=sort.startswith("-"))
+
+
+@pytest.mark.parametrize("sort", ["due_date", "-due_date", "priority", "-priority"])
+def test_a_past_days_pages_by_due_date_and_priority_are_those_of_before_and_the_recount(
+    client: Any, history: History, monkeypatch: pytest.MonkeyPatch, sort: str
+) -> None:
+    spy = PlanSpy(client, monkeypatch)
+    for day in sorted(history.days)[1:]:
+        for statuses in ((), ("open", "in_progress")):
+            query = "".join(f"&status={status}" for status in statuses)
+            url = f"as_of={day}{query}&sort={sort}"
+            now, then = spy.now_and_before(url, limit=5)
+            assert now == then, url
+            ids = [item["id"] for page in now for item in page["items"]]
+            assert ids == _recount_sorted(history, day, statuses, sort), url
+            assert len(now) > 1, url
+    assert set(spy.chosen) == {page_plans.Plan.STATES_IN_ORDER}

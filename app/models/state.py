@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import ForeignKey, Index, SmallInteger, String, text
+from sqlalchemy import ForeignKey, Index, SmallInteger, String, func, literal_column, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.models.action import FAR_FUTURE
 from app.models.base import Base
 
 # The end of a state that still holds: the current one. A moment rather than NULL, so that
@@ -94,6 +95,16 @@ class ActionState(Base):
         # owner reads its own states alone, as does a past day's page of one report
         # (migration 0027).
         Index("ix_action_state_report", "report_id", *_PLACED, "owner_id"),
+        # The states in the order of the due-date sort (its key, undated last) and of the
+        # priority sort: a past day's page by either walks them from its cursor, keeping those
+        # that held, to the page's end (migration 0032). Narrow: each state kept is read from
+        # the table.
+        Index(
+            "ix_action_state_due_sort",
+            func.coalesce(text("due_date"), literal_column(f"'{FAR_FUTURE.isoformat()}'")),
+            "action_id",
+        ),
+        Index("ix_action_state_priority_rank", "priority_rank", "action_id"),
         # PostgreSQL only: SQLite's planner skip-scans it for a past day's stats by owner.
         Index("ix_action_state_owner", "owner_id", *_PLACED, "report_id").ddl_if(
             dialect="postgresql"

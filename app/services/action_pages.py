@@ -195,10 +195,9 @@ def paged(
     """A page in two steps: the ids in order from the action table alone (a narrow sort when
     there is one to do), then their columns and joins for those ids only. `order` is
     (expression, descending) pairs, `key` the sort key shown in cursors."""
-    if plan in (Plan.STATES, Plan.STATES_BY_DUE):
-        walked = plan is Plan.STATES_BY_DUE
+    if plan in (Plan.STATES, Plan.STATES_BY_DUE, Plan.STATES_IN_ORDER):
         return _paged_from_states(
-            where=where, order=order, after=after, key=key, columns=columns, walked=walked
+            where=where, order=order, after=after, key=key, columns=columns, plan=plan
         )
     ordering = [expression.label(f"order_{i}") for i, (expression, _) in enumerate(order)]
     ids = select(A.id.label("page_id"), *ordering).select_from(source)
@@ -224,16 +223,23 @@ def _paged_from_states(
     after: ColumnElement[bool] | None,
     key: ColumnElement[Any] | None,
     columns: Columns,
-    walked: bool,
+    plan: Plan,
 ) -> Select[*tuple[Any, ...]]:
-    """Plan.STATES and STATES_BY_DUE: the ids step over the states that held at the day's end
-    (conditions and keys on the state's own columns); the columns step is rewritten by
-    `at_day` as any page. `walked` (STATES_BY_DUE): SQLite is not to look the report filters
-    up in ix_action_state_report (it would collect a programme's states and sort them, rather
-    than walk the due dates to the page's end: 9 against 215 ms of CPU for PEEL at 1M)."""
+    """Plan.STATES, STATES_BY_DUE and STATES_IN_ORDER: the ids step over the states that held
+    at the day's end (conditions and keys on the state's own columns); the columns step is
+    rewritten by `at_day` as any page. Walked in the sort's order (STATES_BY_DUE,
+    STATES_IN_ORDER), SQLite is not to look the report filters up in ix_action_state_report
+    (it would collect a programme's states and sort them, rather than walk the due dates to
+    the page's end: 9 against 215 ms of CPU for PEEL at 1M); in STATES_IN_ORDER, nor the
+    moments in ix_action_state_held (every state that held, collected and sorted), as only
+    the sort's index is to be read."""
+    walked = plan in (Plan.STATES_BY_DUE, Plan.STATES_IN_ORDER)
     on_state = [on_states(expression) for expression, _ in order]
     ordering = [expression.label(f"order_{i}") for i, expression in enumerate(on_state)]
-    ids = select(STATE.c.action_id.label("page_id"), *ordering).where(holding(STATE))
+    held = holding(STATE)
+    if plan is Plan.STATES_IN_ORDER:
+        held = unindexed(held)
+    ids = select(STATE.c.action_id.label("page_id"), *ordering).where(held)
     if key is not None:
         ids = ids.add_columns(on_states(key).label("sort_key"))
     conditions = [on_states(condition) for condition in where]
@@ -353,6 +359,11 @@ def page_statement(
     )
     if after:
         start: ColumnElement[bool] | None = _after(sort, key)
+        if plan is Plan.STATES_IN_ORDER and sort.field == "due_date" and key is not None:
+            # SQLite seeks an index on an expression by a bound on the expression alone, not
+            # by the pair of the key and the id (as it seeks ix_action_state_priority_rank).
+            last_key = bindparam("after_key", type_=key.type)
+            start = and_(key <= last_key if sort.descending else key >= last_key, start)
     else:
         at_reference = starts_at_reference(shape, sort)
         start = _reference_start(shape, sort.descending) if at_reference else None

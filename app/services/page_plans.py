@@ -67,6 +67,10 @@ class Plan(StrEnum):
     # A past day's overdue actions by days overdue: the states walked in due-date order through
     # ix_action_state_due_date from the earliest (latest) due date, stopping at the page's end.
     STATES_BY_DUE = "states_by_due"
+    # A past day by due date or priority: the states walked in the sort's order through
+    # ix_action_state_due_sort or ix_action_state_priority_rank from the page's position,
+    # keeping those that held, stopping at the page's end.
+    STATES_IN_ORDER = "states_in_order"
 
 
 # Shapes with one of these filters select few enough actions that finding them through an index
@@ -84,15 +88,31 @@ _FEW_REPORTS = {"sqlite": 0.02, "postgresql": 0.005}
 _FEW_STATES = frozenset({"owner_id", "report_id"})
 
 
+# On a past day, sorts whose key the states hold in order in an index of their own (0032).
+_STATES_SORTED = frozenset({"due_date", "priority"})
+
+
 def past_plan(
-    db: Reader, shape: tuple[str, ...], params: dict[str, Any], *, by_id: bool = False
+    db: Reader, shape: tuple[str, ...], params: dict[str, Any], *, sort_field: str
 ) -> Plan:
-    """How a page of a past day is best read, in id order or by a sort the action's row keeps:
-    an owner's or a report's states that held, from the states alone through the index that
-    starts with the owner or the report (0024, 0027), rather than every action in id
-    order joined to its state to find the few the owner held then; else as today's page."""
+    """How a page of a past day is best read, in the order of `sort_field`: an owner's or a
+    report's states that held by id, from the states alone through the index that starts with
+    the owner or the report (0024, 0027), rather than every action in id order joined to its
+    state to find the few the owner held then; by due date or priority, the states walked in
+    that order (0032), unless the filters leave few states or look their actions up (a search);
+    else as today's page."""
+    by_id = sort_field == "id"
     if by_id and _FEW_STATES.intersection(shape):
         return Plan.STATES
+    if sort_field in _STATES_SORTED and not _POINTED.intersection(shape):
+        dialect = dialect_of(db)
+        few = (
+            report_conditions(shape)
+            and dialect in _FEW_REPORTS
+            and _few_reports(db, dialect, shape, params)
+        )
+        if not few:
+            return Plan.STATES_IN_ORDER
     return plan_for(db, shape, params, by_id=by_id)
 
 

@@ -53,8 +53,10 @@ def fetch_rows(
     params["limit"] = limit + 1
     if after is not None:
         params["after_key"], params["after_id"] = after.key, after.last_id
-    choose = past_plan if is_past(as_of) else plan_for
-    plan = choose(db, shape, params, by_id=sort.field == "id")
+    if is_past(as_of):
+        plan = past_plan(db, shape, params, sort_field=sort.field)
+    else:
+        plan = plan_for(db, shape, params, by_id=sort.field == "id")
     statement = page_statement(shape, sort, after is not None, plan, columns)
     if after is None and is_past(as_of) and starts_at_reference(shape, sort):
         _without_parallel_workers(db)
@@ -169,8 +171,10 @@ def _fetch_by_days_overdue(
             rows.extend(found.all())
         else:
             id_order = ActionSort.ID_DESC if descending else ActionSort.ID
-            choose = past_plan if is_past(as_of) else plan_for
-            plan = choose(db, segment_shape, segment_params, by_id=True)
+            if is_past(as_of):
+                plan = past_plan(db, segment_shape, segment_params, sort_field="id")
+            else:
+                plan = plan_for(db, segment_shape, segment_params, by_id=True)
             statement = at_day(
                 page_statement(segment_shape, id_order, resume, plan, columns), as_of
             )
