@@ -357,8 +357,9 @@ def page_statement(
         if key is None
         else [(key, sort.descending), (A.id, sort.descending)]
     )
+    start: ColumnElement[bool] | None
     if after:
-        start: ColumnElement[bool] | None = _after(sort, key)
+        start = _after(sort, key)
         if plan is Plan.STATES_IN_ORDER and sort.field == "due_date" and key is not None:
             # SQLite seeks an index on an expression by a bound on the expression alone, not
             # by the pair of the key and the id (as it seeks ix_action_state_priority_rank).
