@@ -1,5 +1,5 @@
 """List pages through `afi serve`: page 1 and page 20 (through the cursor) of each query, timed,
-the bodies of all 20 pages kept.
+the bodies of all 20 pages kept (`--pages`: another count, for code too slow to follow 20).
 
     .venv/bin/python -m bench.list_answers --url sqlite:////tmp/copy-1m.db --save /tmp/after \\
         --query 'as_of=2026-10-31&owner_id=7' --query 'as_of=2026-10-31&report_id=12345'
@@ -40,14 +40,12 @@ from bench.scale_client import (
     served,
 )
 
-_PAGES = 20
 
-
-def _pages(client: httpx.Client, base: str, query: str) -> list[tuple[str, bytes]]:
-    """The URL and body of each of the first 20 pages (fewer when the list ends)."""
+def _pages(client: httpx.Client, base: str, query: str, count: int) -> list[tuple[str, bytes]]:
+    """The URL and body of each of the first `count` pages (fewer when the list ends)."""
     pages = []
     url = base + query
-    for _ in range(_PAGES):
+    for _ in range(count):
         answer = client.get(url).raise_for_status()
         pages.append((url, answer.content))
         cursor = orjson.loads(answer.content).get("next_cursor")
@@ -107,14 +105,17 @@ def main() -> None:
     parser.add_argument("--query", action="append", required=True)
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--warmup", type=int, default=0, help="untimed requests before each")
+    parser.add_argument(
+        "--pages", type=int, default=20, help="pages followed, the last timed (fewer: slow code)"
+    )
     args = parser.parse_args()
     args.save.mkdir(parents=True, exist_ok=True)
     print(f"load average at start: {_load()}")
-    print(f"{'query':<62} {'pages':>5}  page 1: p50 / p99 / CPU / DB CPU ms   page 20: the same")
+    print(f"{'query':<62} {'pages':>5}  page 1: p50 / p99 / CPU / DB CPU ms   the last: the same")
     with served(args) as server, httpx.Client(timeout=300) as client:
         base = f"http://127.0.0.1:{server.port}/api/v1/actions?"
         for query in args.query:
-            pages = _pages(client, base, query)
+            pages = _pages(client, base, query, args.pages)
             name = query.replace("&", "_").replace("=", "-")
             (args.save / f"{name}.json").write_bytes(b"\n".join(body for _, body in pages))
             first = _timed(client, server, pages[0][0], args)
