@@ -137,19 +137,43 @@ class PlanSpy:
 
 
 def _recount(history: History, day: date, query: dict[str, Any], sort: str) -> list[int]:
-    """The ids of the actions that match on `day`, in the order of `sort`, from the script."""
+    """The ids of the actions that match on `day`, in the order of `sort` (ties by id), from
+    the script."""
     held = history.days[max(d for d in history.days if d <= day)]
-    found = [
-        (days_overdue(status=h.status, due_date=h.due_date, finding_withdrawn=False, as_of=day), i)
-        for i, h in held.items()
-        if all(
-            (getattr(h, name) in value if name == "status" else getattr(h, name) == value)
-            for name, value in query.items()
-        )
-    ]
-    by_days = "days_overdue" in sort
-    found.sort(key=lambda pair: pair if by_days else pair[1], reverse=sort.startswith("-"))
-    return [action_id for _, action_id in found]
+    field = sort.removeprefix("-")
+
+    def key(action_id: int) -> tuple[Any, ...]:
+        h = held[action_id]
+        if field == "days_overdue":
+            overdue = days_overdue(
+                status=h.status, due_date=h.due_date, finding_withdrawn=False, as_of=day
+            )
+            return overdue, action_id
+        if field == "due_date":
+            return h.due_date or FAR_FUTURE, action_id
+        if field == "priority":
+            return history.ranks[action_id], action_id
+        return (action_id,)
+
+    def matches(action_id: int, name: str, value: Any) -> bool:
+        h = held[action_id]
+        if name == "status":
+            return h.status in value
+        if name == "rank":
+            return history.ranks[action_id] in value
+        if name == "due_before":
+            return h.due_date is not None and h.due_date < value
+        if name == "due_after":
+            return h.due_date is not None and h.due_date > value
+        if name == "overdue":
+            h_due = days_overdue(
+                status=h.status, due_date=h.due_date, finding_withdrawn=False, as_of=day
+            )
+            return h_due > 0
+        return bool(getattr(h, name) == value)
+
+    found = [i for i in held if all(matches(i, name, value) for name, value in query.items())]
+    return sorted(found, key=key, reverse=sort.startswith("-"))
 
 
 def _queries(history: History) -> list[tuple[str, dict[str, Any]]]:
@@ -188,32 +212,31 @@ def test_a_past_days_owner_and_report_pages_are_those_of_before_and_the_recount(
     assert min(longest.values()) > 1, longest
 
 
-def _recount_sorted(history: History, day: date, statuses: tuple[str, ...], sort: str) -> list[int]:
-    """The ids of the actions of `statuses` (all when empty) on `day`, in the order of the
-    due-date or the priority sort (undated last, ties by id), from the script."""
-    held = history.days[max(d for d in history.days if d <= day)]
-
-    def key(action_id: int) -> tuple[Any, int]:
-        if sort.removeprefix("-") == "due_date":
-            return held[action_id].due_date or FAR_FUTURE, action_id
-        return history.ranks[action_id], action_id
-
-    found = [i for i, h in held.items() if not statuses or h.status in statuses]
-    return sorted(found, key=key, reverse=sort.startswith("-"))
-
-
 @pytest.mark.parametrize("sort", ["due_date", "-due_date", "priority", "-priority"])
 def test_a_past_days_pages_by_due_date_and_priority_are_those_of_before_and_the_recount(
     client: Any, history: History, monkeypatch: pytest.MonkeyPatch, sort: str
 ) -> None:
+    # Every action, or those of two statuses: walked in the sort's order; an owner's or a
+    # report's: collected and sorted.
+    queries = [("", {}), ("status=open&status=in_progress", {"status": ("open", "in_progress")})]
+    queries += _queries(history)
+    # Filters that bound the sort's key: the walk starts and ends where their matches do.
+    if sort.endswith("priority"):
+        for priority in Priority:
+            queries.append((f"priority={priority.value}", {"rank": (priority.rank,)}))
+    else:
+        due_before, due_after = FIRST_DAY, FIRST_DAY - timedelta(days=10)
+        queries += [
+            (f"due_before={due_before}", {"due_before": due_before}),
+            (f"due_after={due_after}", {"due_after": due_after}),
+            ("overdue=true", {"overdue": True}),
+        ]
     spy = PlanSpy(client, monkeypatch)
     for day in sorted(history.days)[1:]:
-        for statuses in ((), ("open", "in_progress")):
-            query = "".join(f"&status={status}" for status in statuses)
-            url = f"as_of={day}{query}&sort={sort}"
-            now, then = spy.now_and_before(url, limit=5)
+        for query, wanted in queries:
+            url = f"as_of={day}&{query}&sort={sort}"
+            now, then = spy.now_and_before(url, limit=3)
             assert now == then, url
             ids = [item["id"] for page in now for item in page["items"]]
-            assert ids == _recount_sorted(history, day, statuses, sort), url
-            assert len(now) > 1, url
-    assert set(spy.chosen) == {page_plans.Plan.STATES_IN_ORDER}
+            assert ids == _recount(history, day, wanted, sort), url
+    assert set(spy.chosen) == {page_plans.Plan.STATES_IN_ORDER, page_plans.Plan.STATES}

@@ -313,27 +313,41 @@ def test_a_past_days_page_by_days_overdue_reads_the_states_in_due_date_order(
     assert not any(sorts_what_it_read(lines) for lines in walked), text
 
 
+_WALKED_INDEXES = {
+    "days_overdue": "ix_action_state_due_date (due_date",
+    "due_date": "action_state USING INDEX ix_action_state_due_sort",
+    "priority": "action_state USING INDEX ix_action_state_priority_rank",
+}
+
+
+@pytest.mark.parametrize(
+    "sort",
+    [ActionSort.DAYS_OVERDUE_DESC, ActionSort.DUE_DATE, ActionSort.PRIORITY_DESC],
+    ids=lambda sort: sort.value,
+)
 @pytest.mark.parametrize(
     ("force", "walks"), [("Kent", False), ("Force 1", True)], ids=["one report", "three reports"]
 )
-def test_a_past_days_page_by_days_overdue_collects_when_report_filters_match_few_reports(
-    sqlite_engine: Engine, force: str, walks: bool
+def test_a_past_days_page_in_a_states_order_collects_when_report_filters_match_few_reports(
+    sqlite_engine: Engine, force: str, walks: bool, sort: ActionSort
 ) -> None:
-    # Report filters that leave 1 of 100 reports leave so few states that a walk in due-date
+    # Report filters that leave 1 of 100 reports leave so few states that a walk in the sort's
     # order would read most of the index to fill a page (14 s at 1M against 3 s): they are
     # collected and sorted, as an owner or a report id are; 3 of 100 are not few.
+    overdue = sort.field == "days_overdue"
+
     def page(connection: Connection) -> None:
         action_reads.fetch_batch(
             db=connection,
-            filters=ActionFilters(overdue=True, force=force),
-            sort=ActionSort.DAYS_OVERDUE_DESC,
+            filters=ActionFilters(overdue=True if overdue else None, force=force),
+            sort=sort,
             as_of=PAST,
             after=None,
             limit=50,
         )
 
     text = "\n".join(plan_text(plan) for plan in plans_of(sqlite_engine, page))
-    assert ("ix_action_state_due_date (due_date" in text) is walks, text
+    assert (_WALKED_INDEXES[sort.field] in text) is walks, text
 
 
 _SORT_INDEXES = {
@@ -355,8 +369,9 @@ _SORT_INDEXES = {
         ActionFilters(statuses=("open",)),
         ActionFilters(priorities=("high",)),
         ActionFilters(programme="peel"),
+        ActionFilters(due_before=date(2019, 1, 1)),
     ],
-    ids=["no filter", "status", "priority", "programme"],
+    ids=["no filter", "status", "priority", "programme", "due_before"],
 )
 def test_a_past_days_page_by_due_date_or_priority_walks_the_states_in_that_order(
     sqlite_engine: Engine, filters: ActionFilters, sort: ActionSort, after: bool
@@ -383,6 +398,11 @@ def test_a_past_days_page_by_due_date_or_priority_walks_the_states_in_that_order
     assert walked, text
     assert not any(sorts_what_it_read(lines) for lines in walked), text
     assert "ix_action_state_held" not in text, text
+    # A filter on the sort's key bounds the walk: it starts at the first match.
+    if sort.field == "priority" and filters.priorities and not after:
+        assert "ix_action_state_priority_rank (priority_rank=?)" in text, text
+    if sort.field == "due_date" and filters.due_before and sort.descending:
+        assert re.search(r"ix_action_state_due_sort \((<expr>>\? AND )?<expr><\?\)", text), text
 
 
 _OWN_INDEXES = {
@@ -394,7 +414,14 @@ _OWN_INDEXES = {
 @pytest.mark.parametrize("after", [False, True], ids=["page 1", "after a cursor"])
 @pytest.mark.parametrize(
     "sort",
-    [ActionSort.ID, ActionSort.ID_DESC, ActionSort.DAYS_OVERDUE_DESC, ActionSort.DAYS_OVERDUE],
+    [
+        ActionSort.ID,
+        ActionSort.ID_DESC,
+        ActionSort.DAYS_OVERDUE_DESC,
+        ActionSort.DAYS_OVERDUE,
+        ActionSort.DUE_DATE,
+        ActionSort.PRIORITY_DESC,
+    ],
     ids=lambda sort: sort.value,
 )
 @pytest.mark.parametrize(
@@ -414,8 +441,8 @@ def test_a_past_days_page_of_one_owner_or_report_reads_only_their_states(
     # the owner or the report (migrations 0024, 0027); never every state that held (a range of
     # ix_action_state_held) nor every action walked in id order and joined to its state
     # (150 ms to 2 s at 1M actions). An owner's overdue ones are read in due-date order.
-    key = 3 if sort.field == "days_overdue" else None
-    position = Position(key, 1000) if after else None
+    keys = {"days_overdue": 3, "due_date": date(2019, 6, 1), "priority": 2}
+    position = Position(keys.get(sort.field), 1000) if after else None
 
     def page(connection: Connection) -> None:
         action_reads.fetch_batch(

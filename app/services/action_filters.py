@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, bindparam, exists, func, or_, select
 
+from app.enums import Priority
 from app.models import Action, Finding, Owner, Report, Section
 from app.schemas.filters import ActionFilters
 from app.services.as_of import cutoff_params
@@ -80,6 +81,8 @@ def filter_values(*, filters: ActionFilters, as_of: date) -> FilterValues:
         given("statuses", list(filters.statuses))
     if filters.priorities:
         given("priorities", list(filters.priorities))
+        # The same filter on the rank, which a walk in priority order is bounded by.
+        params["priority_ranks"] = [Priority(priority).rank for priority in filters.priorities]
     if filters.rags:
         given("rags", list(filters.rags))
     if filters.owner_id is not None:

@@ -48,7 +48,7 @@ from app.services.action_filters import (
     report_conditions,
 )
 from app.services.as_of import holding, on_states
-from app.services.overdue_rule import DAYS_OVERDUE
+from app.services.overdue_rule import AS_OF, DAYS_OVERDUE
 from app.services.page_plans import Plan, any_match, unindexed
 from app.services.revisions import REVISION_COUNT
 from app.services.search_index import indexed_id, matching_in_index_order, ranked_matches
@@ -368,11 +368,24 @@ def page_statement(
     else:
         at_reference = starts_at_reference(shape, sort)
         start = _reference_start(shape, sort.descending) if at_reference else None
-    return paged(
-        where=filter_conditions(shape),
-        order=order,
-        after=start,
-        key=key,
-        plan=plan,
-        columns=columns,
-    )
+    where = filter_conditions(shape)
+    if plan is Plan.STATES_IN_ORDER and key is not None:
+        where += _key_bounds(shape, sort.field, key)
+    return paged(where=where, order=order, after=start, key=key, plan=plan, columns=columns)
+
+
+def _key_bounds(shape: tuple[str, ...], field: str, key: ColumnElement[Any]) -> list[Any]:
+    """What the filters imply of the sort's key, as conditions on the key itself: a walk of
+    the states in the key's order (Plan.STATES_IN_ORDER) then starts and ends where the
+    matches do, rather than step over every state before them (`priority=low` by `-priority`
+    would pass the states of every other priority first). Implied: the same rows match."""
+    if field == "priority" and "priorities" in shape:
+        return [key.in_(bindparam("priority_ranks", expanding=True))]
+    if field != "due_date":
+        return []
+    bounds = {
+        "due_before": key < bindparam("due_before", type_=Date()),
+        "due_after": key > bindparam("due_after", type_=Date()),
+        "overdue": key < AS_OF,
+    }
+    return [bound for name, bound in bounds.items() if name in shape]

@@ -95,23 +95,22 @@ _STATES_SORTED = frozenset({"due_date", "priority"})
 def past_plan(
     db: Reader, shape: tuple[str, ...], params: dict[str, Any], *, sort_field: str
 ) -> Plan:
-    """How a page of a past day is best read, in the order of `sort_field`: an owner's or a
-    report's states that held by id, from the states alone through the index that starts with
-    the owner or the report (0024, 0027), rather than every action in id order joined to its
-    state to find the few the owner held then; by due date or priority, the states walked in
-    that order (0032), unless the filters leave few states or look their actions up (a search);
-    else as today's page."""
+    """How a page of a past day is best read, in the order of `sort_field`. When an owner, a
+    report or report filters that match few reports leave few states, those states that held,
+    from the index that starts with the owner or the report (0024, 0027), collected and sorted
+    (rather than every action joined to its state to find the few the owner held then). Else by
+    due date or priority the states walked in that order (0032). A search, and the other sorts,
+    as today's page."""
     by_id = sort_field == "id"
-    if by_id and _FEW_STATES.intersection(shape):
-        return Plan.STATES
-    if sort_field in _STATES_SORTED and not _POINTED.intersection(shape):
-        dialect = dialect_of(db)
-        few = (
-            report_conditions(shape)
-            and dialect in _FEW_REPORTS
-            and _few_reports(db, dialect, shape, params)
-        )
-        if not few:
+    by_state_order = sort_field in _STATES_SORTED and "q" not in shape
+    if by_id or by_state_order:
+        if _FEW_STATES.intersection(shape):
+            return Plan.STATES
+        if by_state_order:
+            dialect = dialect_of(db)
+            few = report_conditions(shape) and dialect in _FEW_REPORTS
+            if few and _few_reports(db, dialect, shape, params):
+                return Plan.STATES
             return Plan.STATES_IN_ORDER
     return plan_for(db, shape, params, by_id=by_id)
 
