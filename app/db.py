@@ -48,8 +48,11 @@ def make_engine(url: str, *, statement_timeout: bool = True) -> Engine:
         return engine
     connect = settings.db_connect_timeout_seconds
     statements = settings.db_statement_timeout_seconds if statement_timeout else 0
-    # Timestamps come back in UTC whatever the server's own time zone is.
-    options = "-c timezone=UTC"
+    # Timestamps come back in UTC whatever the server's own time zone is. No JIT: the service's
+    # statements are short or read indexes, and PostgreSQL decides to compile by a plan's
+    # estimated cost, which seeks by the thousand reach: 24 to 200 ms of compiling for
+    # statements that then ran in tens (bench/README.md).
+    options = "-c timezone=UTC -c jit=off"
     if statements:
         options += f" -c statement_timeout={int(statements * 1000)}"
     engine = create_engine(

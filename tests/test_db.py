@@ -8,6 +8,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, create_engine, event, text
@@ -312,3 +313,25 @@ def test_a_statement_marked_custom_plan_is_planned_for_its_values_every_time(
         if production_database.dialect == "postgresql":
             prepared = connection.scalars(text("SELECT statement FROM pg_prepared_statements"))
             assert [s for s in prepared if "_probe" in s] == ["SELECT $1 AS plain_probe"]
+
+
+def test_postgresql_sessions_run_in_utc_with_the_statement_timeout_and_without_jit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # JIT would compile plans estimated dear (seeks by the thousand) for longer than they run.
+    import psycopg
+
+    asked: list[dict[str, Any]] = []
+
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        asked.append(kwargs)
+        raise psycopg.OperationalError("not connecting in this test")
+
+    monkeypatch.setattr(psycopg, "connect", refused)
+    engine = app_db.make_engine("postgresql+psycopg://nobody@127.0.0.1:9/none")
+    with pytest.raises(OperationalError):
+        engine.connect()
+    options = asked[0]["options"].split(" -c ")
+    assert options[0] == "-c timezone=UTC"
+    assert "jit=off" in options[1:]
+    assert any(option.startswith("statement_timeout=") for option in options[1:])

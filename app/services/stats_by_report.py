@@ -20,7 +20,7 @@ from itertools import chain
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Integer, Select, cast, literal, select, text, union_all
+from sqlalchemy import ColumnElement, Integer, Select, cast, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -212,11 +212,6 @@ def tallied_rows(*, db: Reader, statuses: tuple[str, ...], as_of: date) -> list[
     """One row per report in the tallies (see ID and after) of the actions of `statuses` (not
     empty): today's figures, and the first action of the report overdue on `as_of` by today's
     rows (a JSON array, or None)."""
-    bind = db.get_bind() if isinstance(db, Session) else db
-    if bind.dialect.name == "postgresql":
-        # Estimated dear (tens of thousands of seeks), the statement would be compiled (JIT)
-        # first: 100 to 200 ms, for seeks that take microseconds each.
-        db.execute(text("SET LOCAL jit = off"))
     rows = _fetched(db, _statement(tuple(statuses), as_of))
     if len({row[ID] for row in rows}) < len(rows):
         rows = _added_up(rows)
