@@ -83,7 +83,7 @@ _POINTED = frozenset({"owner_id", "report_id", "q"})
 _FEW_REPORTS = {"sqlite": 0.02, "postgresql": 0.005}
 
 
-# On a past day, filters that leave so few states that walking them in due-date order would
+# On a past day, filters that leave so few states that walking them in a sort's order would
 # read most of the index to fill a page: those are collected and sorted (Plan.STATES).
 _FEW_STATES = frozenset({"owner_id", "report_id"})
 
@@ -95,35 +95,35 @@ _STATES_SORTED = frozenset({"due_date", "priority"})
 def past_plan(
     db: Reader, shape: tuple[str, ...], params: dict[str, Any], *, sort_field: str
 ) -> Plan:
-    """How a page of a past day is best read, in the order of `sort_field`. When an owner, a
-    report or report filters that match few reports leave few states, those states that held,
-    from the index that starts with the owner or the report (0024, 0027), collected and sorted
-    (rather than every action joined to its state to find the few the owner held then). Else by
-    due date or priority the states walked in that order (0032). A search, and the other sorts,
-    as today's page."""
+    """How a page of a past day is best read, in the order of `sort_field`. By id, an owner's
+    or a report's states that held, from the index that starts with the owner or the report
+    (0024, 0027), rather than every action in id order joined to its state to find the few the
+    owner held then. By due date or priority, the states walked in that order (0032) unless
+    the filters leave few states, which are collected and sorted. A search, and the other
+    sorts, as today's page."""
     by_id = sort_field == "id"
-    by_state_order = sort_field in _STATES_SORTED and "q" not in shape
-    if by_id or by_state_order:
-        if _FEW_STATES.intersection(shape):
-            return Plan.STATES
-        if by_state_order:
-            dialect = dialect_of(db)
-            few = report_conditions(shape) and dialect in _FEW_REPORTS
-            if few and _few_reports(db, dialect, shape, params):
-                return Plan.STATES
-            return Plan.STATES_IN_ORDER
+    if by_id and _FEW_STATES.intersection(shape):
+        return Plan.STATES
+    if sort_field in _STATES_SORTED and "q" not in shape:
+        return Plan.STATES if _leaves_few_states(db, shape, params) else Plan.STATES_IN_ORDER
     return plan_for(db, shape, params, by_id=by_id)
 
 
 def past_overdue_plan(db: Reader, shape: tuple[str, ...], params: dict[str, Any]) -> Plan:
-    """How a past day's overdue actions are read in order of days overdue: collected and sorted
-    when an owner, a report or report filters that match few reports leave few states."""
+    """How a past day's overdue actions are read in order of days overdue: walked in due-date
+    order unless the filters leave few states, which are collected and sorted."""
+    return Plan.STATES if _leaves_few_states(db, shape, params) else Plan.STATES_BY_DUE
+
+
+def _leaves_few_states(db: Reader, shape: tuple[str, ...], params: dict[str, Any]) -> bool:
+    """Whether an owner, a report or report filters matching few reports leave so few states
+    that a walk of an index in the sort's order would read most of it to fill a page."""
     if _FEW_STATES.intersection(shape):
-        return Plan.STATES
+        return True
     dialect = dialect_of(db)
-    if report_conditions(shape) and dialect in _FEW_REPORTS:
-        return Plan.STATES if _few_reports(db, dialect, shape, params) else Plan.STATES_BY_DUE
-    return Plan.STATES_BY_DUE
+    if not report_conditions(shape) or dialect not in _FEW_REPORTS:
+        return False
+    return _few_reports(db, dialect, shape, params)
 
 
 def plan_for(
