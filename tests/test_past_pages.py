@@ -142,13 +142,15 @@ def _recount(history: History, day: date, query: dict[str, Any], sort: str) -> l
     held = history.days[max(d for d in history.days if d <= day)]
     field = sort.removeprefix("-")
 
+    def overdue(h: Held) -> int:
+        return days_overdue(
+            status=h.status, due_date=h.due_date, finding_withdrawn=False, as_of=day
+        )
+
     def key(action_id: int) -> tuple[Any, ...]:
         h = held[action_id]
         if field == "days_overdue":
-            overdue = days_overdue(
-                status=h.status, due_date=h.due_date, finding_withdrawn=False, as_of=day
-            )
-            return overdue, action_id
+            return overdue(h), action_id
         if field == "due_date":
             return h.due_date or FAR_FUTURE, action_id
         if field == "priority":
@@ -166,10 +168,7 @@ def _recount(history: History, day: date, query: dict[str, Any], sort: str) -> l
         if name == "due_after":
             return h.due_date is not None and h.due_date > value
         if name == "overdue":
-            h_due = days_overdue(
-                status=h.status, due_date=h.due_date, finding_withdrawn=False, as_of=day
-            )
-            return h_due > 0
+            return overdue(h) > 0
         return bool(getattr(h, name) == value)
 
     found = [i for i in held if all(matches(i, name, value) for name, value in query.items())]
