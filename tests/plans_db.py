@@ -23,7 +23,8 @@ from app.models import Report
 # and as a timestamp column most actions have set; ix_action_id_filters (migration 0021) as
 # ANALYZE writes a unique first column; the indexes of an owner's and a report's states
 # (migration 0024) as ANALYZE wrote them at 4,249,756 states, scaled to this count;
-# ix_action_report_id_reference (migration 0031) as the report's status index, unique.
+# ix_action_report_id_reference (migration 0031) as the report's status index, unique; the
+# states' sort indexes (migration 0032) as ANALYZE wrote them at 4,249,893 states, scaled.
 MILLION_ACTIONS_STATISTICS = """
 action ix_action_due_date 1000000 168
 action ix_action_due_date_sort 1000000 168 1
@@ -61,8 +62,8 @@ action_state ix_action_state_due_date 3317168 555 3 2 2 1 1
 action_state ix_action_state_owner_id 2151400 5379 3
 action_state ix_action_state_owner_due 2151400 5379 5 2
 action_state ix_action_state_report 3317149 107 2 1 1 1 1 1 1 1
-action_state ix_action_state_due_sort 3317168 555 2
-action_state ix_action_state_priority_rank 3317149 829288 4
+action_state ix_action_state_due_sort 3317168 539 4
+action_state ix_action_state_priority_rank 3317149 829288 5
 """
 
 
