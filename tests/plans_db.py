@@ -64,6 +64,8 @@ action_state ix_action_state_owner_due 2151400 5379 5 2
 action_state ix_action_state_report 3317149 107 2 1 1 1 1 1 1 1
 action_state ix_action_state_due_sort 3317168 539 4
 action_state ix_action_state_priority_rank 3317149 829288 5
+action_state ix_action_state_owner_due_sort 2151400 5379 5 2
+action_state ix_action_state_owner_priority 2151400 5379 1345 3
 """
 
 

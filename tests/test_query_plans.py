@@ -406,7 +406,12 @@ def test_a_past_days_page_by_due_date_or_priority_walks_the_states_in_that_order
 
 
 _OWN_INDEXES = {
-    "owner": ("ix_action_state_owner_id", "ix_action_state_owner_due"),
+    "owner": (
+        "ix_action_state_owner_id",
+        "ix_action_state_owner_due",
+        "ix_action_state_owner_due_sort",
+        "ix_action_state_owner_priority",
+    ),
     "report": ("ix_action_state_report",),
 }
 
@@ -440,7 +445,8 @@ def test_a_past_days_page_of_one_owner_or_report_reads_only_their_states(
     # The states that held for one owner or one report come from the index that starts with
     # the owner or the report (migrations 0024, 0027); never every state that held (a range of
     # ix_action_state_held) nor every action walked in id order and joined to its state
-    # (150 ms to 2 s at 1M actions). An owner's overdue ones are read in due-date order.
+    # (150 ms to 2 s at 1M actions). An owner's overdue ones are read in due-date order, and by
+    # due date or priority the owner's states in that order.
     keys = {"days_overdue": 3, "due_date": date(2019, 6, 1), "priority": 2}
     position = Position(keys.get(sort.field), 1000) if after else None
 
@@ -468,6 +474,12 @@ def test_a_past_days_page_of_one_owner_or_report_reads_only_their_states(
     overdue_first = sort is ActionSort.DAYS_OVERDUE_DESC and whose == "owner"
     if overdue_first:
         assert "ix_action_state_owner_due (owner_id=? AND due_date" in text, text
+    # An owner's states walked in the order of the due-date or the priority sort (0032).
+    in_order = {"due_date": "owner_due_sort", "priority": "owner_priority"}.get(sort.field)
+    if in_order and whose == "owner":
+        walked = [lines for plan in plans for lines in plan.values() if in_order in str(lines)]
+        assert walked, text
+        assert not any(sorts_what_it_read(lines) for lines in walked), text
 
 
 @pytest.mark.parametrize(

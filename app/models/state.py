@@ -23,6 +23,8 @@ _PLACED = (
 )
 # The states that have an owner (the owner's indexes are partial).
 _OWNED = "owner_id IS NOT NULL"
+# The due-date sort's key, undated last (app.services.action_pages.sort_key).
+_DUE_KEY = func.coalesce(text("due_date"), literal_column(f"'{FAR_FUTURE.isoformat()}'"))
 
 
 class ActionState(Base):
@@ -99,12 +101,25 @@ class ActionState(Base):
         # priority sort: a past day's page by either walks them from its cursor, keeping those
         # that held, to the page's end (migration 0032). Narrow: each state kept is read from
         # the table.
-        Index(
-            "ix_action_state_due_sort",
-            func.coalesce(text("due_date"), literal_column(f"'{FAR_FUTURE.isoformat()}'")),
-            "action_id",
-        ),
+        Index("ix_action_state_due_sort", _DUE_KEY, "action_id"),
         Index("ix_action_state_priority_rank", "priority_rank", "action_id"),
+        # An owner's states in those orders (partial, as the owner's indexes above).
+        Index(
+            "ix_action_state_owner_due_sort",
+            "owner_id",
+            _DUE_KEY,
+            "action_id",
+            sqlite_where=text(_OWNED),
+            postgresql_where=text(_OWNED),
+        ),
+        Index(
+            "ix_action_state_owner_priority",
+            "owner_id",
+            "priority_rank",
+            "action_id",
+            sqlite_where=text(_OWNED),
+            postgresql_where=text(_OWNED),
+        ),
         # PostgreSQL only: SQLite's planner skip-scans it for a past day's stats by owner.
         Index("ix_action_state_owner", "owner_id", *_PLACED, "report_id").ddl_if(
             dialect="postgresql"

@@ -98,14 +98,18 @@ def past_plan(
     """How a page of a past day is best read, in the order of `sort_field`. By id, an owner's
     or a report's states that held, from the index that starts with the owner or the report
     (0024, 0027), rather than every action in id order joined to its state to find the few the
-    owner held then. By due date or priority, the states walked in that order (0032) unless
-    the filters leave few states, which are collected and sorted. A search, and the other
-    sorts, as today's page."""
+    owner held then. By due date or priority, the states walked in that order (0032), an
+    owner's through the owner's indexes in that order, unless the filters leave few states,
+    which are collected and sorted. A search, and the other sorts, as today's page."""
     by_id = sort_field == "id"
     if by_id and _FEW_STATES.intersection(shape):
         return Plan.STATES
     if sort_field in _STATES_SORTED and "q" not in shape:
-        return Plan.STATES if _leaves_few_states(db, shape, params) else Plan.STATES_IN_ORDER
+        # An owner's states have indexes of their own in these orders too (0032).
+        owners = "owner_id" in shape and "report_id" not in shape
+        if owners or not _leaves_few_states(db, shape, params):
+            return Plan.STATES_IN_ORDER
+        return Plan.STATES
     return plan_for(db, shape, params, by_id=by_id)
 
 
