@@ -27,6 +27,7 @@ from app.services.cursors import Position, encode_history_cursor
 from app.services.reports import import_text
 from tests.plans_db import (
     SCANS_ACTIONS,
+    QueryPlan,
     action_reads_in,
     plan_text,
     plans_of,
@@ -350,6 +351,19 @@ def test_a_past_days_page_in_a_states_order_collects_when_report_filters_match_f
     assert (_WALKED_INDEXES[sort.field] in text) is walks, text
 
 
+def _past_page_plans(
+    engine: Engine, filters: ActionFilters, sort: ActionSort, position: Position | None
+) -> list[QueryPlan]:
+    """The plans of a page of 50 on PAST, after `position`."""
+
+    def page(connection: Connection) -> None:
+        action_reads.fetch_batch(
+            db=connection, filters=filters, sort=sort, as_of=PAST, after=position, limit=50
+        )
+
+    return plans_of(engine, page)
+
+
 _SORT_INDEXES = {
     "due_date": "ix_action_state_due_sort",
     "priority": "ix_action_state_priority_rank",
@@ -382,12 +396,7 @@ def test_a_past_days_page_by_due_date_or_priority_walks_the_states_in_that_order
     key: Any = date(2019, 6, 1) if sort.field == "due_date" else 2
     position = Position(key, 1000) if after else None
 
-    def page(connection: Connection) -> None:
-        action_reads.fetch_batch(
-            db=connection, filters=filters, sort=sort, as_of=PAST, after=position, limit=50
-        )
-
-    plans = plans_of(sqlite_engine, page)
+    plans = _past_page_plans(sqlite_engine, filters, sort, position)
     text = "\n".join(plan_text(plan) for plan in plans)
     walked = [
         lines
@@ -450,12 +459,7 @@ def test_a_past_days_page_of_one_owner_or_report_reads_only_their_states(
     keys = {"days_overdue": 3, "due_date": date(2019, 6, 1), "priority": 2}
     position = Position(keys.get(sort.field), 1000) if after else None
 
-    def page(connection: Connection) -> None:
-        action_reads.fetch_batch(
-            db=connection, filters=filters, sort=sort, as_of=PAST, after=position, limit=50
-        )
-
-    plans = plans_of(sqlite_engine, page)
+    plans = _past_page_plans(sqlite_engine, filters, sort, position)
     text = "\n".join(plan_text(plan) for plan in plans)
     ids_steps = [
         lines
