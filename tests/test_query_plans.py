@@ -412,6 +412,11 @@ def test_a_past_days_page_by_due_date_or_priority_walks_the_states_in_that_order
         assert "ix_action_state_priority_rank (priority_rank=?)" in text, text
     if sort.field == "due_date" and filters.due_before and sort.descending:
         assert re.search(r"ix_action_state_due_sort \((<expr>>\? AND )?<expr><\?\)", text), text
+    # After a cursor by due date: the rest of the cursor's date from the pair, then the dates
+    # beyond it; not every state of the cursor's date before it read again.
+    if sort.field == "due_date" and after:
+        beyond = "<" if sort.descending else ">"
+        assert f"ix_action_state_due_sort (<expr>=? AND action_id{beyond}?)" in text, text
 
 
 _OWN_INDEXES = {
@@ -475,6 +480,9 @@ def test_a_past_days_page_of_one_owner_or_report_reads_only_their_states(
     assert not re.search(
         r"(SCAN|SEARCH) action USING COVERING INDEX ix_action_id_filters\b(?! \(id=)", text
     ), text
+    if sort.field == "due_date" and after and whose == "owner":
+        pair = "owner_id=? AND <expr>=? AND action_id>?"
+        assert f"ix_action_state_owner_due_sort ({pair})" in text, text
     overdue_first = sort is ActionSort.DAYS_OVERDUE_DESC and whose == "owner"
     if overdue_first:
         assert "ix_action_state_owner_due (owner_id=? AND due_date" in text, text
