@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -26,11 +26,9 @@ from sqlalchemy import (
     column,
     func,
     literal_column,
-    or_,
     select,
     table,
     tuple_,
-    union_all,
 )
 from sqlalchemy.sql.elements import BinaryExpression
 
@@ -154,32 +152,6 @@ _TODAYS_REFERENCES = table(
 ).alias("report_action")
 
 
-class Part(NamedTuple):
-    """Some of the rows after a cursor: `where` they are, and whether they all have the
-    cursor's key (then they are in the order of the id alone: SQLite would sort them all
-    rather than see that an index on (key, id) holds them in order of the pair)."""
-
-    where: ColumnElement[bool]
-    same_key: bool
-
-
-def _after_in_parts(sort: ActionSort, key: ColumnElement[Any]) -> tuple[Part, Part]:
-    """The rows after a cursor as two parts, each seekable on its own in an index on (key,
-    id): the rest of the cursor's key, then the keys beyond it. SQLite seeks an index on an
-    expression (the due date's) by the expression alone, never by the pair `(key, id) > (?, ?)`
-    as it does a column's: one walk from the cursor's key read every state of that key before
-    the cursor from the table again (32 to 49 ms at page 20 of a past day, 1M actions)."""
-    last_id = bindparam("after_id", type_=Integer())
-    last_key = bindparam("after_key", type_=key.type)
-    beyond_id = A.id < last_id if sort.descending else A.id > last_id
-    beyond_key = key < last_key if sort.descending else key > last_key
-    return Part(and_(key == last_key, beyond_id), same_key=True), Part(beyond_key, same_key=False)
-
-
-# Where a page starts: after the cursor as one condition, or as disjoint parts (any of them).
-Start = ColumnElement[bool] | tuple[Part, ...] | None
-
-
 def starts_at_reference(shape: tuple[str, ...], sort: ActionSort) -> bool:
     """Whether a first page starts at the first (last) reference of its reports (see
     `_reference_start`): by reference, with a force."""
@@ -214,7 +186,7 @@ def paged(
     *,
     where: Sequence[ColumnElement[bool]],
     order: Sequence[tuple[ColumnElement[Any], bool]],
-    after: Start,
+    after: ColumnElement[bool] | None,
     key: ColumnElement[Any] | None,
     plan: Plan,
     source: FromClause = ACTION,
@@ -236,7 +208,7 @@ def paged(
         ids = ids.where(unindexed(and_(*where)) if walked else and_(*where))
 
     if after is not None:
-        ids = ids.where(or_(*(part.where for part in after)) if isinstance(after, tuple) else after)
+        ids = ids.where(after)
     by = [expression for expression, _ in order]
     limit: ColumnElement[int] = bindparam("limit", type_=Integer())
     if where and plan is Plan.WALK:
@@ -248,7 +220,7 @@ def _paged_from_states(
     *,
     where: Sequence[ColumnElement[bool]],
     order: Sequence[tuple[ColumnElement[Any], bool]],
-    after: Start,
+    after: ColumnElement[bool] | None,
     key: ColumnElement[Any] | None,
     columns: Columns,
     plan: Plan,
@@ -260,8 +232,7 @@ def _paged_from_states(
     (it would collect a programme's states and sort them, rather than walk the due dates to
     the page's end: 9 against 215 ms of CPU for PEEL at 1M); in STATES_IN_ORDER, nor the
     moments in ix_action_state_held (every state that held, collected and sorted), as only
-    the sort's index is to be read. A start in parts walks each part to the page's end, and
-    the page is the first `limit` of their rows."""
+    the sort's index is to be read."""
     walked = plan in (Plan.STATES_BY_DUE, Plan.STATES_IN_ORDER)
     on_state = [on_states(expression) for expression, _ in order]
     ordering = [expression.label(f"order_{i}") for i, expression in enumerate(on_state)]
@@ -273,21 +244,6 @@ def _paged_from_states(
         ids = ids.add_columns(on_states(key).label("sort_key"))
     conditions = [on_states(condition) for condition in where]
     ids = ids.where(*(unindexed(c) if walked and _on_reports(c) else c for c in conditions))
-    if isinstance(after, tuple):
-        in_order = [e.desc() if desc else e for e, (_, desc) in zip(on_state, order, strict=True)]
-        limit = bindparam("limit", type_=Integer())
-        parts = [
-            select(
-                *ids.where(on_states(part.where))
-                .order_by(*in_order[1:] if part.same_key else in_order)
-                .limit(limit)
-                .subquery()
-                .c
-            )
-            for part in after
-        ]
-        ids = select(*union_all(*parts).subquery("parts").c)
-        return _page_of(ids, order=order, key=key, plan=Plan.COLLECT, columns=columns, by=[])
     if after is not None:
         ids = ids.where(on_states(after))
     return _page_of(ids, order=order, key=key, plan=Plan.STATES, columns=columns, by=on_state)
@@ -401,10 +357,8 @@ def page_statement(
         if key is None
         else [(key, sort.descending), (A.id, sort.descending)]
     )
-    start: Start
-    if after and plan is Plan.STATES_IN_ORDER and sort.field == "due_date" and key is not None:
-        start = _after_in_parts(sort, key)
-    elif after:
+    start: ColumnElement[bool] | None
+    if after:
         start = _after(sort, key)
     else:
         at_reference = starts_at_reference(shape, sort)
@@ -413,6 +367,50 @@ def page_statement(
     if plan is Plan.STATES_IN_ORDER and key is not None:
         where += _key_bounds(shape, sort.field, key)
     return paged(where=where, order=order, after=start, key=key, plan=plan, columns=columns)
+
+
+def in_parts(sort: ActionSort, plan: Plan) -> bool:
+    """Whether a page after a cursor is read in two parts in turn (`parts_statements`): by due
+    date, walking the states in that order (Plan.STATES_IN_ORDER)."""
+    return plan is Plan.STATES_IN_ORDER and sort.field == "due_date"
+
+
+@lru_cache(maxsize=128)
+def parts_statements(
+    shape: tuple[str, ...], sort: ActionSort, plan: Plan, columns: Columns = PAGE_COLUMNS
+) -> tuple[Select[*tuple[Any, ...]], Select[*tuple[Any, ...]]]:
+    """A page after a cursor in two parts, each seeking its start in the index on (key, id):
+    the rest of the cursor's key in id order, then the keys beyond it; the second is read only
+    when the first leaves the page short. SQLite seeks an index on an expression (the due
+    date's) by the expression alone, never by the pair `(key, id) > (?, ?)` as it does a
+    column's: one walk from the cursor's key tested every state of that key before the cursor
+    again (page 20 of a past day by -due_date, 1M actions: 10 to 84 ms)."""
+    key = sort_key(sort)
+    assert key is not None
+    where = filter_conditions(shape) + _key_bounds(shape, sort.field, key)
+    last_id = bindparam("after_id", type_=Integer())
+    last_key = bindparam("after_key", type_=key.type)
+    descending = sort.descending
+    same_key = and_(key == last_key, A.id < last_id if descending else A.id > last_id)
+    beyond = key < last_key if descending else key > last_key
+    return (
+        paged(
+            where=where,
+            order=[(A.id, descending)],
+            after=same_key,
+            key=key,
+            plan=plan,
+            columns=columns,
+        ),
+        paged(
+            where=where,
+            order=[(key, descending), (A.id, descending)],
+            after=beyond,
+            key=key,
+            plan=plan,
+            columns=columns,
+        ),
+    )
 
 
 def _key_bounds(shape: tuple[str, ...], field: str, key: ColumnElement[Any]) -> list[Any]:

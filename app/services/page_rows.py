@@ -16,8 +16,10 @@ from app.services.action_filters import A, filter_conditions, filter_values
 from app.services.action_pages import (
     PAGE_COLUMNS,
     Columns,
+    in_parts,
     page_statement,
     paged,
+    parts_statements,
     sort_key,
     starts_at_reference,
 )
@@ -57,16 +59,35 @@ def fetch_rows(
         plan = past_plan(db, shape, params, sort_field=sort.field)
     else:
         plan = plan_for(db, shape, params, by_id=sort.field == "id")
-    statement = page_statement(shape, sort, after is not None, plan, columns)
-    if after is None and is_past(as_of) and starts_at_reference(shape, sort):
-        _without_parallel_workers(db)
-    rows = db.execute(at_day(statement, as_of), params).all()
+    if after is not None and in_parts(sort, plan):
+        statements = parts_statements(shape, sort, plan, columns)
+        rows = _rows_in_parts(db=db, statements=statements, params=params, as_of=as_of)
+    else:
+        statement = page_statement(shape, sort, after is not None, plan, columns)
+        if after is None and is_past(as_of) and starts_at_reference(shape, sort):
+            _without_parallel_workers(db)
+        rows = list(db.execute(at_day(statement, as_of), params).all())
     following = None
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
         following = Position(None if sort.field == "id" else last[-1], last[0])
-    return list(rows), following
+    return rows, following
+
+
+def _rows_in_parts(
+    *, db: Reader, statements: tuple[Select[Any], ...], params: dict[str, Any], as_of: date
+) -> list[Row[Any]]:
+    """The rows of statements that read a page in parts, in turn, until the page (and the one
+    row more that tells there is a next page) is full."""
+    wanted = params["limit"]
+    rows: list[Row[Any]] = []
+    for statement in statements:
+        part = {**params, "limit": wanted - len(rows)}
+        rows.extend(db.execute(at_day(statement, as_of), part).all())
+        if len(rows) >= wanted:
+            break
+    return rows
 
 
 def _without_parallel_workers(db: Reader) -> None:
