@@ -1,5 +1,6 @@
 """A page's rows: the statement of its shape (app.services.action_pages) run with the request's
-values, and the position to continue from; by days overdue, two segments in turn."""
+values, and the position to continue from; by days overdue, two segments in turn, and after a
+cursor by due date on a past day, two parts in turn."""
 
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ def fetch_rows(
     columns: Columns = PAGE_COLUMNS,
 ) -> tuple[list[Row[Any]], Position | None]:
     """Up to `limit` rows of `columns` (and the sort key last) after `after`, in one statement
-    (two at most for days overdue); and the position to continue from (None at the end)."""
+    (two at most for days overdue, or by due date on a past day); and the position to continue
+    from (None at the end)."""
     if sort.field == "days_overdue":
         return _fetch_by_days_overdue(
             db=db,
