@@ -9,6 +9,9 @@ saved in `--out`, so that two servers (old code and new) can be compared with `c
 `--set filters`: the trend with the filters the kept groups answer (status, RAG, assigned or
 not, programme; alone and together), 12 months and 12 quarters timed, other ranges once, and
 a few shapes they do not answer (a force, a range ending after today, `as_of`).
+
+`--set future`: ranges ending after today, without filters and with each of those filters,
+every one timed.
 """
 
 from __future__ import annotations
@@ -110,19 +113,31 @@ def filtered_queries(today: date) -> dict[str, str]:
     return found
 
 
+def future_queries(today: date) -> dict[str, str]:
+    """Ranges ending after today, without filters and with each of FILTERS: a year of months
+    to 60 days ahead, two years of quarters to 120 days ahead."""
+    found = {}
+    for interval, back, ahead in (("month", 365, 60), ("quarter", 730, 120)):
+        start, end = today - timedelta(days=back), today + timedelta(days=ahead)
+        for name, filters in {"all": "", **FILTERS}.items():
+            query = f"interval={interval}&from={start}&to={end}"
+            found[f"{interval}_{name}_future"] = query + (f"&{filters}" if filters else "")
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", required=True)
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--today", type=date.fromisoformat, default=date.today())
-    parser.add_argument("--set", choices=("plain", "filters"), default="plain")
+    parser.add_argument("--set", choices=("plain", "filters", "future"), default="plain")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     http = httpx.Client(base_url=args.base, timeout=600)
-    shapes = queries if args.set == "plain" else filtered_queries
+    shapes = {"plain": queries, "filters": filtered_queries, "future": future_queries}[args.set]
     for name, query in shapes(args.today).items():
-        timed = name.endswith("12")
+        timed = name.endswith("12") or args.set == "future"
         took = []
         for _ in range(args.repeats + 1 if timed else 1):
             started = time.perf_counter()

@@ -2,9 +2,10 @@
 groups of ended days (app.services.day_groups, trend_kept), against the same trend from every
 state placed (its path of before): the scripted history carried on (tests.trend_scenario), then
 a month more with a report of a second programme, owners, RAGs and moves on both, the worker's
-pass every few days; month and quarter, ranges ending on past days and today (today, and days
-not kept at the end, by the delta with the filters). Then: the groups add up to the day's
-figures, go with the day's row, are really read; other filters keep their path."""
+pass every few days; month and quarter, ranges ending on past days, today and after it (today,
+days not kept at the end and the ends in the future by the delta with the filters). Then: the
+groups add up to the day's figures, go with the day's row, are really read; other filters keep
+their path."""
 
 from __future__ import annotations
 
@@ -58,6 +59,10 @@ _RANGES = (
     ("quarter", date(2026, 2, 10), date(2026, 9, 30)),
     ("quarter", date(2026, 6, 15), END - timedelta(days=8)),
     ("quarter", date(2025, 6, 1), LATER),
+    # Ending after today: the ends in the future are today's actions as they stand.
+    ("month", END - timedelta(days=100), END + timedelta(days=40)),
+    ("month", END, END + timedelta(days=70)),
+    ("quarter", date(2026, 6, 15), END + timedelta(days=95)),
 )
 
 

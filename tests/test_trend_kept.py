@@ -2,8 +2,8 @@
 against the same trend from every state placed (the path used with filters) and by the delta:
 the scripted quarter (tests.history_scenario) replayed with the worker's pass run on each day,
 then carried on for seven months (so that every ageing bucket fills and empties), month and
-quarter, ranges ending on past days and today. Then: days not kept fall back; a write dated
-on a kept day (the clock moved back) forgets it; kept rows are really read."""
+quarter, ranges ending on past days, today and after it. Then: days not kept fall back; a
+write dated on a kept day (the clock moved back) forgets it; kept rows are really read."""
 
 from __future__ import annotations
 
@@ -33,11 +33,14 @@ _ENDS = (SEED_DAY, date(2026, 2, 1), date(2026, 2, 28), date(2026, 6, 1), date(2
 
 
 def _urls(until: date) -> list[str]:
+    """Ranges ending on past days, today (`until`) and after it (the period ends in the future
+    are today's actions as they stand)."""
     urls = []
+    after = tuple(until + timedelta(days=days) for days in (19, 100))
     for interval in _INTERVALS:
         for start in _STARTS:
-            for end in (*_ENDS, until, None):
-                if end is not None and (end < start or end > until):
+            for end in (*(day for day in _ENDS if day <= until), until, None, *after):
+                if end is not None and end < start:
                     continue
                 url = f"/api/v1/stats/trend?interval={interval}&from={start}"
                 urls.append(url + (f"&to={end}" if end is not None else ""))
