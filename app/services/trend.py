@@ -6,13 +6,14 @@ counting towards the period ends it spans, as the state at the end of that day (
 `as_of`). Three ways, the same answer:
 - without filters, where every day of the range before today is kept (app.services.day_figures:
   the worker counts each day once it has ended), from a row per day (app.services.trend_kept),
-  today (and the days ended since the worker's last count) by the delta of those days alone;
+  today (and the days ended since the worker's last count, and the period ends after today)
+  by the delta of those days alone;
   with filters only of the status, RAG, assigned or not and programme, the same from the sums
   of the groups of each day they select (app.services.day_groups), the delta of the last days
   reading today's actions from the tallies where the filters select whole keys of one of
   their dimensions (the statuses; a programme, RAGs or assigned or not, and statuses),
   counting them otherwise, and the states changed that the filters select;
-- without filters otherwise (a day not kept yet, a range ending after today), today's actions
+- without filters otherwise (a day not kept yet, a range starting after today), today's actions
   counted as if each had held throughout the range and corrected by the states that changed
   since it began (app.services.trend_delta);
 - with filters, few states pass them, and each state that held in the range is placed: by
