@@ -8,7 +8,7 @@ saved in `--out`, so that two servers (old code and new) can be compared with `c
 
 `--set filters`: the trend with the filters the kept groups answer (status, RAG, assigned or
 not, programme; alone and together), 12 months and 12 quarters timed, other ranges once, and
-a few shapes they do not answer (a force, a range ending after today, `as_of`).
+a few other shapes (a force, a range ending after today, `as_of`).
 
 `--set future`: ranges ending after today, without filters and with each of those filters,
 every one timed.

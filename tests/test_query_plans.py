@@ -417,6 +417,7 @@ def test_a_past_days_page_by_due_date_or_priority_walks_the_states_in_that_order
     if sort.field == "due_date" and after:
         beyond = "<" if sort.descending else ">"
         assert f"ix_action_state_due_sort (<expr>=? AND action_id{beyond}?)" in text, text
+        assert f"ix_action_state_due_sort (<expr>{beyond}?" in text, text  # the later dates
 
 
 _OWN_INDEXES = {

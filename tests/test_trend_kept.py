@@ -49,6 +49,7 @@ def _urls(until: date) -> list[str]:
 
 def _each_state_placed(client: Any, monkeypatch: pytest.MonkeyPatch, url: str) -> Any:
     with monkeypatch.context() as patched:
+        patched.setattr(trend, "by_kept", lambda _shape: False)
         patched.setattr(trend, "by_delta", lambda _shape: False)
         return json_at(client, url)
 
@@ -171,7 +172,7 @@ def test_days_not_kept_fall_back_to_the_states(
     interval: str,
 ) -> None:
     first = SEED_DAY + timedelta(days=start)
-    end = min(first + timedelta(days=length), LATER)
+    end = min(first + timedelta(days=length), LATER + timedelta(days=60))
     gone = [SEED_DAY - timedelta(days=1) + timedelta(days=k) for k in missing]
     url = f"/api/v1/stats/trend?interval={interval}&from={first}&to={end}"
     outer = session.begin_nested()
@@ -183,7 +184,11 @@ def test_days_not_kept_fall_back_to_the_states(
         # Kept days used unless a day not kept (today is not) is followed by a kept one, or
         # more than RECENT_DAYS are not kept at the end; before any action every day is 0.
         period_first = trend.period_start(first, trend.TrendInterval(interval))
-        needed = [period_first + timedelta(days=k) for k in range((end - period_first).days + 1)]
+        # The days up to today (LATER): after it, only the period ends are counted.
+        last_begun = min(end, LATER)
+        needed = [
+            period_first + timedelta(days=k) for k in range((last_begun - period_first).days + 1)
+        ]
         none_through = SEED_DAY - timedelta(days=2 if SEED_DAY - timedelta(days=1) in gone else 1)
         not_kept = [day for day in needed if day == LATER or (day in gone and day > none_through)]
         at_the_end = needed[len(needed) - len(not_kept) :] == not_kept
@@ -191,6 +196,28 @@ def test_days_not_kept_fall_back_to_the_states(
         assert from_kept is expected, (url, gone)
     finally:
         outer.rollback()
+
+
+@pytest.mark.parametrize(
+    ("interval", "start", "end"),
+    [
+        ("month", LATER + timedelta(days=45), LATER + timedelta(days=120)),
+        ("quarter", date(2027, 1, 15), date(2027, 6, 30)),
+    ],
+)
+def test_a_range_whose_first_period_starts_after_today_is_not_from_the_kept_days(
+    client: Any,
+    carried_on: MovingClock,
+    monkeypatch: pytest.MonkeyPatch,
+    interval: str,
+    start: date,
+    end: date,
+) -> None:
+    url = f"/api/v1/stats/trend?interval={interval}&from={start}&to={end}"
+    answer, from_kept = kept_used(client, monkeypatch, url)
+    assert not from_kept
+    assert answer == _each_state_placed(client, monkeypatch, url)
+    assert answer["items"][0]["open"] > 0
 
 
 def test_a_write_dated_on_a_kept_day_forgets_it_and_every_later_one(

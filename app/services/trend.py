@@ -13,9 +13,9 @@ counting towards the period ends it spans, as the state at the end of that day (
   reading today's actions from the tallies where the filters select whole keys of one of
   their dimensions (the statuses; a programme, RAGs or assigned or not, and statuses),
   counting them otherwise, and the states changed that the filters select;
-- without filters otherwise (a day not kept yet, a range starting after today), today's actions
-  counted as if each had held throughout the range and corrected by the states that changed
-  since it began (app.services.trend_delta);
+- without filters otherwise (a day not kept yet, a range whose first period starts after
+  today), today's actions counted as if each had held throughout the range and corrected by
+  the states that changed since it began (app.services.trend_delta);
 - with filters, few states pass them, and each state that held in the range is placed: by
   where it begins and ends among the period ends (and its due date among their days), the few
   hundred combinations added up here.

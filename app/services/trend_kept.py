@@ -13,8 +13,8 @@ the first of them), the trend's own figures for a range of one period per day. P
 after today (a range ending in the future) are counted by the same delta: nothing has changed
 after now, so their figures are today's actions as they stand, their overdue counted against
 that end, and none completed or opened after today. Where any other day of the range is not
-kept (not counted yet after an upgrade, forgotten after a write dated on it) or the range
-starts after today, there is no answer here and the trend takes its other path.
+kept (not counted yet after an upgrade, forgotten after a write dated on it) or the range's
+first period starts after today, there is no answer here and the trend takes its other path.
 """
 
 from __future__ import annotations
