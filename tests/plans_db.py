@@ -24,7 +24,8 @@ from app.models import Report
 # ANALYZE writes a unique first column; the indexes of an owner's and a report's states
 # (migration 0024) as ANALYZE wrote them at 4,249,756 states, scaled to this count;
 # ix_action_report_id_reference (migration 0031) as the report's status index, unique; the
-# states' sort indexes (migration 0032) as ANALYZE wrote them at 4,249,893 states, scaled.
+# states' sort indexes (migration 0032) as ANALYZE wrote them at 4,249,893 states, scaled, with
+# the report 0033 added to them and to ix_action_state_due_date (4,249,952 states: the same).
 MILLION_ACTIONS_STATISTICS = """
 action ix_action_due_date 1000000 168
 action ix_action_due_date_sort 1000000 168 1
@@ -58,12 +59,12 @@ report ix_report_year_label 40025 2002
 report sqlite_autoindex_report_1 40025 1
 action_state ix_action_state_held 3317149 2 1 1 1 1 1 1 1 1 1 1 1 1 1 1
 action_state ix_action_state_action_id_valid_to 3317149 4 1
-action_state ix_action_state_due_date 3317168 555 3 2 2 1 1
+action_state ix_action_state_due_date 3317168 555 3 2 2 1 1 1
 action_state ix_action_state_owner_id 2151400 5379 3
 action_state ix_action_state_owner_due 2151400 5379 5 2
 action_state ix_action_state_report 3317149 107 2 1 1 1 1 1 1 1
-action_state ix_action_state_due_sort 3317168 539 4
-action_state ix_action_state_priority_rank 3317149 829288 5
+action_state ix_action_state_due_sort 3317168 539 4 4
+action_state ix_action_state_priority_rank 3317149 829288 5 5
 action_state ix_action_state_owner_due_sort 2151400 5379 5 2
 action_state ix_action_state_owner_priority 2151400 5379 1345 3
 """
@@ -151,3 +152,48 @@ def sorts_what_it_read(lines: list[str]) -> bool:
 
 def plan_text(plan: QueryPlan) -> str:
     return "\n".join(line for lines in plan.values() for line in lines)
+
+
+def columns_read(engine: Engine, call: Any) -> list[set[tuple[str, str]]]:
+    """For each statement `call(connection)` sends, the (table or index, column) pairs its
+    bytecode reads (EXPLAIN's `Column` instructions): whether a test is made in an index or in
+    the table behind it, which EXPLAIN QUERY PLAN does not show."""
+    sent: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    with engine.connect().execution_options(**{DEFERRED: True}) as connection:
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            call(connection)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        objects = {
+            root: (name, table)
+            for name, table, root in connection.exec_driver_sql(
+                "SELECT name, tbl_name, rootpage FROM sqlite_schema WHERE rootpage > 0"
+            )
+        }
+        columns: dict[str, list[str]] = {}
+        for name, table in objects.values():
+            if name == table:
+                pragma = f"PRAGMA table_info({name})"
+                columns[name] = [row[1] for row in connection.exec_driver_sql(pragma)]
+            else:
+                pragma = f"PRAGMA index_xinfo({name})"
+                columns[name] = [str(row[2]) for row in connection.exec_driver_sql(pragma)]
+        reads = []
+        for sql, params in sent:
+            cursors: dict[int, str] = {}
+            read: set[tuple[str, str]] = set()
+            for _addr, opcode, p1, p2, *_rest in connection.exec_driver_sql(
+                f"EXPLAIN {sql}", params
+            ):
+                if opcode == "OpenRead" and p2 in objects:
+                    cursors[p1] = objects[p2][0]
+                elif opcode == "Column" and p1 in cursors:
+                    name = cursors[p1]
+                    read.add((name, columns[name][p2]))
+            reads.append(read)
+        return reads

@@ -63,7 +63,7 @@ class ActionState(Base):
         ),
         # The states by due date, with what decides whether each made its action newly
         # overdue: the changes read those of a window in order, a page at a time (migration
-        # 0020).
+        # 0020); a past day's page by days overdue walks them, the report tested here (0033).
         Index(
             "ix_action_state_due_date",
             "due_date",
@@ -72,6 +72,7 @@ class ActionState(Base):
             "finding_withdrawn_at",
             "valid_from",
             "valid_to",
+            "report_id",
         ),
         # An owner's states in action order and in due-date order: a past day's page of one
         # owner reads those few states rather than every state that held (migration 0024).
@@ -100,9 +101,10 @@ class ActionState(Base):
         # The states in the order of the due-date sort (its key, undated last) and of the
         # priority sort: a past day's page by either walks them from its cursor, keeping those
         # that held, to the page's end (migration 0032). Narrow: each state kept is read from
-        # the table.
-        Index("ix_action_state_due_sort", _DUE_KEY, "action_id"),
-        Index("ix_action_state_priority_rank", "priority_rank", "action_id"),
+        # the table; but the report is here, so that report filters (a force) are tested in
+        # the index and the states of other reports are not read (migration 0033).
+        Index("ix_action_state_due_sort", _DUE_KEY, "action_id", "report_id"),
+        Index("ix_action_state_priority_rank", "priority_rank", "action_id", "report_id"),
         # An owner's states in those orders (partial, as the owner's indexes above).
         Index(
             "ix_action_state_owner_due_sort",
