@@ -81,12 +81,17 @@ def _rows_in_parts(
     *, db: Reader, statements: tuple[Select[Any], ...], params: dict[str, Any], as_of: date
 ) -> list[Row[Any]]:
     """The rows of statements that read a page in parts, in turn, until the page (and the one
-    row more that tells there is a next page) is full."""
+    row more that tells there is a next page) is full. Each part is planned for its values
+    (CUSTOM_PLAN): PostgreSQL's generic plan of the cursor's own due date, made without knowing
+    that date, walked the states in id order testing each one's due date, and for the undated
+    (15% of actions, one key) read most of them: page 20 of a past day's Kent by -due_date took
+    700 ms at 1M actions, against 31 planned for the cursor."""
     wanted = params["limit"]
     rows: list[Row[Any]] = []
     for statement in statements:
         part = {**params, "limit": wanted - len(rows)}
-        rows.extend(db.execute(at_day(statement, as_of), part).all())
+        found = db.execute(at_day(statement, as_of), part, execution_options={CUSTOM_PLAN: True})
+        rows.extend(found.all())
         if len(rows) >= wanted:
             break
     return rows
