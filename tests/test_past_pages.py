@@ -23,7 +23,9 @@ from app.db import SessionLocal
 from app.enums import Priority
 from app.models.action import FAR_FUTURE
 from app.principal import system
-from app.services import page_plans, page_rows
+from app.schemas.filters import ActionSort
+from app.services import action_pages, page_plans, page_rows
+from app.services.as_of import at_day
 from app.services.overdue_rule import days_overdue
 from app.services.reports import import_text
 from tests.helpers import move
@@ -290,3 +292,17 @@ def test_after_a_cursor_by_due_date_the_later_dates_are_read_only_for_a_short_pa
         parts_read.add(len(walks))
     assert shown + len(page["items"]) == len(ordered)
     assert parts_read == {1, 2}
+
+
+@pytest.mark.parametrize("plan", [page_plans.Plan.SEEK, page_plans.Plan.WALK])
+@pytest.mark.parametrize("sort", [ActionSort.ID, ActionSort.ID_DESC], ids=["id", "-id"])
+def test_a_past_days_cursor_by_id_bounds_the_states_copy_of_the_id(
+    sort: ActionSort, plan: page_plans.Plan
+) -> None:
+    # The states joined to the actions are bounded by the cursor themselves: PostgreSQL infers
+    # no range of one side of a join from a bound on the other, and walked the states' index
+    # on the action from the first action to the cursor (a past day's Kent by id, page 20: 63
+    # ms at 1M actions, 24 with the bound on the state).
+    page = at_day(action_pages.page_statement(("force",), sort, True, plan), date(2020, 1, 1))
+    bound = "<" if sort.descending else ">"
+    assert f"action_at.state_action_id {bound} :after_id" in str(page.compile())

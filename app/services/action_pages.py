@@ -47,7 +47,7 @@ from app.services.action_filters import (
     filter_conditions,
     report_conditions,
 )
-from app.services.as_of import holding, on_states
+from app.services.as_of import holding, on_states, state_id
 from app.services.overdue_rule import AS_OF, DAYS_OVERDUE
 from app.services.page_plans import Plan, any_match, unindexed
 from app.services.revisions import REVISION_COUNT
@@ -140,6 +140,7 @@ def _after(
 ) -> ColumnElement[bool]:
     last_id = bindparam("after_id", type_=Integer())
     if key is None:
+        id_ = state_id(id_) if id_ is A.id else id_
         return id_ < last_id if sort.descending else id_ > last_id
     here = tuple_(key, id_)
     there = tuple_(bindparam("after_key", type_=key.type), last_id)
