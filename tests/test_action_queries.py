@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+import app.db as app_db
 from app import clock
 from app.enums import Priority
 from app.schemas.actions import ActionOut
@@ -594,8 +595,11 @@ def test_one_statement_per_page(
         again = reader.get(f"/api/v1/actions?{query}&limit=2&cursor={cursor}")
     assert again.status_code == 200
     kept = _REPORT_SHARE if "force=" in query else 0
-    assert len(statements) <= most - kept, statements
-    assert len(select_statements(statements)) == selects - kept, statements
+    # By due date SQLite reads the rest of the cursor's date, then, the page being short here,
+    # the dates beyond it (app.services.action_pages.parts_statements).
+    later_dates = "sort=due_date" in query and app_db.engine.dialect.name == "sqlite"
+    assert len(statements) <= most - kept + later_dates, statements
+    assert len(select_statements(statements)) == selects - kept + later_dates, statements
 
 
 def test_with_a_token_the_page_is_still_one_action_statement(

@@ -123,6 +123,13 @@ def test_every_list_shape_reads_through_an_index_or_in_order(
             else:
                 # Read in the sort's order and stopped at the page's end: nothing to sort.
                 assert not sorts_what_it_read(lines), plan_text(plan)
+    if after and not pointed and sort.field == "due_date":
+        # From the cursor, not from the index's start: SQLite seeks an index on an expression
+        # by the expression alone, so the rest of the cursor's date is read apart (1.6 s for
+        # page 20 of `year=2020` at 1M actions, every action before the cursor read).
+        text = "\n".join(plan_text(plan) for plan in plans)
+        beyond = "<" if sort.descending else ">"
+        assert f"ix_action_due_date_sort (<expr>=? AND id{beyond}?)" in text, text
 
 
 def test_the_check_sees_a_whole_table_sort(sqlite_engine: Engine) -> None:
