@@ -379,10 +379,12 @@ def _bounded(
     start: ColumnElement[bool] | None,
 ) -> tuple[list[ColumnElement[bool]], ColumnElement[bool] | None]:
     """`where` and `start` with the filters' bounds on the sort's key (`_key_bounds`) for a
-    walk in the key's order: among the states' conditions (Plan.STATES_IN_ORDER), or with the
-    page's start (Plan.WALK), which, unlike the filters, the walk of the actions seeks."""
+    read in the key's order: among the states' conditions (Plan.STATES_IN_ORDER), or with the
+    page's start (Plan.WALK, Plan.SEEK), which, unlike the filters on SQLite's walk, is sought.
+    PostgreSQL too walked the key's index from its start testing the filter on the due date
+    itself, not the key: page 1 of `due_after=2027-06-01` by due date took 1.9 s at 1M."""
     bounds = _key_bounds(shape, field, key)
-    if not bounds or plan not in (Plan.WALK, Plan.STATES_IN_ORDER):
+    if not bounds or plan not in (Plan.WALK, Plan.SEEK, Plan.STATES_IN_ORDER):
         return where, start
     if plan is Plan.STATES_IN_ORDER:
         return where + bounds, start
